@@ -1,0 +1,304 @@
+//! The one permission model: a caller's effective rights are its role's rights narrowed by the
+//! scopes of the token it presented.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::validation::ValueError;
+
+/// A team member's role in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new("invalid_choice", "must be one of admin, member, viewer")
+            })
+    }
+
+    /// What the role may do at most; a token can only narrow it.
+    pub fn rights(self) -> ScopeSet {
+        use Resource::*;
+        let mut set = ScopeSet::default();
+        for resource in Resource::ALL {
+            set.insert(Scope::Read(resource));
+        }
+        // Everyone manages their own tokens.
+        set.insert(Scope::Write(Tokens));
+        match self {
+            Role::Viewer => {}
+            Role::Member => {
+                set.insert(Scope::Write(Companies));
+                set.insert(Scope::Write(Contacts));
+            }
+            Role::Admin => {
+                for resource in Resource::ALL {
+                    set.insert(Scope::Write(resource));
+                }
+                set.insert(Scope::Admin);
+            }
+        }
+        set
+    }
+}
+
+/// The kinds of records a scope speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    Companies,
+    Contacts,
+    Users,
+    Tokens,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 4] = [
+        Resource::Companies,
+        Resource::Contacts,
+        Resource::Users,
+        Resource::Tokens,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Companies => "companies",
+            Resource::Contacts => "contacts",
+            Resource::Users => "users",
+            Resource::Tokens => "tokens",
+        }
+    }
+}
+
+/// `<resource>:read`, `<resource>:write` or `admin` (which holds every other scope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Read(Resource),
+    Write(Resource),
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        if raw == "admin" {
+            return Ok(Scope::Admin);
+        }
+        let unknown = || {
+            ValueError::new(
+                "unknown_scope",
+                format!(
+                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being companies, contacts, users, tokens"
+                ),
+            )
+        };
+        let (resource, verb) = raw.split_once(':').ok_or_else(unknown)?;
+        let resource = Resource::ALL
+            .into_iter()
+            .find(|r| r.as_str() == resource)
+            .ok_or_else(unknown)?;
+        match verb {
+            "read" => Ok(Scope::Read(resource)),
+            "write" => Ok(Scope::Write(resource)),
+            _ => Err(unknown()),
+        }
+    }
+
+    /// Every scope there is, in the order they are documented.
+    pub fn all() -> Vec<Scope> {
+        let mut all = Vec::new();
+        for resource in Resource::ALL {
+            all.push(Scope::Read(resource));
+            all.push(Scope::Write(resource));
+        }
+        all.push(Scope::Admin);
+        all
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Read(r) => write!(f, "{}:read", r.as_str()),
+            Scope::Write(r) => write!(f, "{}:write", r.as_str()),
+            Scope::Admin => f.write_str("admin"),
+        }
+    }
+}
+
+/// A set of scopes. `admin` in the set grants every scope.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScopeSet(BTreeSet<Scope>);
+
+impl ScopeSet {
+    pub fn insert(&mut self, scope: Scope) {
+        self.0.insert(scope);
+    }
+
+    /// Parses a list of scope names, naming the index of the first bad one.
+    pub fn parse_list(raw: &[String]) -> Result<Self, ValueError> {
+        let mut set = ScopeSet::default();
+        for (i, name) in raw.iter().enumerate() {
+            set.insert(Scope::parse(name.trim()).map_err(|e| e.at(format!("[{i}]")))?);
+        }
+        Ok(set)
+    }
+
+    /// Parses the space-separated form stored with a token.
+    pub fn from_stored(raw: &str) -> Self {
+        Self(
+            raw.split_whitespace()
+                .filter_map(|s| Scope::parse(s).ok())
+                .collect(),
+        )
+    }
+
+    pub fn to_stored(&self) -> String {
+        self.names().join(" ")
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.0.iter().map(Scope::to_string).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn grants(&self, scope: Scope) -> bool {
+        self.0.contains(&Scope::Admin) || self.0.contains(&scope)
+    }
+
+    /// Every scope of `self` is granted by `other`.
+    pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
+        self.0.iter().all(|s| other.grants(*s))
+    }
+
+    /// The scopes of `self` that `other` does not grant.
+    pub fn not_granted_by(&self, other: &ScopeSet) -> Vec<Scope> {
+        self.0
+            .iter()
+            .copied()
+            .filter(|s| !other.grants(*s))
+            .collect()
+    }
+}
+
+/// Why a caller may not do something. `Forbidden`: the role never allows it.
+/// `InsufficientScope`: the role would, but the token was not given that scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    Forbidden { needed: Scope },
+    InsufficientScope { needed: Scope },
+}
+
+/// What a caller may do: its role's rights and its token's scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rights {
+    role: Role,
+    token_scopes: ScopeSet,
+}
+
+impl Rights {
+    pub fn new(role: Role, token_scopes: ScopeSet) -> Self {
+        Self { role, token_scopes }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn token_scopes(&self) -> &ScopeSet {
+        &self.token_scopes
+    }
+
+    pub fn require(&self, needed: Scope) -> Result<(), Denied> {
+        if !self.role.rights().grants(needed) {
+            Err(Denied::Forbidden { needed })
+        } else if !self.token_scopes.grants(needed) {
+            Err(Denied::InsufficientScope { needed })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The scopes a new token of this caller may carry at most.
+    pub fn effective(&self) -> ScopeSet {
+        let role = self.role.rights();
+        let mut set = ScopeSet::default();
+        for scope in Scope::all() {
+            if role.grants(scope) && self.token_scopes.grants(scope) {
+                set.insert(scope);
+            }
+        }
+        set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(names: &[&str]) -> ScopeSet {
+        let owned: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        ScopeSet::parse_list(&owned).unwrap_or_default()
+    }
+
+    #[test]
+    fn viewers_read_but_never_write_records() {
+        let rights = Rights::new(Role::Viewer, scopes(&["admin"]));
+        assert!(rights.require(Scope::Read(Resource::Companies)).is_ok());
+        assert_eq!(
+            rights.require(Scope::Write(Resource::Companies)),
+            Err(Denied::Forbidden {
+                needed: Scope::Write(Resource::Companies)
+            })
+        );
+    }
+
+    #[test]
+    fn a_token_narrows_the_role() {
+        let rights = Rights::new(Role::Admin, scopes(&["companies:read"]));
+        assert!(rights.require(Scope::Read(Resource::Companies)).is_ok());
+        assert_eq!(
+            rights.require(Scope::Read(Resource::Contacts)),
+            Err(Denied::InsufficientScope {
+                needed: Scope::Read(Resource::Contacts)
+            })
+        );
+    }
+
+    #[test]
+    fn effective_rights_are_the_intersection() {
+        let rights = Rights::new(Role::Member, scopes(&["admin"]));
+        let effective = rights.effective();
+        assert!(effective.grants(Scope::Write(Resource::Contacts)));
+        assert!(!effective.grants(Scope::Write(Resource::Users)));
+        assert!(!effective.grants(Scope::Admin));
+    }
+
+    #[test]
+    fn scope_names_round_trip() {
+        for scope in Scope::all() {
+            assert_eq!(Scope::parse(&scope.to_string()), Ok(scope));
+        }
+        assert!(Scope::parse("companies:delete").is_err());
+        assert!(Scope::parse("ships:read").is_err());
+    }
+}

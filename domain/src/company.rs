@@ -1,0 +1,113 @@
+//! Companies: the record every pipeline is about.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::values::{
+    Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
+    WebAddress,
+};
+
+/// A company as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Company {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub domain: Option<String>,
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub industry: Option<String>,
+    pub size_band: Option<String>,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub custom_fields: Map<String, Value>,
+    pub show_in_pipeline: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Everything a company holds that a caller may write, already valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompanyFields {
+    pub name: Name,
+    pub domain: Option<DomainName>,
+    pub website: Option<WebAddress>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub industry: Option<Label>,
+    pub size_band: Option<SizeBand>,
+    pub address: Option<Address>,
+    pub description: Option<Description>,
+    pub owner_id: Option<i64>,
+    pub tags: Tags,
+    pub custom_fields: CustomFields,
+    pub show_in_pipeline: bool,
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CompanyPatch {
+    pub name: Option<Name>,
+    pub domain: Option<Option<DomainName>>,
+    pub website: Option<Option<WebAddress>>,
+    pub email: Option<Option<Email>>,
+    pub phone: Option<Option<Phone>>,
+    pub industry: Option<Option<Label>>,
+    pub size_band: Option<Option<SizeBand>>,
+    pub address: Option<Option<Address>>,
+    pub description: Option<Option<Description>>,
+    pub owner_id: Option<Option<i64>>,
+    pub tags: Option<Tags>,
+    pub custom_fields: Option<CustomFields>,
+    pub show_in_pipeline: Option<bool>,
+}
+
+impl CompanyPatch {
+    /// The owner the patch sets, when it sets one: it must be checked against the account.
+    pub fn new_owner(&self) -> Option<i64> {
+        self.owner_id.flatten()
+    }
+
+    /// The company's writable fields after the patch.
+    pub fn apply(self, current: &Company) -> CompanyFields {
+        fn keep<T>(
+            patch: Option<Option<T>>,
+            stored: &Option<String>,
+            from: fn(String) -> T,
+        ) -> Option<T> {
+            patch.unwrap_or_else(|| stored.clone().map(from))
+        }
+        CompanyFields {
+            name: self
+                .name
+                .unwrap_or_else(|| Name::from_stored(current.name.clone())),
+            domain: keep(self.domain, &current.domain, DomainName::from_stored),
+            website: keep(self.website, &current.website, WebAddress::from_stored),
+            email: keep(self.email, &current.email, Email::from_stored),
+            phone: keep(self.phone, &current.phone, Phone::from_stored),
+            industry: keep(self.industry, &current.industry, Label::from_stored),
+            size_band: self
+                .size_band
+                .unwrap_or_else(|| current.size_band.as_deref().and_then(SizeBand::from_stored)),
+            address: keep(self.address, &current.address, Address::from_stored),
+            description: keep(
+                self.description,
+                &current.description,
+                Description::from_stored,
+            ),
+            owner_id: self.owner_id.unwrap_or(current.owner_id),
+            tags: self
+                .tags
+                .unwrap_or_else(|| Tags::from_stored(current.tags.clone())),
+            custom_fields: self
+                .custom_fields
+                .unwrap_or_else(|| CustomFields::from_stored(current.custom_fields.clone())),
+            show_in_pipeline: self.show_in_pipeline.unwrap_or(current.show_in_pipeline),
+        }
+    }
+}

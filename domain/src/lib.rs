@@ -1,0 +1,12 @@
+//! Clientline's domain: the entities, the values that cannot hold bad data, and the rules
+//! (permissions, org-chart cycles, the last admin). No I/O, no diesel, no actix lives here.
+
+pub mod access;
+pub mod company;
+pub mod contact;
+pub mod listing;
+pub mod user;
+pub mod validation;
+pub mod values;
+
+pub use validation::{FieldError, Invalid};
