@@ -1,1 +1,244 @@
-fn main() {}
+//! The `clientline` binary: serve the API, apply migrations, create accounts.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use api::{AppState, Settings};
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::values::{Email, Label, Name};
+use persistence::Db;
+
+#[derive(Debug, Parser)]
+#[command(name = "clientline", version, about = "Clientline: a headless CRM API")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// With no command, `clientline` serves: these are `serve`'s options.
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    /// `postgres://...` for PostgreSQL; anything else is a SQLite file, created when missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "clientline.db",
+        global = true
+    )]
+    database_url: String,
+
+    /// Database connections kept in the pool.
+    #[arg(
+        long,
+        env = "CLIENTLINE_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pool_size: u32,
+
+    /// Log lines as `text` for people or `json` for log collectors; filter with RUST_LOG.
+    #[arg(long, env = "CLIENTLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "CLIENTLINE_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+
+    /// HTTP worker threads; default: one per CPU core.
+    #[arg(long, env = "CLIENTLINE_WORKERS")]
+    workers: Option<usize>,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "CLIENTLINE_BODY_LIMIT", default_value_t = 256 * 1024)]
+    body_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account and its first admin, and print the admin's token once.
+    Create {
+        /// The account's name, such as the firm's name.
+        #[arg(long)]
+        name: String,
+        /// The first admin's email.
+        #[arg(long)]
+        admin_email: String,
+        /// The first admin's name; default: the email's local part.
+        #[arg(long)]
+        admin_name: Option<String>,
+        /// Print `{"account_id","user_id","token"}` instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let result = match cli.command {
+        None => serve(&cli.database_url, cli.pool_size, cli.serve),
+        Some(Command::Serve(args)) => serve(&cli.database_url, cli.pool_size, args),
+        Some(Command::Migrate) => migrate(&cli.database_url),
+        Some(Command::Account {
+            command:
+                AccountCommand::Create {
+                    name,
+                    admin_email,
+                    admin_name,
+                    json,
+                },
+        }) => create_account(
+            &cli.database_url,
+            &name,
+            &admin_email,
+            admin_name.as_deref(),
+            json,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+fn open(database_url: &str, pool_size: u32) -> Result<Db, String> {
+    let db = Db::connect(database_url, pool_size)
+        .map_err(|e| format!("cannot open the database {}: {e}", redact(database_url)))?;
+    let applied = db.migrate().map_err(|e| format!("{e}"))?;
+    for name in applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    Ok(db)
+}
+
+/// The URL without its password, for log lines.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), String> {
+    let db = open(database_url, pool_size)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    if let Some(created) =
+        persistence::accounts::create_default_if_empty(&mut conn).map_err(|e| format!("{e:?}"))?
+    {
+        println!(
+            "Created the default account \"{}\" (id {}) with admin {}.\n\
+             Admin token (shown only now; store it safely):\n\n    {}\n\n\
+             Try: curl -H 'Authorization: Bearer {}' http://{}/v1/me",
+            created.account.name,
+            created.account.id,
+            created.admin.email,
+            created.secret,
+            created.secret,
+            args.bind
+        );
+    }
+    drop(conn);
+    let listener = TcpListener::bind(&args.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    tracing::info!(bind = %args.bind, backend = ?db.backend(), "serving");
+    let state = AppState::new(
+        db,
+        Settings {
+            body_limit: args.body_limit,
+        },
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let server = api::serve(listener, state, args.workers).map_err(|e| e.to_string())?;
+        server.await.map_err(|e| e.to_string())
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn migrate(database_url: &str) -> Result<(), String> {
+    open(database_url, 1).map(|_| ())
+}
+
+fn create_account(
+    database_url: &str,
+    name: &str,
+    admin_email: &str,
+    admin_name: Option<&str>,
+    json: bool,
+) -> Result<(), String> {
+    let name = Label::parse(name).map_err(|e| format!("--name {}", e.message))?;
+    let email = Email::parse(admin_email).map_err(|e| format!("--admin-email {}", e.message))?;
+    let fallback = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("Admin")
+        .to_owned();
+    let admin_name = Name::parse(admin_name.unwrap_or(&fallback))
+        .map_err(|e| format!("--admin-name {}", e.message))?;
+    let db = open(database_url, 1)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let created = persistence::accounts::create(&mut conn, &name, &email, &admin_name)
+        .map_err(|e| format!("{e:?}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "account_id": created.account.id,
+                "user_id": created.admin.id,
+                "token": created.secret,
+            })
+        );
+    } else {
+        println!(
+            "Created account \"{}\" (id {}) with admin {} (id {}).\nAdmin token (shown only now; store it safely):\n\n    {}",
+            created.account.name,
+            created.account.id,
+            created.admin.email,
+            created.admin.id,
+            created.secret
+        );
+    }
+    Ok(())
+}

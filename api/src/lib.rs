@@ -1,1 +1,47 @@
+//! Clientline's HTTP surface: actix-web routes, extractors, problem+json errors and the
+//! OpenAPI document. Handlers parse, authorize, call one repository operation, and render.
 
+pub mod error;
+pub mod extract;
+mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+pub mod wire;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{App, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use openapi::ApiDoc;
+pub use state::{AppState, Settings};
+
+/// Starts the HTTP server on `listener`. The returned server stops gracefully on SIGTERM,
+/// SIGINT (Ctrl-C) and SIGQUIT, finishing requests in flight.
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+            .wrap(actix_web::middleware::from_fn(middleware::request_id))
+            .configure(routes::configure)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+            .service(web::redirect("/docs", "/docs/"))
+            .default_service(web::to(middleware::not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::validation::ValueError;
 use crate::values::{
     Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
     WebAddress,
@@ -63,7 +64,8 @@ pub struct CompanyPatch {
     pub description: Option<Option<Description>>,
     pub owner_id: Option<Option<i64>>,
     pub tags: Option<Tags>,
-    pub custom_fields: Option<CustomFields>,
+    /// A merge patch of the custom fields: `null` removes a key.
+    pub custom_fields: Option<Map<String, Value>>,
     pub show_in_pipeline: Option<bool>,
 }
 
@@ -74,7 +76,7 @@ impl CompanyPatch {
     }
 
     /// The company's writable fields after the patch.
-    pub fn apply(self, current: &Company) -> CompanyFields {
+    pub fn apply(self, current: &Company) -> Result<CompanyFields, ValueError> {
         fn keep<T>(
             patch: Option<Option<T>>,
             stored: &Option<String>,
@@ -82,7 +84,7 @@ impl CompanyPatch {
         ) -> Option<T> {
             patch.unwrap_or_else(|| stored.clone().map(from))
         }
-        CompanyFields {
+        Ok(CompanyFields {
             name: self
                 .name
                 .unwrap_or_else(|| Name::from_stored(current.name.clone())),
@@ -104,10 +106,14 @@ impl CompanyPatch {
             tags: self
                 .tags
                 .unwrap_or_else(|| Tags::from_stored(current.tags.clone())),
-            custom_fields: self
-                .custom_fields
-                .unwrap_or_else(|| CustomFields::from_stored(current.custom_fields.clone())),
+            custom_fields: {
+                let stored = CustomFields::from_stored(current.custom_fields.clone());
+                match &self.custom_fields {
+                    Some(patch) => stored.merge(patch)?,
+                    None => stored,
+                }
+            },
             show_in_pipeline: self.show_in_pipeline.unwrap_or(current.show_in_pipeline),
-        }
+        })
     }
 }

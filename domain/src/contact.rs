@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::validation::ValueError;
 use crate::values::{CustomFields, Email, Label, Name, Phone, Tags};
 
 /// A contact as stored.
@@ -52,12 +53,13 @@ pub struct ContactPatch {
     pub reports_to_id: Option<Option<i64>>,
     pub owner_id: Option<Option<i64>>,
     pub tags: Option<Tags>,
-    pub custom_fields: Option<CustomFields>,
+    /// A merge patch of the custom fields: `null` removes a key.
+    pub custom_fields: Option<Map<String, Value>>,
 }
 
 impl ContactPatch {
     /// The contact's writable fields after the patch. Stored values are trusted as valid.
-    pub fn apply(self, current: &Contact) -> ContactFields {
+    pub fn apply(self, current: &Contact) -> Result<ContactFields, ValueError> {
         fn keep<T>(
             patch: Option<Option<T>>,
             stored: &Option<String>,
@@ -65,7 +67,7 @@ impl ContactPatch {
         ) -> Option<T> {
             patch.unwrap_or_else(|| stored.clone().map(from))
         }
-        ContactFields {
+        Ok(ContactFields {
             first_name: self
                 .first_name
                 .unwrap_or_else(|| Name::from_stored(current.first_name.clone())),
@@ -79,10 +81,14 @@ impl ContactPatch {
             tags: self
                 .tags
                 .unwrap_or_else(|| Tags::from_stored(current.tags.clone())),
-            custom_fields: self
-                .custom_fields
-                .unwrap_or_else(|| CustomFields::from_stored(current.custom_fields.clone())),
-        }
+            custom_fields: {
+                let stored = CustomFields::from_stored(current.custom_fields.clone());
+                match &self.custom_fields {
+                    Some(patch) => stored.merge(patch)?,
+                    None => stored,
+                }
+            },
+        })
     }
 }
 

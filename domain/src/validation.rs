@@ -37,6 +37,12 @@ impl Invalid {
         self.0.is_empty()
     }
 
+    /// This collection plus `error` under `field`.
+    pub fn with(mut self, field: &str, error: ValueError) -> Self {
+        self.check::<()>(field, Err(error));
+        self
+    }
+
     /// Runs a parse and keeps its error under `field`, returning the value when it parsed.
     pub fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
         match result {

@@ -388,6 +388,20 @@ impl CustomFields {
         Self(map)
     }
 
+    /// Applies a JSON merge patch (RFC 7396) at the top level: a key set to `null` is removed,
+    /// any other value replaces the key's value. The result obeys the same limits.
+    pub fn merge(&self, patch: &Map<String, Value>) -> Result<Self, ValueError> {
+        let mut merged = self.0.clone();
+        for (key, value) in patch {
+            if value.is_null() {
+                merged.remove(key);
+            } else {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        Self::parse(&Value::Object(merged))
+    }
+
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.0
     }
@@ -460,6 +474,12 @@ mod tests {
     fn custom_fields_must_be_a_small_object() {
         assert!(CustomFields::parse(&serde_json::json!({"tier": "gold"})).is_ok());
         assert!(CustomFields::parse(&serde_json::json!([1])).is_err());
+        let base = CustomFields::parse(&serde_json::json!({"a": 1, "b": 2})).unwrap_or_default();
+        let patch = serde_json::json!({"a": null, "c": 3});
+        let merged = base
+            .merge(patch.as_object().unwrap_or(&Map::new()))
+            .unwrap_or_default();
+        assert_eq!(Value::Object(merged.0), serde_json::json!({"b": 2, "c": 3}));
         let big = serde_json::json!({"blob": "x".repeat(17 * 1024)});
         assert_eq!(
             CustomFields::parse(&big).map_err(|e| e.code),

@@ -1,1 +1,51 @@
+//! Clientline's storage: one diesel connection type over PostgreSQL and SQLite, the r2d2 pool,
+//! embedded migrations, and the repositories. All SQL lives here; no HTTP does.
 
+pub mod accounts;
+pub mod companies;
+pub mod contacts;
+mod error;
+mod keyset;
+mod pool;
+pub mod schema;
+pub mod secrets;
+pub mod tokens;
+pub mod users;
+
+pub use error::StoreError;
+pub use pool::{Backend, Db, DbConnection, PooledConnection, write_transaction};
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+
+/// The current time as stored: UTC, truncated to the microseconds PostgreSQL keeps, so that a
+/// value read back equals the value written on both backends.
+pub(crate) fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+pub(crate) fn to_utc(stored: NaiveDateTime) -> DateTime<Utc> {
+    stored.and_utc()
+}
+
+/// Refuses a write whose `If-Match` names another version than the record's.
+pub(crate) fn check_version(current: i64, expected: Option<i64>) -> Result<(), StoreError> {
+    match expected {
+        Some(v) if v != current => Err(StoreError::Stale { current }),
+        _ => Ok(()),
+    }
+}
+
+/// Serialises writes that must see a consistent account (the last admin, the org chart):
+/// writing the account row takes its row lock on PostgreSQL until the transaction ends, and
+/// SQLite write transactions are serial anyway.
+pub(crate) fn lock_account(conn: &mut DbConnection, account_id: i64) -> Result<(), StoreError> {
+    use diesel::prelude::*;
+    use schema::accounts;
+    let touched = diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
+        .set(accounts::updated_at.eq(now()))
+        .execute(conn)?;
+    if touched == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! Every error the API answers with, rendered once as RFC 9457 `application/problem+json`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use domain::access::Denied;
+use domain::{FieldError, Invalid};
+use persistence::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem. `code` is stable and meant for programs; `detail` for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[schema(example = "https://clientline.dev/problems/validation_failed")]
+    pub r#type: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "name: must not be blank")]
+    pub detail: String,
+    /// The machine-readable code, the last segment of `type`.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// Present on validation failures: one entry per bad field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One bad field of a request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The field's JSON path, or the query parameter's name.
+    #[schema(example = "name")]
+    pub field: String,
+    #[schema(example = "blank")]
+    pub code: String,
+    #[schema(example = "must not be blank")]
+    pub message: String,
+}
+
+/// Why a request failed. Each variant has one status and one problem code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String, Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden")]
+    Denied(Denied),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the account must keep at least one active admin")]
+    LastAdmin,
+    #[error("stale version")]
+    PreconditionFailed { current: i64 },
+    #[error("body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("invalid input")]
+    Invalid(Invalid),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(..) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Denied(Denied::Forbidden { .. }) => "forbidden",
+            ApiError::Denied(Denied::InsufficientScope { .. }) => "insufficient_scope",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::LastAdmin => "last_admin",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Invalid(_) => "validation_failed",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest(detail, _) | ApiError::Conflict(detail) => detail.clone(),
+            ApiError::Unauthorized(why) => format!(
+                "{why}; send `Authorization: Bearer <token>` with a valid access token"
+            ),
+            ApiError::Denied(Denied::Forbidden { needed }) => format!(
+                "your role does not allow this; it needs the `{needed}` right, which an admin can grant by changing your role"
+            ),
+            ApiError::Denied(Denied::InsufficientScope { needed }) => format!(
+                "this token lacks the `{needed}` scope; create a token that includes it"
+            ),
+            ApiError::NotFound => "no such resource in this account".to_owned(),
+            ApiError::LastAdmin => {
+                "this would leave the account without an active admin; make another team member admin first".to_owned()
+            }
+            ApiError::PreconditionFailed { current } => format!(
+                "the record has changed since you read it (it is now at version {current}, ETag \"{current}\"); read it again and retry with the new ETag in If-Match"
+            ),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the request body exceeds the limit of {limit} bytes")
+            }
+            ApiError::UnsupportedMediaType => {
+                "send the body as JSON with `Content-Type: application/json`".to_owned()
+            }
+            ApiError::Invalid(invalid) => invalid.to_string(),
+            ApiError::Unavailable(_) => "the service is temporarily unavailable; retry shortly".to_owned(),
+            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let code = self.code();
+        let errors = match self {
+            ApiError::Invalid(invalid) => invalid.0.iter().map(ProblemField::from).collect(),
+            ApiError::BadRequest(_, fields) => fields.iter().map(ProblemField::from).collect(),
+            _ => Vec::new(),
+        };
+        Problem {
+            r#type: format!("https://clientline.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: code.to_owned(),
+            errors,
+        }
+    }
+}
+
+impl From<&FieldError> for ProblemField {
+    fn from(e: &FieldError) -> Self {
+        ProblemField {
+            field: e.field.clone(),
+            code: e.code.to_owned(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Denied(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "request failed");
+            }
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=\"clientline\", error=\"invalid_token\"",
+                    ),
+                ));
+            }
+            ApiError::Denied(Denied::InsufficientScope { needed }) => {
+                let value = format!(
+                    "Bearer realm=\"clientline\", error=\"insufficient_scope\", scope=\"{needed}\""
+                );
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Stale { current } => ApiError::PreconditionFailed { current },
+            StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::LastAdmin => ApiError::LastAdmin,
+            StoreError::Pool(e) => ApiError::Unavailable(format!("{e}")),
+            other => ApiError::Internal(format!("{other:?}")),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::Invalid(invalid)
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        ApiError::Denied(denied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Integrators parse this shape; a refactor must not change it.
+    #[test]
+    fn validation_problems_keep_their_shape() {
+        let error = ApiError::Invalid(Invalid::one("name", "blank", "must not be blank"));
+        let json = serde_json::to_value(error.problem()).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "https://clientline.dev/problems/validation_failed",
+                "title": "Unprocessable Entity",
+                "status": 422,
+                "detail": "name: must not be blank",
+                "code": "validation_failed",
+                "errors": [{"field": "name", "code": "blank", "message": "must not be blank"}]
+            })
+        );
+    }
+
+    #[test]
+    fn problems_without_field_errors_omit_the_list() {
+        let json = serde_json::to_value(ApiError::NotFound.problem()).unwrap_or_default();
+        assert_eq!(json["status"], 404);
+        assert_eq!(json["code"], "not_found");
+        assert!(json.get("errors").is_none());
+    }
+}

@@ -1,0 +1,186 @@
+//! JSON request bodies: size-limited, `application/json` only, unknown fields refused, and
+//! every failure reported with the path of the field at fault.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::{FieldError, Invalid};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body deserialized into `T` (which should deny unknown fields).
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Body<T>, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(256 * 1024, |s| s.settings.body_limit);
+        let content_type_ok = is_json(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("the body could not be read: {e}"), Vec::new())
+                })?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            parse(&bytes).map(Body)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Deserializes a body, telling syntax errors (400) from content errors (422, with the field).
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::BadRequest(
+                format!("the body is not valid JSON: {inner}"),
+                Vec::new(),
+            );
+        }
+        ApiError::Invalid(Invalid(vec![field_error(&path, &inner.to_string())]))
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::BadRequest(format!("the body is not valid JSON: {e}"), Vec::new())
+    })?;
+    Ok(value)
+}
+
+/// Turns serde's message into a field error: unknown and missing fields are named as such.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    let join = |name: &str| {
+        if path.is_empty() || path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = message.split('`').nth(1).unwrap_or_default().to_owned();
+    if message.starts_with("unknown field") {
+        FieldError::new(
+            path.to_owned(),
+            "unknown_field",
+            format!("{message}; remove it"),
+        )
+    } else if message.starts_with("missing field") {
+        FieldError::new(join(&quoted), "required", "is required")
+    } else {
+        let field = if path == "." {
+            String::new()
+        } else {
+            path.to_owned()
+        };
+        FieldError::new(field, "invalid_type", message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        size: Option<u32>,
+    }
+
+    fn fields(result: Result<Sample, ApiError>) -> Vec<(String, &'static str)> {
+        match result {
+            Err(ApiError::Invalid(invalid)) => {
+                invalid.0.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        assert_eq!(
+            fields(parse(br#"{"name":"a","account_id":2}"#)),
+            vec![("account_id".to_owned(), "unknown_field")]
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        assert_eq!(
+            fields(parse(br#"{}"#)),
+            vec![("name".to_owned(), "required")]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        assert_eq!(
+            fields(parse(br#"{"name":"a","size":"big"}"#)),
+            vec![("size".to_owned(), "invalid_type")]
+        );
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        assert!(matches!(
+            parse::<Sample>(b"{\"name\":"),
+            Err(ApiError::BadRequest(..))
+        ));
+        assert!(matches!(
+            parse::<Sample>(b"{\"name\":\"a\"} x"),
+            Err(ApiError::BadRequest(..))
+        ));
+    }
+}

@@ -1,0 +1,14 @@
+//! Request extractors: the caller behind the token, JSON bodies and query strings that name
+//! each bad field, `If-Match`, and list cursors.
+
+mod auth;
+mod body;
+mod cursor;
+mod if_match;
+mod query;
+
+pub use auth::Caller;
+pub use body::Body;
+pub use cursor::{decode_cursor, encode_cursor};
+pub use if_match::{IfMatch, etag};
+pub use query::Query;

@@ -1,0 +1,107 @@
+//! Cross-cutting request handling: a request id on every request and its log line, and
+//! problem+json for errors actix answers by itself (no route, wrong method).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use rand::RngCore;
+use tracing::Instrument;
+
+use crate::error::{ApiError, PROBLEM_JSON};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Tags the request with an id (the caller's `x-request-id` if it is sane, else a new one),
+/// logs one line when it completes, and echoes the id in the response.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map_or_else(new_request_id, str::to_owned);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "handled"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Replaces the body of an error response that is not already problem+json.
+pub fn problem_for_bare_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status.as_u16() {
+        404 => ApiError::NotFound,
+        405 => ApiError::BadRequest(
+            "this method is not allowed on this resource".into(),
+            Vec::new(),
+        ),
+        413 => ApiError::PayloadTooLarge { limit: 0 },
+        s if s >= 500 => ApiError::Internal(format!("{status}")),
+        _ => ApiError::BadRequest(
+            status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_owned(),
+            Vec::new(),
+        ),
+    };
+    let mut problem = error.problem();
+    problem.status = status.as_u16();
+    problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
+    if status.as_u16() == 405 {
+        problem.code = "method_not_allowed".into();
+        problem.r#type = "https://clientline.dev/problems/method_not_allowed".into();
+    }
+    let (req, old) = res.into_parts();
+    let mut response = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.append_header((name.clone(), value.clone()));
+        }
+    }
+    let response: HttpResponse<BoxBody> = response.content_type(PROBLEM_JSON).json(problem);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+/// Any path the API does not have.
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound.error_response()
+}

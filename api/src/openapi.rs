@@ -1,0 +1,149 @@
+//! The OpenAPI document, generated from the handlers' annotations. Errors every operation can
+//! answer with (401, 403, 500, and for bodies 400/413/415/422, for ids 404) are added here
+//! once rather than repeated on each handler.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{PROBLEM_JSON, Problem, ProblemField};
+use crate::routes::{companies, contacts, health, me, tokens, users};
+use crate::wire;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Clientline API",
+        description = "A headless CRM: companies, contacts and the pipelines clients move through.\n\n\
+            Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem+json. \
+            Lists are keyset-paginated: pass `next_cursor` back as `cursor`. Every record has a \
+            `version`, answered as `ETag`; send it back in `If-Match` on PATCH and DELETE.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        health::healthz, health::readyz,
+        me::show,
+        users::list, users::create, users::show, users::update, users::deactivate,
+        tokens::list, tokens::create, tokens::show, tokens::revoke,
+        companies::list, companies::create, companies::show, companies::update, companies::delete,
+        contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
+    ),
+    components(schemas(
+        Problem, ProblemField, health::Health,
+        wire::me::MeOut, wire::me::AccountOut,
+        wire::users::UserOut, wire::users::UserList, wire::users::UserCreate, wire::users::UserUpdate,
+        wire::tokens::TokenOut, wire::tokens::CreatedTokenOut, wire::tokens::TokenList, wire::tokens::TokenCreate,
+        wire::companies::CompanyOut, wire::companies::CompanyList, wire::companies::CompanyCreate, wire::companies::CompanyUpdate,
+        wire::contacts::ContactOut, wire::contacts::ContactList, wire::contacts::ContactCreate, wire::contacts::ContactUpdate,
+    )),
+    modifiers(&Security, &CommonErrors),
+    tags(
+        (name = "me", description = "The caller"),
+        (name = "users", description = "Team members of the account"),
+        (name = "tokens", description = "Personal access tokens"),
+        (name = "companies", description = "Companies"),
+        (name = "contacts", description = "Contacts"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A personal access token (`clt_pat_...`), created with POST /v1/tokens or printed when an account is created.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+struct CommonErrors;
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn add(operation: &mut Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| problem(description));
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let secured = path.starts_with("/v1/");
+            let has_id = path.contains('{');
+            for operation in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if secured {
+                    add(
+                        operation,
+                        "400",
+                        "The request is malformed (a query parameter, a header)",
+                    );
+                    add(
+                        operation,
+                        "401",
+                        "The access token is missing, unknown, revoked or expired",
+                    );
+                    add(
+                        operation,
+                        "403",
+                        "The role or the token's scopes do not allow this (`forbidden`, `insufficient_scope`)",
+                    );
+                }
+                if has_id {
+                    add(operation, "404", "No such record in this account");
+                }
+                if operation.request_body.is_some() {
+                    add(operation, "400", "The body is not valid JSON");
+                    add(operation, "413", "The body is larger than the limit");
+                    add(operation, "415", "The body is not `application/json`");
+                    add(
+                        operation,
+                        "422",
+                        "The body is well-formed but invalid: `errors` names each bad field",
+                    );
+                }
+                add(operation, "500", "An unexpected error; it has been logged");
+                add(
+                    operation,
+                    "503",
+                    "The database is unreachable; retry shortly",
+                );
+            }
+        }
+    }
+}

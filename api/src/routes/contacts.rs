@@ -1,0 +1,169 @@
+//! `/v1/contacts`: create, read, list, update and delete contacts.
+
+use actix_web::{HttpResponse, web};
+use domain::access::{Resource, Scope};
+use persistence::contacts::{self, ContactFilter};
+
+use super::{created, paging, path_id, record};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
+use crate::state::AppState;
+use crate::wire::contacts::{
+    ContactCreate, ContactList, ContactListQuery, ContactOut, ContactUpdate,
+};
+
+const READ: Scope = Scope::Read(Resource::Contacts);
+const WRITE: Scope = Scope::Write(Resource::Contacts);
+
+/// List contacts
+///
+/// Newest first unless `sort` says otherwise; keyset-paginated with `cursor`.
+#[utoipa::path(
+    get, path = "/v1/contacts", tag = "contacts",
+    params(ContactListQuery),
+    responses(
+        (status = 200, description = "A page of contacts", body = ContactList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["contacts:read"]))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ContactListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let q = query.0;
+    let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
+    let filter = ContactFilter {
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        owner_id: q.owner_id,
+        tag: q.tag,
+        company_id: q.company_id,
+        email: q.email.filter(|s| !s.trim().is_empty()),
+        created_since: q.created_since,
+        updated_since: q.updated_since,
+    };
+    let account = caller.account_id();
+    let page = state
+        .run(move |conn| contacts::list(conn, account, &filter, sort, size, after.as_ref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ContactList {
+        next_cursor: page.next.as_ref().map(encode_cursor),
+        data: page.items.into_iter().map(ContactOut::from).collect(),
+    }))
+}
+
+/// Create a contact
+#[utoipa::path(
+    post, path = "/v1/contacts", tag = "contacts",
+    request_body = ContactCreate,
+    responses(
+        (status = 201, description = "The contact was created", body = ContactOut,
+         headers(("ETag" = String, description = "The version as an entity tag"), ("Location" = String))),
+    ),
+    security(("bearer" = ["contacts:write"]))
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body<ContactCreate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let fields = body.0.into_fields()?;
+    let account = caller.account_id();
+    let contact = state
+        .run(move |conn| contacts::create(conn, account, &fields))
+        .await?;
+    Ok(created(
+        format!("/v1/contacts/{}", contact.id),
+        contact.version,
+        ContactOut::from(contact),
+    ))
+}
+
+/// Get a contact
+#[utoipa::path(
+    get, path = "/v1/contacts/{id}", tag = "contacts",
+    params(("id" = i64, Path, description = "The contact's id")),
+    responses(
+        (status = 200, description = "The contact", body = ContactOut, headers(("ETag" = String))),
+    ),
+    security(("bearer" = ["contacts:read"]))
+)]
+pub async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    let contact = state
+        .run(move |conn| contacts::get(conn, account, id))
+        .await?;
+    Ok(record(contact.version, ContactOut::from(contact)))
+}
+
+/// Update a contact
+///
+/// Send `If-Match: "<version>"` to make sure nobody changed the contact since you read it.
+#[utoipa::path(
+    patch, path = "/v1/contacts/{id}", tag = "contacts",
+    params(
+        ("id" = i64, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the contact has changed since"),
+    ),
+    request_body = ContactUpdate,
+    responses(
+        (status = 200, description = "The updated contact", body = ContactOut, headers(("ETag" = String))),
+        (status = 412, description = "The contact changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["contacts:write"]))
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<ContactUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let patch = body.0.into_patch()?;
+    let account = caller.account_id();
+    let contact = state
+        .run(move |conn| contacts::update(conn, account, id, if_match.0, patch))
+        .await?;
+    Ok(record(contact.version, ContactOut::from(contact)))
+}
+
+/// Delete a contact
+///
+/// Contacts who reported to it now report to nobody.
+#[utoipa::path(
+    delete, path = "/v1/contacts/{id}", tag = "contacts",
+    params(
+        ("id" = i64, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the contact has changed since"),
+    ),
+    responses(
+        (status = 204, description = "The contact was deleted"),
+        (status = 412, description = "The contact changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["contacts:write"]))
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    state
+        .run(move |conn| contacts::delete(conn, account, id, if_match.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,121 @@
+//! The routes, one module per resource, and what they share: paging and record responses.
+
+pub mod companies;
+pub mod contacts;
+pub mod health;
+pub mod me;
+pub mod tokens;
+pub mod users;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use domain::FieldError;
+use domain::listing::{PageSize, Position, Sort};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::extract::decode_cursor;
+use crate::extract::etag;
+
+/// Registers every route of the API.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(
+            web::scope("/v1")
+                .service(web::resource("/me").route(web::get().to(me::show)))
+                .service(
+                    web::resource("/users")
+                        .route(web::get().to(users::list))
+                        .route(web::post().to(users::create)),
+                )
+                .service(
+                    web::resource("/users/{id}")
+                        .route(web::get().to(users::show))
+                        .route(web::patch().to(users::update))
+                        .route(web::delete().to(users::deactivate)),
+                )
+                .service(
+                    web::resource("/tokens")
+                        .route(web::get().to(tokens::list))
+                        .route(web::post().to(tokens::create)),
+                )
+                .service(
+                    web::resource("/tokens/{id}")
+                        .route(web::get().to(tokens::show))
+                        .route(web::delete().to(tokens::revoke)),
+                )
+                .service(
+                    web::resource("/companies")
+                        .route(web::get().to(companies::list))
+                        .route(web::post().to(companies::create)),
+                )
+                .service(
+                    web::resource("/companies/{id}")
+                        .route(web::get().to(companies::show))
+                        .route(web::patch().to(companies::update))
+                        .route(web::delete().to(companies::delete)),
+                )
+                .service(
+                    web::resource("/contacts")
+                        .route(web::get().to(contacts::list))
+                        .route(web::post().to(contacts::create)),
+                )
+                .service(
+                    web::resource("/contacts/{id}")
+                        .route(web::get().to(contacts::show))
+                        .route(web::patch().to(contacts::update))
+                        .route(web::delete().to(contacts::delete)),
+                ),
+        );
+}
+
+/// A list request's page size, order and starting point, or a 400 naming the bad parameter.
+pub(crate) fn paging(
+    limit: Option<i64>,
+    sort: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<(PageSize, Sort, Option<Position>), ApiError> {
+    let bad = |field: &str, e: domain::validation::ValueError| {
+        ApiError::BadRequest(
+            format!("query parameter `{field}` {}", e.message),
+            vec![FieldError::new(field, e.code, e.message)],
+        )
+    };
+    let size = match limit {
+        Some(raw) => PageSize::parse(raw).map_err(|e| bad("limit", e))?,
+        None => PageSize::default(),
+    };
+    let sort = match sort {
+        Some(raw) => Sort::parse(raw).map_err(|e| bad("sort", e))?,
+        None => Sort::default(),
+    };
+    let after = cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_cursor(c, sort))
+        .transpose()?;
+    Ok((size, sort, after))
+}
+
+/// 200 with a record and its `ETag`.
+pub(crate) fn record<T: Serialize>(version: i64, body: T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 201 with a new record, its `ETag` and its `Location`.
+pub(crate) fn created<T: Serialize>(location: String, version: i64, body: T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::LOCATION, location))
+        .json(body)
+}
+
+/// Ids in paths are positive integers; anything else names no record.
+pub(crate) fn path_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,291 @@
+//! Company bodies and the company list's query string.
+
+use chrono::{DateTime, Utc};
+use domain::Invalid;
+use domain::company::{Company, CompanyFields, CompanyPatch};
+use domain::values::{
+    Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
+    WebAddress,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::input::Parser;
+use super::{double_option, list_of};
+
+/// A company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyOut {
+    #[schema(example = 42)]
+    pub id: i64,
+    #[schema(example = "Acme Ltd")]
+    pub name: String,
+    #[schema(example = "acme.com")]
+    pub domain: Option<String>,
+    #[schema(example = "https://acme.com")]
+    pub website: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[schema(example = "Engineering")]
+    pub industry: Option<String>,
+    /// One of `1-10`, `11-50`, `51-200`, `201-500`, `501-1000`, `1001-5000`, `5001+`.
+    #[schema(example = "11-50")]
+    pub size_band: Option<String>,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    /// The team member who owns the relationship.
+    pub owner_id: Option<i64>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: Map<String, Value>,
+    /// Whether the company appears on pipeline boards.
+    pub show_in_pipeline: bool,
+    /// Increases with every change; send it back in `If-Match` as `"<version>"`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Company> for CompanyOut {
+    fn from(c: Company) -> Self {
+        CompanyOut {
+            id: c.id,
+            name: c.name,
+            domain: c.domain,
+            website: c.website,
+            email: c.email,
+            phone: c.phone,
+            industry: c.industry,
+            size_band: c.size_band,
+            address: c.address,
+            description: c.description,
+            owner_id: c.owner_id,
+            tags: c.tags,
+            custom_fields: c.custom_fields,
+            show_in_pipeline: c.show_in_pipeline,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+list_of!(CompanyList, CompanyOut, "companies");
+
+/// A new company. Only `name` is required; blank optional text means no value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyCreate {
+    /// 1 to 200 characters.
+    #[schema(example = "Acme Ltd")]
+    pub name: String,
+    /// A domain name such as `acme.com`.
+    #[schema(example = "acme.com")]
+    pub domain: Option<String>,
+    /// An `http` or `https` address.
+    pub website: Option<String>,
+    pub email: Option<String>,
+    /// Up to 50 characters.
+    pub phone: Option<String>,
+    /// Up to 100 characters.
+    pub industry: Option<String>,
+    /// One of `1-10`, `11-50`, `51-200`, `201-500`, `501-1000`, `1001-5000`, `5001+`.
+    pub size_band: Option<String>,
+    /// Up to 1,000 characters; line breaks allowed.
+    pub address: Option<String>,
+    /// Up to 10,000 characters; line breaks allowed.
+    pub description: Option<String>,
+    /// An active team member of the account.
+    pub owner_id: Option<i64>,
+    /// At most 50 tags of 1 to 50 characters, without commas.
+    pub tags: Option<Vec<String>>,
+    /// A JSON object of at most 100 keys and 16 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Value>,
+    /// Defaults to `true`.
+    pub show_in_pipeline: Option<bool>,
+}
+
+impl CompanyCreate {
+    pub fn into_fields(self) -> Result<CompanyFields, Invalid> {
+        let mut p = Parser::default();
+        let name = p.required("name", &self.name, Name::parse);
+        let domain = p.optional("domain", self.domain.as_deref(), DomainName::parse);
+        let website = p.optional("website", self.website.as_deref(), WebAddress::parse);
+        let email = p.optional("email", self.email.as_deref(), Email::parse);
+        let phone = p.optional("phone", self.phone.as_deref(), Phone::parse);
+        let industry = p.optional("industry", self.industry.as_deref(), Label::parse);
+        let size_band = p.optional("size_band", self.size_band.as_deref(), SizeBand::parse);
+        let address = p.optional("address", self.address.as_deref(), Address::parse);
+        let description = p.optional(
+            "description",
+            self.description.as_deref(),
+            Description::parse,
+        );
+        let owner_id = p.id("owner_id", self.owner_id);
+        let tags = p.check("tags", Tags::parse(&self.tags.unwrap_or_default()));
+        let custom_fields = match &self.custom_fields {
+            None | Some(Value::Null) => Some(CustomFields::default()),
+            Some(raw) => p.check("custom_fields", CustomFields::parse(raw)),
+        };
+        let invalid = p.invalid.clone();
+        p.finish()?;
+        match (name, tags, custom_fields) {
+            (Some(name), Some(tags), Some(custom_fields)) => Ok(CompanyFields {
+                name,
+                domain,
+                website,
+                email,
+                phone,
+                industry,
+                size_band,
+                address,
+                description,
+                owner_id,
+                tags,
+                custom_fields,
+                show_in_pipeline: self.show_in_pipeline.unwrap_or(true),
+            }),
+            _ => Err(invalid),
+        }
+    }
+}
+
+/// Changes to a company: absent fields stay as they are, `null` clears a field.
+/// `custom_fields` is merged key by key (a key set to `null` is removed); `tags` replaces the list.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyUpdate {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub website: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub industry: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub size_band: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Option<Value>>,
+    pub show_in_pipeline: Option<bool>,
+}
+
+impl CompanyUpdate {
+    pub fn into_patch(self) -> Result<CompanyPatch, Invalid> {
+        let mut p = Parser::default();
+        let patch = CompanyPatch {
+            name: p.patch_required("name", self.name.as_deref(), Name::parse),
+            domain: p.patch(
+                "domain",
+                self.domain.as_ref().map(Option::as_deref),
+                DomainName::parse,
+            ),
+            website: p.patch(
+                "website",
+                self.website.as_ref().map(Option::as_deref),
+                WebAddress::parse,
+            ),
+            email: p.patch(
+                "email",
+                self.email.as_ref().map(Option::as_deref),
+                Email::parse,
+            ),
+            phone: p.patch(
+                "phone",
+                self.phone.as_ref().map(Option::as_deref),
+                Phone::parse,
+            ),
+            industry: p.patch(
+                "industry",
+                self.industry.as_ref().map(Option::as_deref),
+                Label::parse,
+            ),
+            size_band: p.patch(
+                "size_band",
+                self.size_band.as_ref().map(Option::as_deref),
+                SizeBand::parse,
+            ),
+            address: p.patch(
+                "address",
+                self.address.as_ref().map(Option::as_deref),
+                Address::parse,
+            ),
+            description: p.patch(
+                "description",
+                self.description.as_ref().map(Option::as_deref),
+                Description::parse,
+            ),
+            owner_id: self.owner_id.map(|owner| p.id("owner_id", owner)),
+            tags: self
+                .tags
+                .map(|tags| p.check("tags", Tags::parse(&tags.unwrap_or_default())))
+                .map(Option::unwrap_or_default),
+            custom_fields: match self.custom_fields {
+                None => None,
+                Some(None) => Some(Map::new()),
+                Some(Some(Value::Object(map))) => Some(map),
+                Some(Some(_)) => {
+                    p.check::<()>(
+                        "custom_fields",
+                        Err(domain::validation::ValueError::new(
+                            "not_an_object",
+                            "must be a JSON object",
+                        )),
+                    );
+                    None
+                }
+            },
+            show_in_pipeline: self.show_in_pipeline,
+        };
+        p.finish()?;
+        Ok(patch)
+    }
+}
+
+/// Filters, order and page of the company list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CompanyListQuery {
+    /// Records per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    pub sort: Option<String>,
+    /// Name, domain or email contains this text, ignoring case.
+    pub q: Option<String>,
+    pub owner_id: Option<i64>,
+    /// Has this tag (exact match).
+    pub tag: Option<String>,
+    /// Has this industry (exact match).
+    pub industry: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    pub created_since: Option<DateTime<Utc>>,
+    /// Changed at or after this RFC 3339 time.
+    pub updated_since: Option<DateTime<Utc>>,
+}

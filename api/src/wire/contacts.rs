@@ -1,0 +1,236 @@
+//! Contact bodies and the contact list's query string.
+
+use chrono::{DateTime, Utc};
+use domain::Invalid;
+use domain::contact::{Contact, ContactFields, ContactPatch};
+use domain::validation::ValueError;
+use domain::values::{CustomFields, Email, Label, Name, Phone, Tags};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::input::Parser;
+use super::{double_option, list_of};
+
+/// A contact: a person, usually at a company.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    #[schema(example = 7)]
+    pub id: i64,
+    #[schema(example = "Ana")]
+    pub first_name: String,
+    #[schema(example = "Lima")]
+    pub last_name: Option<String>,
+    #[schema(example = "ana@acme.com")]
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    #[schema(example = "Head of Operations")]
+    pub job_title: Option<String>,
+    /// The company the contact works at.
+    pub company_id: Option<i64>,
+    /// The contact this one reports to (the org chart).
+    pub reports_to_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: Map<String, Value>,
+    /// Increases with every change; send it back in `If-Match` as `"<version>"`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Contact> for ContactOut {
+    fn from(c: Contact) -> Self {
+        ContactOut {
+            id: c.id,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+            job_title: c.job_title,
+            company_id: c.company_id,
+            reports_to_id: c.reports_to_id,
+            owner_id: c.owner_id,
+            tags: c.tags,
+            custom_fields: c.custom_fields,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+list_of!(ContactList, ContactOut, "contacts");
+
+/// A new contact. Only `first_name` is required; blank optional text means no value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCreate {
+    /// 1 to 200 characters.
+    #[schema(example = "Ana")]
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Up to 100 characters.
+    pub job_title: Option<String>,
+    /// A company of the account.
+    pub company_id: Option<i64>,
+    /// A contact of the account; the org chart may not loop.
+    pub reports_to_id: Option<i64>,
+    /// An active team member of the account.
+    pub owner_id: Option<i64>,
+    /// At most 50 tags of 1 to 50 characters, without commas.
+    pub tags: Option<Vec<String>>,
+    /// A JSON object of at most 100 keys and 16 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Value>,
+}
+
+impl ContactCreate {
+    pub fn into_fields(self) -> Result<ContactFields, Invalid> {
+        let mut p = Parser::default();
+        let first_name = p.required("first_name", &self.first_name, Name::parse);
+        let last_name = p.optional("last_name", self.last_name.as_deref(), Name::parse);
+        let email = p.optional("email", self.email.as_deref(), Email::parse);
+        let phone = p.optional("phone", self.phone.as_deref(), Phone::parse);
+        let job_title = p.optional("job_title", self.job_title.as_deref(), Label::parse);
+        let company_id = p.id("company_id", self.company_id);
+        let reports_to_id = p.id("reports_to_id", self.reports_to_id);
+        let owner_id = p.id("owner_id", self.owner_id);
+        let tags = p.check("tags", Tags::parse(&self.tags.unwrap_or_default()));
+        let custom_fields = match &self.custom_fields {
+            None | Some(Value::Null) => Some(CustomFields::default()),
+            Some(raw) => p.check("custom_fields", CustomFields::parse(raw)),
+        };
+        let invalid = p.invalid.clone();
+        p.finish()?;
+        match (first_name, tags, custom_fields) {
+            (Some(first_name), Some(tags), Some(custom_fields)) => Ok(ContactFields {
+                first_name,
+                last_name,
+                email,
+                phone,
+                job_title,
+                company_id,
+                reports_to_id,
+                owner_id,
+                tags,
+                custom_fields,
+            }),
+            _ => Err(invalid),
+        }
+    }
+}
+
+/// Changes to a contact: absent fields stay as they are, `null` clears a field.
+/// `custom_fields` is merged key by key (a key set to `null` is removed); `tags` replaces the list.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactUpdate {
+    pub first_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub company_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub reports_to_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Option<Value>>,
+}
+
+impl ContactUpdate {
+    pub fn into_patch(self) -> Result<ContactPatch, Invalid> {
+        let mut p = Parser::default();
+        let patch = ContactPatch {
+            first_name: p.patch_required("first_name", self.first_name.as_deref(), Name::parse),
+            last_name: p.patch(
+                "last_name",
+                self.last_name.as_ref().map(Option::as_deref),
+                Name::parse,
+            ),
+            email: p.patch(
+                "email",
+                self.email.as_ref().map(Option::as_deref),
+                Email::parse,
+            ),
+            phone: p.patch(
+                "phone",
+                self.phone.as_ref().map(Option::as_deref),
+                Phone::parse,
+            ),
+            job_title: p.patch(
+                "job_title",
+                self.job_title.as_ref().map(Option::as_deref),
+                Label::parse,
+            ),
+            company_id: self.company_id.map(|id| p.id("company_id", id)),
+            reports_to_id: self.reports_to_id.map(|id| p.id("reports_to_id", id)),
+            owner_id: self.owner_id.map(|id| p.id("owner_id", id)),
+            tags: self
+                .tags
+                .map(|tags| p.check("tags", Tags::parse(&tags.unwrap_or_default())))
+                .map(Option::unwrap_or_default),
+            custom_fields: match self.custom_fields {
+                None => None,
+                Some(None) => Some(Map::new()),
+                Some(Some(Value::Object(map))) => Some(map),
+                Some(Some(_)) => {
+                    p.check::<()>(
+                        "custom_fields",
+                        Err(ValueError::new("not_an_object", "must be a JSON object")),
+                    );
+                    None
+                }
+            },
+        };
+        p.finish()?;
+        Ok(patch)
+    }
+}
+
+/// Filters, order and page of the contact list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactListQuery {
+    /// Records per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    pub sort: Option<String>,
+    /// Name or email contains this text, ignoring case.
+    pub q: Option<String>,
+    pub owner_id: Option<i64>,
+    /// Has this tag (exact match).
+    pub tag: Option<String>,
+    /// Works at this company.
+    pub company_id: Option<i64>,
+    /// Has exactly this email, ignoring case.
+    pub email: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    pub created_since: Option<DateTime<Utc>>,
+    /// Changed at or after this RFC 3339 time.
+    pub updated_since: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,34 @@
+//! The shapes on the wire: request and response bodies and query strings. Only these derive
+//! `ToSchema`; the domain never does.
+
+pub mod companies;
+pub mod contacts;
+mod input;
+pub mod me;
+pub mod tokens;
+pub mod users;
+
+use serde::{Deserialize, Deserializer};
+
+/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub(crate) fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Declares a list response `{ "data": [...], "next_cursor": ... }` for one record type.
+macro_rules! list_of {
+    ($name:ident, $item:ty, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ".")]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+pub(crate) use list_of;

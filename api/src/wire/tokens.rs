@@ -1,0 +1,120 @@
+//! Personal access token bodies.
+
+use chrono::{DateTime, Utc};
+use domain::Invalid;
+use domain::access::ScopeSet;
+use domain::token::ApiToken;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::input::{Parser, validate};
+use super::list_of;
+
+/// A personal access token. Its secret is shown only in the answer that created it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    #[schema(example = 3)]
+    pub id: i64,
+    /// `personal`.
+    #[schema(example = "personal")]
+    pub kind: String,
+    #[schema(example = "Nightly sync")]
+    pub name: String,
+    /// The token's first characters, to recognise it.
+    #[schema(example = "clt_pat_Xy12ab")]
+    pub prefix: String,
+    #[schema(example = json!(["companies:read", "companies:write"]))]
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the token was last used, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiToken> for TokenOut {
+    fn from(t: ApiToken) -> Self {
+        TokenOut {
+            id: t.id,
+            kind: t.kind,
+            name: t.name,
+            prefix: t.display_prefix,
+            scopes: t.scopes.names(),
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A token just created, with its secret: store it now, it is never shown again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedTokenOut {
+    #[serde(flatten)]
+    pub token: TokenOut,
+    /// The secret to send as `Authorization: Bearer <token>`.
+    #[schema(example = "clt_pat_Xy12ab...")]
+    pub token_secret: String,
+}
+
+list_of!(TokenList, TokenOut, "personal access tokens");
+
+/// A new personal access token for the caller.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    /// What the token is for, 1 to 100 characters.
+    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[schema(example = "Nightly sync")]
+    pub name: String,
+    /// `personal` (the default); JavaScript tokens come with OAuth.
+    #[schema(example = "personal")]
+    pub kind: Option<String>,
+    /// A subset of the caller's rights; default: all of them.
+    #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
+    #[schema(example = json!(["companies:read"]))]
+    pub scopes: Option<Vec<String>>,
+    /// When the token stops working; must be in the future. Default: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub struct TokenRequest {
+    pub name: String,
+    pub scopes: Option<ScopeSet>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl TokenCreate {
+    pub fn into_request(self, now: DateTime<Utc>) -> Result<TokenRequest, Invalid> {
+        validate(&self)?;
+        let mut p = Parser::default();
+        if let Some(kind) = self.kind.as_deref().filter(|k| *k != "personal") {
+            p.check::<()>(
+                "kind",
+                Err(domain::validation::ValueError::new(
+                    "invalid_choice",
+                    format!("`{kind}` is not a token kind this server issues; use `personal`"),
+                )),
+            );
+        }
+        let scopes = self
+            .scopes
+            .as_deref()
+            .and_then(|raw| p.check("scopes", ScopeSet::parse_list(raw)));
+        if self.expires_at.is_some_and(|at| at <= now) {
+            p.check::<()>(
+                "expires_at",
+                Err(domain::validation::ValueError::new(
+                    "in_the_past",
+                    "must be in the future",
+                )),
+            );
+        }
+        p.finish()?;
+        Ok(TokenRequest {
+            name: self.name.trim().to_owned(),
+            scopes,
+            expires_at: self.expires_at,
+        })
+    }
+}

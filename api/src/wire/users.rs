@@ -1,0 +1,118 @@
+//! Team member bodies.
+
+use chrono::{DateTime, Utc};
+use domain::Invalid;
+use domain::access::Role;
+use domain::user::User;
+use domain::values::{Email, Name};
+use persistence::users::{NewUser, UserPatch};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::input::{Parser, validate};
+use super::list_of;
+
+/// A team member of the account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    #[schema(example = 1)]
+    pub id: i64,
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    #[schema(example = "Ana Lima")]
+    pub name: String,
+    /// `admin`, `member` or `viewer`.
+    #[schema(example = "member")]
+    pub role: String,
+    /// Deactivated members cannot sign in and their tokens stop working.
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        UserOut {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role.as_str().to_owned(),
+            active: u.active,
+            version: u.version,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+list_of!(UserList, UserOut, "team members");
+
+/// A new team member.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    #[validate(email(message = "must be an email address such as ana@example.com"))]
+    #[schema(example = "ana@example.com")]
+    pub email: String,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[schema(example = "Ana Lima")]
+    pub name: String,
+    /// `admin`, `member` or `viewer`; default `member`.
+    #[schema(example = "member")]
+    pub role: Option<String>,
+}
+
+impl UserCreate {
+    pub fn into_new(self) -> Result<NewUser, Invalid> {
+        validate(&self)?;
+        let mut p = Parser::default();
+        let email = p.required("email", &self.email, Email::parse);
+        let name = p.required("name", &self.name, Name::parse);
+        let role = p
+            .optional("role", self.role.as_deref(), Role::parse)
+            .unwrap_or(Role::Member);
+        let invalid = p.invalid.clone();
+        p.finish()?;
+        match (email, name) {
+            (Some(email), Some(name)) => Ok(NewUser { email, name, role }),
+            _ => Err(invalid),
+        }
+    }
+}
+
+/// Changes to a team member. `active: false` deactivates; the last active admin cannot be
+/// demoted or deactivated.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    /// `admin`, `member` or `viewer`.
+    pub role: Option<String>,
+    pub active: Option<bool>,
+}
+
+impl UserUpdate {
+    pub fn into_patch(self) -> Result<UserPatch, Invalid> {
+        let mut p = Parser::default();
+        let patch = UserPatch {
+            name: p.patch_required("name", self.name.as_deref(), Name::parse),
+            role: p.patch_required("role", self.role.as_deref(), Role::parse),
+            active: self.active,
+        };
+        p.finish()?;
+        Ok(patch)
+    }
+}
+
+/// The page of a simple list ordered by id.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Records per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}

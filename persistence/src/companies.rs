@@ -1,0 +1,383 @@
+//! Companies: CRUD and filtered keyset lists, always within one account.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::company::{Company, CompanyFields, CompanyPatch};
+use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
+
+use crate::keyset::{contains_pattern, keyset_page, lower, lower_nullable, text_value, time_value};
+use crate::pool::on_backend;
+use crate::schema::{companies, company_tags, contacts};
+use crate::users::check_owner;
+use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = companies)]
+struct CompanyRow {
+    id: i64,
+    account_id: i64,
+    name: String,
+    domain: Option<String>,
+    website: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    industry: Option<String>,
+    size_band: Option<String>,
+    address: Option<String>,
+    description: Option<String>,
+    owner_id: Option<i64>,
+    tags: String,
+    custom_fields: String,
+    show_in_pipeline: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<CompanyRow> for Company {
+    fn from(row: CompanyRow) -> Company {
+        Company {
+            id: row.id,
+            account_id: row.account_id,
+            name: row.name,
+            domain: row.domain,
+            website: row.website,
+            email: row.email,
+            phone: row.phone,
+            industry: row.industry,
+            size_band: row.size_band,
+            address: row.address,
+            description: row.description,
+            owner_id: row.owner_id,
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            custom_fields: serde_json::from_str(&row.custom_fields).unwrap_or_default(),
+            show_in_pipeline: row.show_in_pipeline,
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
+        }
+    }
+}
+
+/// The writable columns of a company, as written by create and update alike.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = companies, treat_none_as_null = true)]
+struct CompanyValues {
+    name: String,
+    domain: Option<String>,
+    website: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    industry: Option<String>,
+    size_band: Option<String>,
+    address: Option<String>,
+    description: Option<String>,
+    owner_id: Option<i64>,
+    tags: String,
+    custom_fields: String,
+    show_in_pipeline: bool,
+}
+
+impl From<&CompanyFields> for CompanyValues {
+    fn from(f: &CompanyFields) -> Self {
+        CompanyValues {
+            name: f.name.as_str().to_owned(),
+            domain: f.domain.as_ref().map(|v| v.as_str().to_owned()),
+            website: f.website.as_ref().map(|v| v.as_str().to_owned()),
+            email: f.email.as_ref().map(|v| v.as_str().to_owned()),
+            phone: f.phone.as_ref().map(|v| v.as_str().to_owned()),
+            industry: f.industry.as_ref().map(|v| v.as_str().to_owned()),
+            size_band: f.size_band.map(|v| v.as_str().to_owned()),
+            address: f.address.as_ref().map(|v| v.as_str().to_owned()),
+            description: f.description.as_ref().map(|v| v.as_str().to_owned()),
+            owner_id: f.owner_id,
+            tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
+            custom_fields: f.custom_fields.to_json_string(),
+            show_in_pipeline: f.show_in_pipeline,
+        }
+    }
+}
+
+/// Filters of the company list; every one narrows, none is required.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyFilter {
+    /// Name, domain or email contains this, ignoring case.
+    pub q: Option<String>,
+    pub owner_id: Option<i64>,
+    pub tag: Option<String>,
+    pub industry: Option<String>,
+    pub created_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    fields: &CompanyFields,
+) -> Result<Company, StoreError> {
+    write_transaction(conn, |conn| {
+        check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+        let at = now();
+        let values = CompanyValues::from(fields);
+        let id: i64 = diesel::insert_into(companies::table)
+            .values((
+                &values,
+                companies::account_id.eq(account_id),
+                companies::version.eq(1),
+                companies::created_at.eq(at),
+                companies::updated_at.eq(at),
+            ))
+            .returning(companies::id)
+            .get_result(conn)?;
+        write_tags(conn, account_id, id, fields)?;
+        find_row(conn, account_id, id)
+    })
+}
+
+pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
+    find_row(conn, account_id, id)
+}
+
+/// Applies `patch` when the company is at `expected_version` (if one is given).
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: CompanyPatch,
+) -> Result<Company, StoreError> {
+    write_transaction(conn, |conn| {
+        let current = find_row(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        if patch.owner_id.is_some() {
+            check_owner(conn, account_id, "owner_id", patch.new_owner())?;
+        }
+        let tags_change = patch.tags.is_some();
+        let fields = patch
+            .apply(&current)
+            .map_err(|e| Invalid::default().with("custom_fields", e))?;
+        let updated = diesel::update(
+            companies::table
+                .filter(companies::id.eq(id))
+                .filter(companies::account_id.eq(account_id))
+                .filter(companies::version.eq(current.version)),
+        )
+        .set((
+            &CompanyValues::from(&fields),
+            companies::version.eq(current.version + 1),
+            companies::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            // Another writer got there between our read and our write.
+            return Err(StoreError::Stale {
+                current: current.version + 1,
+            });
+        }
+        if tags_change {
+            diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
+                .execute(conn)?;
+            write_tags(conn, account_id, id, &fields)?;
+        }
+        find_row(conn, account_id, id)
+    })
+}
+
+/// Deletes a company; its contacts stay, unlinked from it.
+pub fn delete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = find_row(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        diesel::update(
+            contacts::table
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::company_id.eq(id)),
+        )
+        .set((
+            contacts::company_id.eq(None::<i64>),
+            contacts::version.eq(contacts::version + 1),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(
+            companies::table
+                .filter(companies::id.eq(id))
+                .filter(companies::account_id.eq(account_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    filter: &CompanyFilter,
+    sort: Sort,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Company>, StoreError> {
+    let mut query = companies::table
+        .filter(companies::account_id.eq(account_id))
+        .select(CompanyRow::as_select())
+        .into_boxed();
+    if let Some(q) = &filter.q {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            lower(companies::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower_nullable(companies::domain)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .assume_not_null())
+                .or(lower_nullable(companies::email)
+                    .like(pattern)
+                    .escape('\\')
+                    .assume_not_null()),
+        );
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(companies::owner_id.eq(owner));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(
+            companies::id.eq_any(
+                company_tags::table
+                    .filter(company_tags::account_id.eq(account_id))
+                    .filter(company_tags::tag.eq(tag.clone()))
+                    .select(company_tags::company_id),
+            ),
+        );
+    }
+    if let Some(industry) = &filter.industry {
+        query = query.filter(companies::industry.eq(industry.clone()));
+    }
+    if let Some(since) = filter.created_since {
+        query = query.filter(companies::created_at.ge(since.naive_utc()));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(companies::updated_at.ge(since.naive_utc()));
+    }
+    let query = match sort.field {
+        SortField::CreatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            companies::created_at,
+            companies::id,
+            time_value
+        ),
+        SortField::UpdatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            companies::updated_at,
+            companies::id,
+            time_value
+        ),
+        SortField::Name => keyset_page!(
+            query,
+            sort,
+            after,
+            companies::name,
+            companies::id,
+            text_value
+        ),
+    };
+    let mut rows: Vec<CompanyRow> = query.limit(size.get() + 1).load(conn)?;
+    let more = rows.len() as i64 > size.get();
+    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
+    let next = match rows.last() {
+        Some(last) if more => Some(Position {
+            sort,
+            value: match sort.field {
+                SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+                SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+                SortField::Name => SortValue::Text(last.name.clone()),
+            },
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(Company::from).collect(),
+        next,
+    })
+}
+
+/// Whether a company of this account exists.
+pub(crate) fn exists(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<bool, StoreError> {
+    let found = companies::table
+        .filter(companies::id.eq(id))
+        .filter(companies::account_id.eq(account_id))
+        .select(companies::id)
+        .first::<i64>(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
+    companies::table
+        .filter(companies::id.eq(id))
+        .filter(companies::account_id.eq(account_id))
+        .select(CompanyRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Company::from)
+        .ok_or(StoreError::NotFound)
+}
+
+fn write_tags(
+    conn: &mut DbConnection,
+    account_id: i64,
+    company_id: i64,
+    fields: &CompanyFields,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = fields
+        .tags
+        .iter()
+        .map(|tag| {
+            (
+                company_tags::company_id.eq(company_id),
+                company_tags::account_id.eq(account_id),
+                company_tags::tag.eq(tag.to_owned()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        on_backend!(conn, |c| diesel::insert_into(company_tags::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Refuses a reference to a company outside the account, naming the field.
+pub(crate) fn check_company(
+    conn: &mut DbConnection,
+    account_id: i64,
+    field: &str,
+    id: Option<i64>,
+) -> Result<(), StoreError> {
+    match id {
+        Some(id) if !exists(conn, account_id, id)? => Err(StoreError::Invalid(Invalid::one(
+            field,
+            "unknown_company",
+            format!("there is no company {id} in this account"),
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,432 @@
+//! Contacts: CRUD, filtered keyset lists, links to a company and to the contact they report to.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, check_reporting_line};
+use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
+
+use crate::companies::check_company;
+use crate::keyset::{contains_pattern, keyset_page, lower, lower_nullable, text_value, time_value};
+use crate::pool::on_backend;
+use crate::schema::{contact_tags, contacts};
+use crate::users::check_owner;
+use crate::{
+    DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
+};
+
+/// How far up an org chart the cycle check walks; deeper charts are refused.
+const MAX_REPORTING_DEPTH: usize = 200;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct ContactRow {
+    id: i64,
+    account_id: i64,
+    first_name: String,
+    last_name: Option<String>,
+    full_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    company_id: Option<i64>,
+    reports_to_id: Option<i64>,
+    owner_id: Option<i64>,
+    tags: String,
+    custom_fields: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(row: ContactRow) -> Contact {
+        Contact {
+            id: row.id,
+            account_id: row.account_id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            phone: row.phone,
+            job_title: row.job_title,
+            company_id: row.company_id,
+            reports_to_id: row.reports_to_id,
+            owner_id: row.owner_id,
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            custom_fields: serde_json::from_str(&row.custom_fields).unwrap_or_default(),
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+struct ContactValues {
+    first_name: String,
+    last_name: Option<String>,
+    full_name: String,
+    email: Option<String>,
+    email_normalized: Option<String>,
+    phone: Option<String>,
+    job_title: Option<String>,
+    company_id: Option<i64>,
+    reports_to_id: Option<i64>,
+    owner_id: Option<i64>,
+    tags: String,
+    custom_fields: String,
+}
+
+impl From<&ContactFields> for ContactValues {
+    fn from(f: &ContactFields) -> Self {
+        let first = f.first_name.as_str().to_owned();
+        let last = f.last_name.as_ref().map(|v| v.as_str().to_owned());
+        ContactValues {
+            full_name: match &last {
+                Some(last) => format!("{first} {last}"),
+                None => first.clone(),
+            },
+            first_name: first,
+            last_name: last,
+            email: f.email.as_ref().map(|v| v.as_str().to_owned()),
+            email_normalized: f.email.as_ref().map(|v| v.normalized()),
+            phone: f.phone.as_ref().map(|v| v.as_str().to_owned()),
+            job_title: f.job_title.as_ref().map(|v| v.as_str().to_owned()),
+            company_id: f.company_id,
+            reports_to_id: f.reports_to_id,
+            owner_id: f.owner_id,
+            tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
+            custom_fields: f.custom_fields.to_json_string(),
+        }
+    }
+}
+
+/// Filters of the contact list; every one narrows, none is required.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// Name or email contains this, ignoring case.
+    pub q: Option<String>,
+    pub owner_id: Option<i64>,
+    pub tag: Option<String>,
+    pub company_id: Option<i64>,
+    /// Exactly this email, ignoring case.
+    pub email: Option<String>,
+    pub created_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    fields: &ContactFields,
+) -> Result<Contact, StoreError> {
+    write_transaction(conn, |conn| {
+        check_links(conn, account_id, None, fields)?;
+        let at = now();
+        let id: i64 = diesel::insert_into(contacts::table)
+            .values((
+                &ContactValues::from(fields),
+                contacts::account_id.eq(account_id),
+                contacts::version.eq(1),
+                contacts::created_at.eq(at),
+                contacts::updated_at.eq(at),
+            ))
+            .returning(contacts::id)
+            .get_result(conn)?;
+        write_tags(conn, account_id, id, fields)?;
+        find_row(conn, account_id, id)
+    })
+}
+
+pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {
+    find_row(conn, account_id, id)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: ContactPatch,
+) -> Result<Contact, StoreError> {
+    write_transaction(conn, |conn| {
+        let reporting_change = patch.reports_to_id.is_some();
+        if reporting_change {
+            // Two concurrent edits could each pass the cycle check and together close a loop.
+            lock_account(conn, account_id)?;
+        }
+        let current = find_row(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        let tags_change = patch.tags.is_some();
+        let owner_change = patch.owner_id.is_some();
+        let company_change = patch.company_id.is_some();
+        let fields = patch
+            .apply(&current)
+            .map_err(|e| Invalid::default().with("custom_fields", e))?;
+        if owner_change {
+            check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+        }
+        if company_change {
+            check_company(conn, account_id, "company_id", fields.company_id)?;
+        }
+        if reporting_change {
+            check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
+        }
+        let updated = diesel::update(
+            contacts::table
+                .filter(contacts::id.eq(id))
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::version.eq(current.version)),
+        )
+        .set((
+            &ContactValues::from(&fields),
+            contacts::version.eq(current.version + 1),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(StoreError::Stale {
+                current: current.version + 1,
+            });
+        }
+        if tags_change {
+            diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
+                .execute(conn)?;
+            write_tags(conn, account_id, id, &fields)?;
+        }
+        find_row(conn, account_id, id)
+    })
+}
+
+/// Deletes a contact; whoever reported to them now reports to nobody.
+pub fn delete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = find_row(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        diesel::update(
+            contacts::table
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::reports_to_id.eq(id)),
+        )
+        .set((
+            contacts::reports_to_id.eq(None::<i64>),
+            contacts::version.eq(contacts::version + 1),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(
+            contacts::table
+                .filter(contacts::id.eq(id))
+                .filter(contacts::account_id.eq(account_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    filter: &ContactFilter,
+    sort: Sort,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Contact>, StoreError> {
+    let mut query = contacts::table
+        .filter(contacts::account_id.eq(account_id))
+        .select(ContactRow::as_select())
+        .into_boxed();
+    if let Some(q) = &filter.q {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            lower(contacts::full_name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower_nullable(contacts::email)
+                    .like(pattern)
+                    .escape('\\')
+                    .assume_not_null()),
+        );
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(contacts::owner_id.eq(owner));
+    }
+    if let Some(company) = filter.company_id {
+        query = query.filter(contacts::company_id.eq(company));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(contacts::email_normalized.eq(email.trim().to_lowercase()));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(
+            contacts::id.eq_any(
+                contact_tags::table
+                    .filter(contact_tags::account_id.eq(account_id))
+                    .filter(contact_tags::tag.eq(tag.clone()))
+                    .select(contact_tags::contact_id),
+            ),
+        );
+    }
+    if let Some(since) = filter.created_since {
+        query = query.filter(contacts::created_at.ge(since.naive_utc()));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(contacts::updated_at.ge(since.naive_utc()));
+    }
+    let query = match sort.field {
+        SortField::CreatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            contacts::created_at,
+            contacts::id,
+            time_value
+        ),
+        SortField::UpdatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            contacts::updated_at,
+            contacts::id,
+            time_value
+        ),
+        SortField::Name => keyset_page!(
+            query,
+            sort,
+            after,
+            contacts::full_name,
+            contacts::id,
+            text_value
+        ),
+    };
+    let mut rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
+    let more = rows.len() as i64 > size.get();
+    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
+    let next = match rows.last() {
+        Some(last) if more => Some(Position {
+            sort,
+            value: match sort.field {
+                SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+                SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+                SortField::Name => SortValue::Text(last.full_name.clone()),
+            },
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(Contact::from).collect(),
+        next,
+    })
+}
+
+fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {
+    contacts::table
+        .filter(contacts::id.eq(id))
+        .filter(contacts::account_id.eq(account_id))
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Contact::from)
+        .ok_or(StoreError::NotFound)
+}
+
+fn check_links(
+    conn: &mut DbConnection,
+    account_id: i64,
+    contact: Option<i64>,
+    fields: &ContactFields,
+) -> Result<(), StoreError> {
+    check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+    check_company(conn, account_id, "company_id", fields.company_id)?;
+    check_reports_to(conn, account_id, contact, fields.reports_to_id)
+}
+
+/// The manager must be a contact of the account, and not below `contact` in the org chart.
+fn check_reports_to(
+    conn: &mut DbConnection,
+    account_id: i64,
+    contact: Option<i64>,
+    manager: Option<i64>,
+) -> Result<(), StoreError> {
+    let Some(manager) = manager else {
+        return Ok(());
+    };
+    let refuse = |code: &'static str, message: String| {
+        StoreError::Invalid(Invalid::one("reports_to_id", code, message))
+    };
+    let mut chain = Vec::new();
+    let mut next = Some(manager);
+    let mut first = true;
+    while let Some(current) = next {
+        let above = contacts::table
+            .filter(contacts::id.eq(current))
+            .filter(contacts::account_id.eq(account_id))
+            .select(contacts::reports_to_id)
+            .first::<Option<i64>>(conn)
+            .optional()?;
+        let Some(above) = above else {
+            if first {
+                return Err(refuse(
+                    "unknown_contact",
+                    format!("there is no contact {manager} in this account"),
+                ));
+            }
+            break;
+        };
+        first = false;
+        if current != manager {
+            chain.push(current);
+        }
+        if chain.len() > MAX_REPORTING_DEPTH
+            || above.is_some_and(|a| chain.contains(&a) || a == manager)
+        {
+            break;
+        }
+        next = above;
+    }
+    match check_reporting_line(contact, manager, &chain) {
+        Ok(()) => Ok(()),
+        Err(ReportingError::SelfReport) => Err(refuse(
+            "self_report",
+            "a contact cannot report to themselves".into(),
+        )),
+        Err(ReportingError::Cycle) => Err(refuse(
+            "reporting_cycle",
+            format!("contact {manager} already reports, directly or not, to this contact"),
+        )),
+    }
+}
+
+fn write_tags(
+    conn: &mut DbConnection,
+    account_id: i64,
+    contact_id: i64,
+    fields: &ContactFields,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = fields
+        .tags
+        .iter()
+        .map(|tag| {
+            (
+                contact_tags::contact_id.eq(contact_id),
+                contact_tags::account_id.eq(account_id),
+                contact_tags::tag.eq(tag.to_owned()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        on_backend!(conn, |c| diesel::insert_into(contact_tags::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Keyset pagination: "after this (sort value, id)" as a WHERE clause and an ORDER BY, so that
+//! page 10,000 costs what page 1 costs and rows inserted meanwhile never shift a page.
+
+/// Orders a boxed query by `$col` then `$id` in `sort`'s direction and, when a position is
+/// given, keeps only the rows after it. `$value` turns the position's sort value into the
+/// column's Rust type, or fails with `StoreError::Invalid`.
+macro_rules! keyset_page {
+    ($query:expr, $sort:expr, $after:expr, $col:expr, $id:expr, $value:expr) => {{
+        let mut query = $query;
+        match $sort.direction {
+            domain::listing::Direction::Asc => {
+                if let Some(after) = $after {
+                    let value = $value(&after.value)?;
+                    query = query.filter(
+                        $col.gt(value.clone())
+                            .or($col.eq(value).and($id.gt(after.id))),
+                    );
+                }
+                query.order(($col.asc(), $id.asc()))
+            }
+            domain::listing::Direction::Desc => {
+                if let Some(after) = $after {
+                    let value = $value(&after.value)?;
+                    query = query.filter(
+                        $col.lt(value.clone())
+                            .or($col.eq(value).and($id.lt(after.id))),
+                    );
+                }
+                query.order(($col.desc(), $id.desc()))
+            }
+        }
+    }};
+}
+pub(crate) use keyset_page;
+
+use chrono::NaiveDateTime;
+use domain::Invalid;
+use domain::listing::SortValue;
+
+use crate::StoreError;
+
+fn wrong_cursor() -> StoreError {
+    StoreError::Invalid(Invalid::one(
+        "cursor",
+        "invalid_cursor",
+        "does not belong to this sort order; start again without a cursor",
+    ))
+}
+
+pub(crate) fn time_value(value: &SortValue) -> Result<NaiveDateTime, StoreError> {
+    match value {
+        SortValue::Time(t) => Ok(t.naive_utc()),
+        SortValue::Text(_) => Err(wrong_cursor()),
+    }
+}
+
+pub(crate) fn text_value(value: &SortValue) -> Result<String, StoreError> {
+    match value {
+        SortValue::Text(t) => Ok(t.clone()),
+        SortValue::Time(_) => Err(wrong_cursor()),
+    }
+}
+
+/// Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower`, the same on both backends for ASCII.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower` over a nullable column.
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}

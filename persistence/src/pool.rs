@@ -1,0 +1,187 @@
+//! The connection type, the pool, migrations and the write transaction.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::StoreError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs the same diesel statement on the concrete connection inside a `DbConnection`, for the
+/// statements the multi-backend cannot express (multi-row inserts).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Postgresql($c) => $body,
+            $crate::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// Which database a URL names: `postgres://` or `postgresql://` is PostgreSQL, anything else
+/// is a SQLite file name (with an optional `sqlite://` prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens connections of one backend, set up the way Clientline needs them.
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConnection::Postgresql(diesel::PgConnection::establish(
+                &self.url,
+            )?)),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                let mut conn = diesel::SqliteConnection::establish(path)?;
+                // The busy timeout comes first so that every later statement waits for a lock
+                // instead of failing; foreign keys are off unless asked for; WAL (set once, in
+                // `Db::connect`) makes NORMAL sync durable at every checkpoint.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(Into::into)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking()
+            || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// The pool of connections to one database.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens a pool of `size` connections to `url`. SQLite files are created when missing.
+    pub fn connect(url: &str, size: u32) -> Result<Db, StoreError> {
+        let backend = Backend::of(url);
+        let manager = Manager {
+            url: url.to_owned(),
+            backend,
+        };
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the one writer. It is a property of the file, so set
+            // it once here rather than racing to set it from every new pooled connection.
+            let mut first = r2d2::ManageConnection::connect(&manager)
+                .map_err(|e| StoreError::Task(format!("cannot open {url}: {e}")))?;
+            first.batch_execute("PRAGMA journal_mode = WAL")?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies the pending migrations of this backend and returns their names.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let migrations = match self.backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+        };
+        let applied = conn
+            .run_pending_migrations(migrations)
+            .map_err(|e| StoreError::Task(format!("migration failed: {e}")))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
+/// once: a deferred transaction that upgrades later gets SQLITE_BUSY without waiting.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgresql(_) => conn.transaction(f),
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            type Manager = <DbConnection as Connection>::TransactionManager;
+            match f(conn) {
+                Ok(value) => match Manager::commit_transaction(conn) {
+                    Ok(()) => Ok(value),
+                    Err(commit) => {
+                        // The commit failed, so the transaction is still open: undo it.
+                        let _ = Manager::rollback_transaction(conn);
+                        Err(commit.into())
+                    }
+                },
+                Err(e) => {
+                    Manager::rollback_transaction(conn)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}

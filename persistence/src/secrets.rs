@@ -1,0 +1,51 @@
+//! Random secrets (tokens) and their digests. Secrets are 256 bits from the thread's CSPRNG;
+//! only their SHA-256 digest is stored, so a fast hash is right and a database leak reveals
+//! nothing usable.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// The prefix of personal access tokens, so that a leaked one is recognisable.
+pub const PERSONAL_TOKEN_PREFIX: &str = "clt_pat_";
+
+/// A freshly made secret: shown to its owner once, then only its digest is kept.
+pub struct NewSecret {
+    pub plaintext: String,
+    pub digest: String,
+    /// The prefix and the first characters, enough to recognise the token in a list.
+    pub display_prefix: String,
+}
+
+pub fn generate(prefix: &str) -> NewSecret {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let random = URL_SAFE_NO_PAD.encode(bytes);
+    let plaintext = format!("{prefix}{random}");
+    NewSecret {
+        digest: digest(&plaintext),
+        display_prefix: format!("{prefix}{}", &random[..6]),
+        plaintext,
+    }
+}
+
+/// The hex SHA-256 digest under which a secret is stored and looked up.
+pub fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_long_and_stored_as_digests() {
+        let secret = generate(PERSONAL_TOKEN_PREFIX);
+        assert!(secret.plaintext.starts_with("clt_pat_"));
+        assert_eq!(secret.plaintext.len(), "clt_pat_".len() + 43);
+        assert_eq!(secret.digest, digest(&secret.plaintext));
+        assert_ne!(secret.plaintext, generate(PERSONAL_TOKEN_PREFIX).plaintext);
+        assert!(secret.plaintext.starts_with(&secret.display_prefix));
+    }
+}

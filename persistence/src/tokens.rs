@@ -1,0 +1,217 @@
+//! Personal access tokens: issued with a secret shown once, found again only by its digest.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::access::ScopeSet;
+use domain::listing::{Page, PageSize, Position, Sort, SortValue};
+use domain::token::{ApiToken, Principal};
+use subtle::ConstantTimeEq;
+
+use crate::schema::{accounts, api_tokens, users};
+use crate::secrets::{self, PERSONAL_TOKEN_PREFIX};
+use crate::users::UserRow;
+use crate::{DbConnection, StoreError, now, to_utc};
+
+/// How stale `last_used_at` may get before a request writes it again: one write a minute at
+/// most, not one per request.
+const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+struct TokenRow {
+    id: i64,
+    user_id: i64,
+    kind: String,
+    name: String,
+    display_prefix: String,
+    scopes: String,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(row: TokenRow) -> ApiToken {
+        ApiToken {
+            id: row.id,
+            user_id: row.user_id,
+            kind: row.kind,
+            name: row.name,
+            display_prefix: row.display_prefix,
+            scopes: ScopeSet::from_stored(&row.scopes),
+            expires_at: row.expires_at.map(to_utc),
+            last_used_at: row.last_used_at.map(to_utc),
+            created_at: to_utc(row.created_at),
+        }
+    }
+}
+
+pub struct NewToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub scopes: &'a ScopeSet,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issues a personal access token and returns it with its secret, which is not kept.
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    token: &NewToken<'_>,
+) -> Result<(ApiToken, String), StoreError> {
+    let secret = secrets::generate(PERSONAL_TOKEN_PREFIX);
+    let id: i64 = diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::account_id.eq(account_id),
+            api_tokens::user_id.eq(token.user_id),
+            api_tokens::kind.eq("personal"),
+            api_tokens::name.eq(token.name),
+            api_tokens::display_prefix.eq(&secret.display_prefix),
+            api_tokens::secret_digest.eq(&secret.digest),
+            api_tokens::scopes.eq(token.scopes.to_stored()),
+            api_tokens::expires_at.eq(token.expires_at.map(|t| t.naive_utc())),
+            api_tokens::created_at.eq(now()),
+        ))
+        .returning(api_tokens::id)
+        .get_result(conn)?;
+    let created = get(conn, account_id, token.user_id, id)?;
+    Ok((created, secret.plaintext))
+}
+
+/// A live (not revoked) token of this user.
+pub fn get(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user_id: i64,
+    id: i64,
+) -> Result<ApiToken, StoreError> {
+    api_tokens::table
+        .filter(api_tokens::id.eq(id))
+        .filter(api_tokens::account_id.eq(account_id))
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ApiToken::from)
+        .ok_or(StoreError::NotFound)
+}
+
+/// The user's live tokens, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user_id: i64,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<ApiToken>, StoreError> {
+    let mut query = api_tokens::table
+        .filter(api_tokens::account_id.eq(account_id))
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(TokenRow::as_select())
+        .order(api_tokens::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(api_tokens::id.gt(after.id));
+    }
+    let mut rows: Vec<TokenRow> = query.limit(size.get() + 1).load(conn)?;
+    let more = rows.len() as i64 > size.get();
+    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
+    let next = match rows.last() {
+        Some(last) if more => Some(Position {
+            sort: Sort::default(),
+            value: SortValue::Text(String::new()),
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(ApiToken::from).collect(),
+        next,
+    })
+}
+
+/// Revokes a live token of this user; from now on it authenticates nothing.
+pub fn revoke(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user_id: i64,
+    id: i64,
+) -> Result<(), StoreError> {
+    let revoked = diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::account_id.eq(account_id))
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now()))
+    .execute(conn)?;
+    if revoked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The caller a presented secret stands for, or `None` when it is unknown, revoked, expired,
+/// or belongs to a deactivated user.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    presented: &str,
+) -> Result<Option<Principal>, StoreError> {
+    let digest = secrets::digest(presented);
+    let found = api_tokens::table
+        .inner_join(users::table.inner_join(accounts::table))
+        .filter(api_tokens::secret_digest.eq(&digest))
+        .filter(api_tokens::revoked_at.is_null())
+        .select((
+            api_tokens::id,
+            api_tokens::secret_digest,
+            api_tokens::scopes,
+            api_tokens::expires_at,
+            api_tokens::last_used_at,
+            UserRow::as_select(),
+            accounts::name,
+        ))
+        .first::<(
+            i64,
+            String,
+            String,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+            UserRow,
+            String,
+        )>(conn)
+        .optional()?;
+    let Some((token_id, stored_digest, scopes, expires_at, last_used_at, user, account_name)) =
+        found
+    else {
+        return Ok(None);
+    };
+    // The index found the row; compare again in constant time so that no timing difference
+    // depends on how much of the digest matched.
+    if !bool::from(stored_digest.as_bytes().ct_eq(digest.as_bytes())) {
+        return Ok(None);
+    }
+    let at = now();
+    if expires_at.is_some_and(|e| e <= at) {
+        return Ok(None);
+    }
+    let user = domain::user::User::from(user);
+    if !user.active {
+        return Ok(None);
+    }
+    if last_used_at.is_none_or(|t| (at - t).num_seconds() >= LAST_USED_RESOLUTION_SECONDS) {
+        diesel::update(api_tokens::table.filter(api_tokens::id.eq(token_id)))
+            .set(api_tokens::last_used_at.eq(at))
+            .execute(conn)?;
+    }
+    Ok(Some(Principal {
+        account_id: user.account_id,
+        account_name,
+        user,
+        token_id,
+        scopes: ScopeSet::from_stored(&scopes),
+    }))
+}

@@ -1,0 +1,220 @@
+//! Team members: list, create, update, deactivate, with the last-admin rule enforced under a
+//! per-account lock.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::access::Role;
+use domain::listing::{Page, PageSize, Position, Sort, SortValue};
+use domain::user::{User, check_admin_remains};
+use domain::values::{Email, Name};
+
+use crate::schema::users;
+use crate::{
+    DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    id: i64,
+    account_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            account_id: row.account_id,
+            email: row.email,
+            name: row.name,
+            // The column's CHECK constraint admits only the three roles.
+            role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            active: row.active,
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
+        }
+    }
+}
+
+pub struct NewUser {
+    pub email: Email,
+    pub name: Name,
+    pub role: Role,
+}
+
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub name: Option<Name>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// Inserts a user inside the caller's transaction.
+pub(crate) fn insert(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user: &NewUser,
+) -> Result<User, StoreError> {
+    let taken = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::email_normalized.eq(user.email.normalized()))
+        .select(users::id)
+        .first::<i64>(conn)
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "a team member with email {} already exists",
+            user.email.as_str()
+        )));
+    }
+    let at = now();
+    let id: i64 = diesel::insert_into(users::table)
+        .values((
+            users::account_id.eq(account_id),
+            users::email.eq(user.email.as_str()),
+            users::email_normalized.eq(user.email.normalized()),
+            users::name.eq(user.name.as_str()),
+            users::role.eq(user.role.as_str()),
+            users::active.eq(true),
+            users::version.eq(1),
+            users::created_at.eq(at),
+            users::updated_at.eq(at),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    find(conn, account_id, id)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user: &NewUser,
+) -> Result<User, StoreError> {
+    write_transaction(conn, |conn| insert(conn, account_id, user))
+}
+
+pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<User, StoreError> {
+    find(conn, account_id, id)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: UserPatch,
+) -> Result<User, StoreError> {
+    write_transaction(conn, |conn| {
+        lock_account(conn, account_id)?;
+        let current = find(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        let role = patch.role.unwrap_or(current.role);
+        let active = patch.active.unwrap_or(current.active);
+        let other_admins = users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::active.eq(true))
+            .filter(users::id.ne(id))
+            .count()
+            .get_result::<i64>(conn)?;
+        check_admin_remains(&current, role, active, other_admins)
+            .map_err(|_| StoreError::LastAdmin)?;
+        let name = patch.name.map_or(current.name.clone(), Name::into_inner);
+        diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::account_id.eq(account_id)),
+        )
+        .set((
+            users::name.eq(name),
+            users::role.eq(role.as_str()),
+            users::active.eq(active),
+            users::version.eq(current.version + 1),
+            users::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        find(conn, account_id, id)
+    })
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<User>, StoreError> {
+    let mut query = users::table
+        .filter(users::account_id.eq(account_id))
+        .select(UserRow::as_select())
+        .order(users::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after.id));
+    }
+    let mut rows: Vec<UserRow> = query.limit(size.get() + 1).load(conn)?;
+    let more = rows.len() as i64 > size.get();
+    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
+    let next = match rows.last() {
+        Some(last) if more => Some(Position {
+            sort: Sort::default(),
+            value: SortValue::Text(String::new()),
+            id: last.id,
+        }),
+        _ => None,
+    };
+    Ok(Page {
+        items: rows.into_iter().map(User::from).collect(),
+        next,
+    })
+}
+
+pub(crate) fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<User, StoreError> {
+    users::table
+        .filter(users::id.eq(id))
+        .filter(users::account_id.eq(account_id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::from)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Refuses an owner that is not an active team member of the account, naming the field.
+pub(crate) fn check_owner(
+    conn: &mut DbConnection,
+    account_id: i64,
+    field: &str,
+    owner: Option<i64>,
+) -> Result<(), StoreError> {
+    let Some(owner) = owner else {
+        return Ok(());
+    };
+    let active = users::table
+        .filter(users::id.eq(owner))
+        .filter(users::account_id.eq(account_id))
+        .select(users::active)
+        .first::<bool>(conn)
+        .optional()?;
+    match active {
+        Some(true) => Ok(()),
+        Some(false) => Err(StoreError::Invalid(Invalid::one(
+            field,
+            "inactive_user",
+            format!("team member {owner} is deactivated"),
+        ))),
+        None => Err(StoreError::Invalid(Invalid::one(
+            field,
+            "unknown_user",
+            format!("there is no team member {owner} in this account"),
+        ))),
+    }
+}
