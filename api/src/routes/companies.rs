@@ -19,7 +19,7 @@ const WRITE: Scope = Scope::Write(Resource::Companies);
 ///
 /// Newest first unless `sort` says otherwise; keyset-paginated with `cursor`.
 #[utoipa::path(
-    get, path = "/v1/companies", tag = "companies",
+    operation_id = "listCompanies", get, path = "/v1/companies", tag = "companies",
     params(CompanyListQuery),
     responses(
         (status = 200, description = "A page of companies", body = CompanyList),
@@ -55,7 +55,7 @@ pub async fn list(
 
 /// Create a company
 #[utoipa::path(
-    post, path = "/v1/companies", tag = "companies",
+    operation_id = "createCompany", post, path = "/v1/companies", tag = "companies",
     request_body = CompanyCreate,
     responses(
         (status = 201, description = "The company was created", body = CompanyOut,
@@ -83,7 +83,7 @@ pub async fn create(
 
 /// Get a company
 #[utoipa::path(
-    get, path = "/v1/companies/{id}", tag = "companies",
+    operation_id = "getCompany", get, path = "/v1/companies/{id}", tag = "companies",
     params(("id" = i64, Path, description = "The company's id")),
     responses(
         (status = 200, description = "The company", body = CompanyOut, headers(("ETag" = String))),
@@ -108,7 +108,7 @@ pub async fn show(
 ///
 /// Send `If-Match: "<version>"` to make sure nobody changed the company since you read it.
 #[utoipa::path(
-    patch, path = "/v1/companies/{id}", tag = "companies",
+    operation_id = "updateCompany", patch, path = "/v1/companies/{id}", tag = "companies",
     params(
         ("id" = i64, Path, description = "The company's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the company has changed since"),
@@ -141,7 +141,7 @@ pub async fn update(
 ///
 /// Its contacts are kept and unlinked from it.
 #[utoipa::path(
-    delete, path = "/v1/companies/{id}", tag = "companies",
+    operation_id = "deleteCompany", delete, path = "/v1/companies/{id}", tag = "companies",
     params(
         ("id" = i64, Path, description = "The company's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the company has changed since"),

@@ -19,7 +19,7 @@ const WRITE: Scope = Scope::Write(Resource::Contacts);
 ///
 /// Newest first unless `sort` says otherwise; keyset-paginated with `cursor`.
 #[utoipa::path(
-    get, path = "/v1/contacts", tag = "contacts",
+    operation_id = "listContacts", get, path = "/v1/contacts", tag = "contacts",
     params(ContactListQuery),
     responses(
         (status = 200, description = "A page of contacts", body = ContactList),
@@ -56,7 +56,7 @@ pub async fn list(
 
 /// Create a contact
 #[utoipa::path(
-    post, path = "/v1/contacts", tag = "contacts",
+    operation_id = "createContact", post, path = "/v1/contacts", tag = "contacts",
     request_body = ContactCreate,
     responses(
         (status = 201, description = "The contact was created", body = ContactOut,
@@ -84,7 +84,7 @@ pub async fn create(
 
 /// Get a contact
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}", tag = "contacts",
+    operation_id = "getContact", get, path = "/v1/contacts/{id}", tag = "contacts",
     params(("id" = i64, Path, description = "The contact's id")),
     responses(
         (status = 200, description = "The contact", body = ContactOut, headers(("ETag" = String))),
@@ -109,7 +109,7 @@ pub async fn show(
 ///
 /// Send `If-Match: "<version>"` to make sure nobody changed the contact since you read it.
 #[utoipa::path(
-    patch, path = "/v1/contacts/{id}", tag = "contacts",
+    operation_id = "updateContact", patch, path = "/v1/contacts/{id}", tag = "contacts",
     params(
         ("id" = i64, Path, description = "The contact's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the contact has changed since"),
@@ -142,7 +142,7 @@ pub async fn update(
 ///
 /// Contacts who reported to it now report to nobody.
 #[utoipa::path(
-    delete, path = "/v1/contacts/{id}", tag = "contacts",
+    operation_id = "deleteContact", delete, path = "/v1/contacts/{id}", tag = "contacts",
     params(
         ("id" = i64, Path, description = "The contact's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the contact has changed since"),

@@ -16,7 +16,7 @@ pub struct Health {
 /// Liveness
 ///
 /// The process is up and serving HTTP.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
@@ -27,7 +27,7 @@ pub async fn healthz() -> HttpResponse {
 ///
 /// The process can reach its database.
 #[utoipa::path(
-    get, path = "/readyz", tag = "health",
+    get, operation_id = "readyz", path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database cannot be reached", body = Problem, content_type = "application/problem+json"),

@@ -12,7 +12,7 @@ use crate::wire::users::UserOut;
 /// The user and account behind the token, the user's role, and the token's scopes. Any valid
 /// token may call it.
 #[utoipa::path(
-    get, path = "/v1/me", tag = "me",
+    operation_id = "getMe", get, path = "/v1/me", tag = "me",
     responses((status = 200, description = "The caller", body = MeOut)),
     security(("bearer" = []))
 )]

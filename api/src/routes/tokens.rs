@@ -20,7 +20,7 @@ const WRITE: Scope = Scope::Write(Resource::Tokens);
 ///
 /// Your live tokens, without their secrets, oldest first.
 #[utoipa::path(
-    get, path = "/v1/tokens", tag = "tokens",
+    operation_id = "listTokens", get, path = "/v1/tokens", tag = "tokens",
     params(PageQuery),
     responses(
         (status = 200, description = "A page of your tokens", body = TokenList),
@@ -50,7 +50,7 @@ pub async fn list(
 /// The secret is in this answer only: store it now. Its scopes must be among your own rights
 /// (your role narrowed by the token you call with); without `scopes` it gets all of them.
 #[utoipa::path(
-    post, path = "/v1/tokens", tag = "tokens",
+    operation_id = "createToken", post, path = "/v1/tokens", tag = "tokens",
     request_body = TokenCreate,
     responses(
         (status = 201, description = "The token, with its secret", body = CreatedTokenOut, headers(("Location" = String))),
@@ -105,7 +105,7 @@ pub async fn create(
 
 /// Get one of your tokens
 #[utoipa::path(
-    get, path = "/v1/tokens/{id}", tag = "tokens",
+    operation_id = "getToken", get, path = "/v1/tokens/{id}", tag = "tokens",
     params(("id" = i64, Path, description = "The token's id")),
     responses((status = 200, description = "The token, without its secret", body = TokenOut)),
     security(("bearer" = ["tokens:read"]))
@@ -128,7 +128,7 @@ pub async fn show(
 ///
 /// It stops working at once, including for requests already queued behind this one.
 #[utoipa::path(
-    delete, path = "/v1/tokens/{id}", tag = "tokens",
+    operation_id = "revokeToken", delete, path = "/v1/tokens/{id}", tag = "tokens",
     params(("id" = i64, Path, description = "The token's id")),
     responses((status = 204, description = "The token was revoked")),
     security(("bearer" = ["tokens:write"]))

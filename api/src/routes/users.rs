@@ -15,7 +15,7 @@ const WRITE: Scope = Scope::Write(Resource::Users);
 
 /// List team members
 #[utoipa::path(
-    get, path = "/v1/users", tag = "users",
+    operation_id = "listUsers", get, path = "/v1/users", tag = "users",
     params(PageQuery),
     responses(
         (status = 200, description = "A page of team members, oldest first", body = UserList),
@@ -42,7 +42,7 @@ pub async fn list(
 
 /// Add a team member
 #[utoipa::path(
-    post, path = "/v1/users", tag = "users",
+    operation_id = "createUser", post, path = "/v1/users", tag = "users",
     request_body = UserCreate,
     responses(
         (status = 201, description = "The team member was added", body = UserOut, headers(("ETag" = String), ("Location" = String))),
@@ -70,7 +70,7 @@ pub async fn create(
 
 /// Get a team member
 #[utoipa::path(
-    get, path = "/v1/users/{id}", tag = "users",
+    operation_id = "getUser", get, path = "/v1/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "The team member's id")),
     responses((status = 200, description = "The team member", body = UserOut, headers(("ETag" = String)))),
     security(("bearer" = ["users:read"]))
@@ -92,7 +92,7 @@ pub async fn show(
 /// Change the name or role, or deactivate with `active: false`. The last active admin cannot
 /// be demoted or deactivated (409).
 #[utoipa::path(
-    patch, path = "/v1/users/{id}", tag = "users",
+    operation_id = "updateUser", patch, path = "/v1/users/{id}", tag = "users",
     params(
         ("id" = i64, Path, description = "The team member's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read"),
@@ -127,7 +127,7 @@ pub async fn update(
 /// The member is kept (records they own still name them) but can no longer act: their tokens
 /// stop working at once.
 #[utoipa::path(
-    delete, path = "/v1/users/{id}", tag = "users",
+    operation_id = "deactivateUser", delete, path = "/v1/users/{id}", tag = "users",
     params(
         ("id" = i64, Path, description = "The team member's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag you last read"),
