@@ -80,7 +80,7 @@ impl Answer {
     }
 }
 
-enum TestDatabase {
+pub enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { server: String, name: String },
 }
@@ -110,7 +110,8 @@ fn init_logging() {
     });
 }
 
-fn fresh_database() -> (String, TestDatabase) {
+/// A fresh, empty database: its URL, and a guard that drops it.
+pub fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("CLIENTLINE_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
             let n = DATABASES.fetch_add(1, Ordering::SeqCst);

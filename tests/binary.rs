@@ -1,0 +1,183 @@
+//! The `clientline` binary itself: first start, account creation, migrations, shutdown.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::fresh_database;
+
+fn clientline(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clientline"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// Starts `clientline serve`, waits until it answers, and returns it with the token it printed
+/// on stdout (if any).
+fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
+    let mut child = clientline(database_url)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start clientline: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split_whitespace()
+                    .find(|w| w.starts_with("clt_pat_"))
+                    .map(str::to_owned)
+            })
+    });
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "clientline did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The banner is printed before the server listens; when there is none, the reader waits
+    // for the end of stdout, so give it a moment and take what it found.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let token = if reader.is_finished() {
+        reader.join().ok().flatten()
+    } else {
+        None
+    };
+    (child, token)
+}
+
+async fn me(port: u16, token: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map(|r| r.status())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(killed.is_ok_and(|s| s.success()), "cannot send SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clientline did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn the_first_start_prints_an_admin_token_that_works_and_sigterm_stops_cleanly() {
+    let (url, _guard) = fresh_database();
+    let port = free_port();
+    let (child, token) = serve(&url, port);
+    let token = token.unwrap_or_else(|| panic!("the first start printed no token"));
+    assert_eq!(me(port, &token).await, 200);
+    let status = terminate(child);
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+
+    // A second start finds the account and prints no new token; the old one still works.
+    let (child, second) = serve(&url, port);
+    assert_eq!(second, None);
+    assert_eq!(me(port, &token).await, 200);
+    terminate(child);
+}
+
+#[tokio::test]
+async fn account_create_prints_json_with_a_working_token() {
+    let (url, _guard) = fresh_database();
+    let output = clientline(&url)
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Acme Consulting",
+            "--admin-email",
+            "ana@acme.test",
+            "--json",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let token = created["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token in {created}"))
+        .to_owned();
+    assert!(created["account_id"].as_i64().is_some() && created["user_id"].as_i64().is_some());
+    let port = free_port();
+    let (child, printed) = serve(&url, port);
+    assert_eq!(
+        printed, None,
+        "an account exists, so no default one is made"
+    );
+    assert_eq!(me(port, &token).await, 200);
+    terminate(child);
+}
+
+#[test]
+fn account_create_refuses_a_bad_email() {
+    let (url, _guard) = fresh_database();
+    let output = clientline(&url)
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "not-an-email",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!output.status.success());
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let (url, _guard) = fresh_database();
+    let output = clientline(&url)
+        .arg("migrate")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = clientline(&url)
+        .arg("migrate")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(again.status.success(), "migrating twice is harmless");
+}
