@@ -7,7 +7,9 @@ use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, chec
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
 use crate::companies::check_company;
-use crate::keyset::{contains_pattern, keyset_page, lower, lower_nullable, text_value, time_value};
+use crate::keyset::{
+    contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
+};
 use crate::pool::on_backend;
 use crate::schema::{contact_tags, contacts};
 use crate::users::check_owner;
@@ -307,25 +309,16 @@ pub fn list(
             text_value
         ),
     };
-    let mut rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
-    let more = rows.len() as i64 > size.get();
-    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
-    let next = match rows.last() {
-        Some(last) if more => Some(Position {
-            sort,
-            value: match sort.field {
-                SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
-                SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
-                SortField::Name => SortValue::Text(last.full_name.clone()),
-            },
-            id: last.id,
-        }),
-        _ => None,
-    };
-    Ok(Page {
-        items: rows.into_iter().map(Contact::from).collect(),
-        next,
-    })
+    let rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |last| Position {
+        sort,
+        value: match sort.field {
+            SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+            SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+            SortField::Name => SortValue::Text(last.full_name.clone()),
+        },
+        id: last.id,
+    }))
 }
 
 fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {

@@ -35,7 +35,7 @@ pub(crate) use keyset_page;
 
 use chrono::NaiveDateTime;
 use domain::Invalid;
-use domain::listing::SortValue;
+use domain::listing::{Page, PageSize, Position, Sort, SortValue};
 
 use crate::StoreError;
 
@@ -83,4 +83,34 @@ diesel::define_sql_function! {
     /// SQL `lower` over a nullable column.
     #[sql_name = "lower"]
     fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// Turns the rows of a query limited to `size + 1` into a page of `size` records; the extra row
+/// only tells that more follow, and the last kept row is where the next page starts.
+pub(crate) fn into_page<R, T: From<R>>(
+    mut rows: Vec<R>,
+    size: PageSize,
+    position_of: impl Fn(&R) -> Position,
+) -> Page<T> {
+    let keep = usize::try_from(size.get()).unwrap_or(usize::MAX);
+    let more = rows.len() > keep;
+    rows.truncate(keep);
+    let next = if more {
+        rows.last().map(position_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(T::from).collect(),
+        next,
+    }
+}
+
+/// The position after `id` in a list ordered by id alone.
+pub(crate) fn id_position(id: i64) -> Position {
+    Position {
+        sort: Sort::default(),
+        value: SortValue::Text(String::new()),
+        id,
+    }
 }

@@ -3,10 +3,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::access::ScopeSet;
-use domain::listing::{Page, PageSize, Position, Sort, SortValue};
+use domain::listing::{Page, PageSize, Position};
 use domain::token::{ApiToken, Principal};
 use subtle::ConstantTimeEq;
 
+use crate::keyset::{id_position, into_page};
 use crate::schema::{accounts, api_tokens, users};
 use crate::secrets::{self, PERSONAL_TOKEN_PREFIX};
 use crate::users::UserRow;
@@ -115,21 +116,8 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(api_tokens::id.gt(after.id));
     }
-    let mut rows: Vec<TokenRow> = query.limit(size.get() + 1).load(conn)?;
-    let more = rows.len() as i64 > size.get();
-    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
-    let next = match rows.last() {
-        Some(last) if more => Some(Position {
-            sort: Sort::default(),
-            value: SortValue::Text(String::new()),
-            id: last.id,
-        }),
-        _ => None,
-    };
-    Ok(Page {
-        items: rows.into_iter().map(ApiToken::from).collect(),
-        next,
-    })
+    let rows: Vec<TokenRow> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |row| id_position(row.id)))
 }
 
 /// Revokes a live token of this user; from now on it authenticates nothing.

@@ -5,10 +5,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::access::Role;
-use domain::listing::{Page, PageSize, Position, Sort, SortValue};
+use domain::listing::{Page, PageSize, Position};
 use domain::user::{User, check_admin_remains};
 use domain::values::{Email, Name};
 
+use crate::keyset::{id_position, into_page};
 use crate::schema::users;
 use crate::{
     DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
@@ -160,21 +161,8 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(users::id.gt(after.id));
     }
-    let mut rows: Vec<UserRow> = query.limit(size.get() + 1).load(conn)?;
-    let more = rows.len() as i64 > size.get();
-    rows.truncate(usize::try_from(size.get()).unwrap_or(0));
-    let next = match rows.last() {
-        Some(last) if more => Some(Position {
-            sort: Sort::default(),
-            value: SortValue::Text(String::new()),
-            id: last.id,
-        }),
-        _ => None,
-    };
-    Ok(Page {
-        items: rows.into_iter().map(User::from).collect(),
-        next,
-    })
+    let rows: Vec<UserRow> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |row| id_position(row.id)))
 }
 
 pub(crate) fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<User, StoreError> {
