@@ -5,6 +5,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
+use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -504,4 +505,50 @@ async fn ids_that_cannot_exist_are_404() {
             .await
             .assert_problem(404, "not_found");
     }
+}
+
+#[tokio::test]
+async fn concurrent_writes_all_land_without_lock_errors() {
+    let app = spawn_app().await;
+    let id = app.company("Busy").await;
+    let path = format!("/v1/companies/{id}");
+    let writes = (0..20).map(|i| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.patch(&path, json!({"description": format!("write {i}")}))
+                .await
+                .status
+        }
+    });
+    let statuses = join_all(writes).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.get(&path).await.body["version"], 21);
+}
+
+#[tokio::test]
+async fn of_concurrent_writes_with_the_same_if_match_exactly_one_wins() {
+    let app = spawn_app().await;
+    let id = app.company("Contested").await;
+    let path = format!("/v1/companies/{id}");
+    let writes = (0..10).map(|i| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.request(
+                Method::PATCH,
+                &path,
+                Some(&app.token),
+                Some(&json!({"name": format!("Winner {i}")})),
+                &[("if-match", "\"1\"")],
+            )
+            .await
+            .status
+            .as_u16()
+        }
+    });
+    let mut statuses = join_all(writes).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412, 412, 412, 412, 412, 412, 412, 412, 412]);
+    assert_eq!(app.get(&path).await.body["version"], 2);
 }

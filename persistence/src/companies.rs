@@ -150,7 +150,7 @@ pub fn update(
     patch: CompanyPatch,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_row(conn, account_id, id)?;
+        let current = find_row_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         if patch.owner_id.is_some() {
             check_owner(conn, account_id, "owner_id", patch.new_owner())?;
@@ -320,6 +320,28 @@ pub(crate) fn exists(
         .first::<i64>(conn)
         .optional()?;
     Ok(found.is_some())
+}
+
+/// Reads the record for a write: on PostgreSQL the row stays locked until the transaction
+/// ends, so concurrent writers queue instead of failing the version check; SQLite's immediate
+/// transaction already holds the database's write lock.
+fn find_row_for_update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<Company, StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => companies::table
+            .filter(companies::id.eq(id))
+            .filter(companies::account_id.eq(account_id))
+            .select(CompanyRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?
+            .map(Company::from)
+            .ok_or(StoreError::NotFound),
+        DbConnection::Sqlite(_) => find_row(conn, account_id, id),
+    }
 }
 
 fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {

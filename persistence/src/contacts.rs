@@ -158,7 +158,7 @@ pub fn update(
             // Two concurrent edits could each pass the cycle check and together close a loop.
             lock_account(conn, account_id)?;
         }
-        let current = find_row(conn, account_id, id)?;
+        let current = find_row_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         let tags_change = patch.tags.is_some();
         let owner_change = patch.owner_id.is_some();
@@ -319,6 +319,28 @@ pub fn list(
         },
         id: last.id,
     }))
+}
+
+/// Reads the record for a write: on PostgreSQL the row stays locked until the transaction
+/// ends, so concurrent writers queue instead of failing the version check; SQLite's immediate
+/// transaction already holds the database's write lock.
+fn find_row_for_update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<Contact, StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => contacts::table
+            .filter(contacts::id.eq(id))
+            .filter(contacts::account_id.eq(account_id))
+            .select(ContactRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?
+            .map(Contact::from)
+            .ok_or(StoreError::NotFound),
+        DbConnection::Sqlite(_) => find_row(conn, account_id, id),
+    }
 }
 
 fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {
