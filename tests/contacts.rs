@@ -702,3 +702,40 @@ async fn a_member_can_write_contacts() {
     let deleted = app.delete_as(&member, &path).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
 }
+
+#[tokio::test]
+async fn the_list_filters_by_the_industry_of_the_contacts_company() {
+    let app = spawn_app().await;
+    let tools = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Anvils", "industry": "Tools"}),
+        )
+        .await
+        .id();
+    let energy = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Globex", "industry": "Energy"}),
+        )
+        .await
+        .id();
+    app.post(
+        "/v1/contacts",
+        json!({"first_name": "Ana", "company_id": tools}),
+    )
+    .await;
+    app.post(
+        "/v1/contacts",
+        json!({"first_name": "Ben", "company_id": energy}),
+    )
+    .await;
+    app.post("/v1/contacts", json!({"first_name": "Cy"})).await;
+    let listed = app.get("/v1/contacts?industry=Tools").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let names: Vec<&str> = listed.body["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|c| c["first_name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, vec!["Ana"]);
+}

@@ -11,7 +11,7 @@ use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
 use crate::pool::on_backend;
-use crate::schema::{contact_tags, contacts};
+use crate::schema::{companies, contact_tags, contacts};
 use crate::users::check_owner;
 use crate::{
     DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
@@ -114,6 +114,8 @@ pub struct ContactFilter {
     pub company_id: Option<i64>,
     /// Exactly this email, ignoring case.
     pub email: Option<String>,
+    /// Works at a company of this industry.
+    pub industry: Option<String>,
     pub created_since: Option<DateTime<Utc>>,
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -266,6 +268,16 @@ pub fn list(
     }
     if let Some(email) = &filter.email {
         query = query.filter(contacts::email_normalized.eq(email.trim().to_lowercase()));
+    }
+    if let Some(industry) = &filter.industry {
+        query = query.filter(
+            contacts::company_id.eq_any(
+                companies::table
+                    .filter(companies::account_id.eq(account_id))
+                    .filter(companies::industry.eq(industry.clone()))
+                    .select(companies::id.nullable()),
+            ),
+        );
     }
     if let Some(tag) = &filter.tag {
         query = query.filter(

@@ -41,6 +41,7 @@ pub async fn list(
         tag: q.tag,
         company_id: q.company_id,
         email: q.email.filter(|s| !s.trim().is_empty()),
+        industry: q.industry,
         created_since: q.created_since,
         updated_since: q.updated_since,
     };

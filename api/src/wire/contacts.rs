@@ -229,6 +229,8 @@ pub struct ContactListQuery {
     pub company_id: Option<i64>,
     /// Has exactly this email, ignoring case.
     pub email: Option<String>,
+    /// Works at a company of this industry (exact match).
+    pub industry: Option<String>,
     /// Created at or after this RFC 3339 time.
     pub created_since: Option<DateTime<Utc>>,
     /// Changed at or after this RFC 3339 time.
