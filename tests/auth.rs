@@ -173,6 +173,14 @@ async fn token_requests_with_bad_fields_name_them() {
 }
 
 #[tokio::test]
+async fn a_token_name_must_be_one_line_of_text() {
+    let app = spawn_app().await;
+    let answer = app.post("/v1/tokens", json!({"name": "a\u{0}b"})).await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(answer.error_fields(), vec!["name"]);
+}
+
+#[tokio::test]
 async fn a_token_without_the_scope_gets_403_insufficient_scope() {
     let app = spawn_app().await;
     let read_only = app.token_for(app.admin_id, &["companies:read"], None);

@@ -458,6 +458,7 @@ async fn bad_list_parameters_are_400_naming_the_parameter() {
         ("cursor=nonsense", "cursor"),
         ("created_since=yesterday", "created_since"),
         ("colour=red", "colour"),
+        ("q=a%00b", "q"),
     ] {
         let answer = app.get(&format!("/v1/companies?{query}")).await;
         answer.assert_problem(400, "bad_request");

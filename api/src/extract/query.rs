@@ -23,6 +23,20 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // Control characters (NUL above all, which PostgreSQL cannot store or compare) have no
+    // place in a filter; refuse them here, once, for every list.
+    if let Some((name, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.chars().any(char::is_control))
+    {
+        return Err(ApiError::BadRequest(
+            format!("query parameter `{name}` must not contain control characters"),
+            vec![FieldError::new(
+                name.into_owned(),
+                "control_character",
+                "must not contain control characters",
+            )],
+        ));
+    }
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::Invalid;
 use domain::access::ScopeSet;
 use domain::token::ApiToken;
+use domain::values::Label;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -63,8 +64,7 @@ list_of!(TokenList, TokenOut, "personal access tokens");
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
-    /// What the token is for, 1 to 100 characters.
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    /// What the token is for, 1 to 100 characters on one line.
     #[schema(example = "Nightly sync")]
     pub name: String,
     /// `personal` (the default); JavaScript tokens come with OAuth.
@@ -97,6 +97,7 @@ impl TokenCreate {
                 )),
             );
         }
+        let name = p.required("name", &self.name, Label::parse);
         let scopes = self
             .scopes
             .as_deref()
@@ -112,7 +113,7 @@ impl TokenCreate {
         }
         p.finish()?;
         Ok(TokenRequest {
-            name: self.name.trim().to_owned(),
+            name: name.map(Label::into_inner).unwrap_or_default(),
             scopes,
             expires_at: self.expires_at,
         })
