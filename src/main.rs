@@ -166,7 +166,9 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
     if let Some(created) =
         persistence::accounts::create_default_if_empty(&mut conn).map_err(|e| format!("{e:?}"))?
     {
-        println!(
+        // Printed, not logged: the token must not end up in log collectors. A closed stdout
+        // must not stop the service, so a failed write is only logged.
+        let _ = say(format_args!(
             "Created the default account \"{}\" (id {}) with admin {}.\n\
              Admin token (shown only now; store it safely):\n\n    {}\n\n\
              Try: curl -H 'Authorization: Bearer {}' http://{}/v1/me",
@@ -176,7 +178,7 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
             created.secret,
             created.secret,
             args.bind
-        );
+        ));
     }
     drop(conn);
     let listener = TcpListener::bind(&args.bind)
@@ -221,24 +223,34 @@ fn create_account(
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let created = persistence::accounts::create(&mut conn, &name, &email, &admin_name)
         .map_err(|e| format!("{e:?}"))?;
-    if json {
-        println!(
+    let printed = if json {
+        say(format_args!(
             "{}",
             serde_json::json!({
                 "account_id": created.account.id,
                 "user_id": created.admin.id,
                 "token": created.secret,
             })
-        );
+        ))
     } else {
-        println!(
+        say(format_args!(
             "Created account \"{}\" (id {}) with admin {} (id {}).\nAdmin token (shown only now; store it safely):\n\n    {}",
             created.account.name,
             created.account.id,
             created.admin.email,
             created.admin.id,
             created.secret
-        );
+        ))
+    };
+    printed.map_err(|e| format!("the account was created, but its token could not be printed: {e}"))
+}
+
+/// Writes a line to stdout, reporting a failed write (a closed pipe) instead of panicking.
+fn say(text: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    let result = writeln!(std::io::stdout(), "{text}");
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "could not write to stdout");
     }
-    Ok(())
+    result
 }

@@ -33,15 +33,14 @@ fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start clientline: {e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.split_whitespace()
-                    .find(|w| w.starts_with("clt_pat_"))
-                    .map(str::to_owned)
-            })
+    // Read stdout to its end, as a terminal would, and hand over the first token seen.
+    let (found, token_seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(token) = line.split_whitespace().find(|w| w.starts_with("clt_pat_")) {
+                let _ = found.send(token.to_owned());
+            }
+        }
     });
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -51,17 +50,8 @@ fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // The banner is printed before the server listens; when there is none, the reader waits
-    // for the end of stdout, so give it a moment and take what it found.
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let token = if reader.is_finished() {
-        reader.join().ok().flatten()
-    } else {
-        None
-    };
+    // The banner is printed before the server listens, so it is there by now if at all.
+    let token = token_seen.recv_timeout(Duration::from_millis(500)).ok();
     (child, token)
 }
 
@@ -180,4 +170,30 @@ fn migrate_applies_migrations_and_exits() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(again.status.success(), "migrating twice is harmless");
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_first_start() {
+    let (url, _guard) = fresh_database();
+    let port = free_port();
+    let mut child = clientline(&url)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start clientline: {e}"));
+    // Nobody reads the banner: writing it meets a closed pipe.
+    drop(child.stdout.take());
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("clientline exited with {status} instead of serving");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "clientline did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(terminate(child).success());
 }

@@ -75,6 +75,18 @@ fn is_json(req: &HttpRequest) -> bool {
 
 /// Deserializes a body, telling syntax errors (400) from content errors (422, with the field).
 pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object; serde would also read a struct from an array, by
+    // position, which no caller means.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::Invalid(Invalid::one(
+            "",
+            "not_an_object",
+            "the body must be a JSON object",
+        )));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -169,6 +181,14 @@ mod tests {
         assert_eq!(
             fields(parse(br#"{"name":"a","size":"big"}"#)),
             vec![("size".to_owned(), "invalid_type")]
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        assert_eq!(
+            fields(parse(br#"["a", 1]"#)),
+            vec![(String::new(), "not_an_object")]
         );
     }
 

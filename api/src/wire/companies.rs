@@ -85,6 +85,7 @@ pub struct CompanyCreate {
     pub domain: Option<String>,
     /// An `http` or `https` address.
     pub website: Option<String>,
+    #[schema(format = Email)]
     pub email: Option<String>,
     /// Up to 50 characters.
     pub phone: Option<String>,
@@ -97,6 +98,7 @@ pub struct CompanyCreate {
     /// Up to 10,000 characters; line breaks allowed.
     pub description: Option<String>,
     /// An active team member of the account.
+    #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
     pub tags: Option<Vec<String>>,
@@ -165,7 +167,7 @@ pub struct CompanyUpdate {
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -183,7 +185,7 @@ pub struct CompanyUpdate {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Vec<String>>)]
@@ -272,6 +274,7 @@ impl CompanyUpdate {
 #[into_params(parameter_in = Query)]
 pub struct CompanyListQuery {
     /// Records per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -71,15 +71,19 @@ pub struct ContactCreate {
     #[schema(example = "Ana")]
     pub first_name: String,
     pub last_name: Option<String>,
+    #[schema(format = Email)]
     pub email: Option<String>,
     pub phone: Option<String>,
     /// Up to 100 characters.
     pub job_title: Option<String>,
     /// A company of the account.
+    #[schema(minimum = 1)]
     pub company_id: Option<i64>,
     /// A contact of the account; the org chart may not loop.
+    #[schema(minimum = 1)]
     pub reports_to_id: Option<i64>,
     /// An active team member of the account.
+    #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
     pub tags: Option<Vec<String>>,
@@ -134,7 +138,7 @@ pub struct ContactUpdate {
     #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -143,13 +147,13 @@ pub struct ContactUpdate {
     #[schema(value_type = Option<String>)]
     pub job_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub company_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub reports_to_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Vec<String>>)]
@@ -215,6 +219,7 @@ impl ContactUpdate {
 #[into_params(parameter_in = Query)]
 pub struct ContactListQuery {
     /// Records per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -54,7 +54,7 @@ list_of!(UserList, UserOut, "team members");
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
     #[validate(email(message = "must be an email address such as ana@example.com"))]
-    #[schema(example = "ana@example.com")]
+    #[schema(example = "ana@example.com", format = Email)]
     pub email: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     #[schema(example = "Ana Lima")]
@@ -112,6 +112,7 @@ impl UserUpdate {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Records per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
