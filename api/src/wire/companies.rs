@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::Invalid;
 use domain::company::{Company, CompanyFields, CompanyPatch};
 use domain::values::{
-    Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
-    WebAddress,
+    Address, Description, DomainName, Email, Label, Name, Phone, SizeBand, WebAddress,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -126,11 +125,8 @@ impl CompanyCreate {
             Description::parse,
         );
         let owner_id = p.id("owner_id", self.owner_id);
-        let tags = p.check("tags", Tags::parse(&self.tags.unwrap_or_default()));
-        let custom_fields = match &self.custom_fields {
-            None | Some(Value::Null) => Some(CustomFields::default()),
-            Some(raw) => p.check("custom_fields", CustomFields::parse(raw)),
-        };
+        let tags = p.tags(self.tags.as_deref());
+        let custom_fields = p.custom_fields(self.custom_fields.as_ref());
         let invalid = p.invalid.clone();
         p.finish()?;
         match (name, tags, custom_fields) {
@@ -242,25 +238,8 @@ impl CompanyUpdate {
                 Description::parse,
             ),
             owner_id: self.owner_id.map(|owner| p.id("owner_id", owner)),
-            tags: self
-                .tags
-                .map(|tags| p.check("tags", Tags::parse(&tags.unwrap_or_default())))
-                .map(Option::unwrap_or_default),
-            custom_fields: match self.custom_fields {
-                None => None,
-                Some(None) => Some(Map::new()),
-                Some(Some(Value::Object(map))) => Some(map),
-                Some(Some(_)) => {
-                    p.check::<()>(
-                        "custom_fields",
-                        Err(domain::validation::ValueError::new(
-                            "not_an_object",
-                            "must be a JSON object",
-                        )),
-                    );
-                    None
-                }
-            },
+            tags: p.tags_patch(self.tags.as_ref().map(Option::as_deref)),
+            custom_fields: p.custom_fields_patch(self.custom_fields),
             show_in_pipeline: self.show_in_pipeline,
         };
         p.finish()?;

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::Invalid;
 use domain::contact::{Contact, ContactFields, ContactPatch};
-use domain::validation::ValueError;
-use domain::values::{CustomFields, Email, Label, Name, Phone, Tags};
+use domain::values::{Email, Label, Name, Phone};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -103,11 +102,8 @@ impl ContactCreate {
         let company_id = p.id("company_id", self.company_id);
         let reports_to_id = p.id("reports_to_id", self.reports_to_id);
         let owner_id = p.id("owner_id", self.owner_id);
-        let tags = p.check("tags", Tags::parse(&self.tags.unwrap_or_default()));
-        let custom_fields = match &self.custom_fields {
-            None | Some(Value::Null) => Some(CustomFields::default()),
-            Some(raw) => p.check("custom_fields", CustomFields::parse(raw)),
-        };
+        let tags = p.tags(self.tags.as_deref());
+        let custom_fields = p.custom_fields(self.custom_fields.as_ref());
         let invalid = p.invalid.clone();
         p.finish()?;
         match (first_name, tags, custom_fields) {
@@ -191,22 +187,8 @@ impl ContactUpdate {
             company_id: self.company_id.map(|id| p.id("company_id", id)),
             reports_to_id: self.reports_to_id.map(|id| p.id("reports_to_id", id)),
             owner_id: self.owner_id.map(|id| p.id("owner_id", id)),
-            tags: self
-                .tags
-                .map(|tags| p.check("tags", Tags::parse(&tags.unwrap_or_default())))
-                .map(Option::unwrap_or_default),
-            custom_fields: match self.custom_fields {
-                None => None,
-                Some(None) => Some(Map::new()),
-                Some(Some(Value::Object(map))) => Some(map),
-                Some(Some(_)) => {
-                    p.check::<()>(
-                        "custom_fields",
-                        Err(ValueError::new("not_an_object", "must be a JSON object")),
-                    );
-                    None
-                }
-            },
+            tags: p.tags_patch(self.tags.as_ref().map(Option::as_deref)),
+            custom_fields: p.custom_fields_patch(self.custom_fields),
         };
         p.finish()?;
         Ok(patch)

@@ -4,6 +4,8 @@
 
 use domain::Invalid;
 use domain::validation::ValueError;
+use domain::values::{CustomFields, Tags};
+use serde_json::{Map, Value};
 
 /// Collects the errors of one input while its fields are parsed.
 #[derive(Default)]
@@ -74,6 +76,44 @@ impl Parser {
                 None
             }
             other => other,
+        }
+    }
+
+    /// Tags on create: absent means none.
+    pub fn tags(&mut self, raw: Option<&[String]>) -> Option<Tags> {
+        self.check("tags", Tags::parse(raw.unwrap_or_default()))
+    }
+
+    /// Tags in a patch: absent leaves them alone, `null` clears them, a list replaces them.
+    pub fn tags_patch(&mut self, raw: Option<Option<&[String]>>) -> Option<Tags> {
+        raw.and_then(|tags| self.tags(tags))
+    }
+
+    /// Custom fields on create: absent or `null` means none.
+    pub fn custom_fields(&mut self, raw: Option<&Value>) -> Option<CustomFields> {
+        match raw {
+            None | Some(Value::Null) => Some(CustomFields::default()),
+            Some(raw) => self.check("custom_fields", CustomFields::parse(raw)),
+        }
+    }
+
+    /// Custom fields in a patch: a merge patch whose `null` keys are removed; `null` as a
+    /// whole changes nothing.
+    pub fn custom_fields_patch(
+        &mut self,
+        raw: Option<Option<Value>>,
+    ) -> Option<Map<String, Value>> {
+        match raw {
+            None => None,
+            Some(None) => Some(Map::new()),
+            Some(Some(Value::Object(map))) => Some(map),
+            Some(Some(_)) => {
+                self.check::<()>(
+                    "custom_fields",
+                    Err(ValueError::new("not_an_object", "must be a JSON object")),
+                );
+                None
+            }
         }
     }
 
