@@ -8,7 +8,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
-use crate::routes::{companies, contacts, health, me, tokens, users};
+use crate::routes::{companies, contacts, follow_ups, health, me, pipelines, tokens, users};
 use crate::wire;
 
 #[derive(OpenApi)]
@@ -27,7 +27,11 @@ use crate::wire;
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
+        companies::history, companies::transition,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
+        pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
+        pipelines::add_phase, pipelines::reorder_phases, pipelines::update_phase, pipelines::remove_phase,
+        pipelines::board, pipelines::stats, follow_ups::list,
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
@@ -36,6 +40,14 @@ use crate::wire;
         wire::tokens::TokenOut, wire::tokens::CreatedTokenOut, wire::tokens::TokenList, wire::tokens::TokenCreate,
         wire::companies::CompanyOut, wire::companies::CompanyList, wire::companies::CompanyCreate, wire::companies::CompanyUpdate,
         wire::contacts::ContactOut, wire::contacts::ContactList, wire::contacts::ContactCreate, wire::contacts::ContactUpdate,
+        wire::companies::PhaseTimeOut,
+        wire::pipelines::PipelineOut, wire::pipelines::PipelineList, wire::pipelines::PhaseOut,
+        wire::pipelines::PipelineCreate, wire::pipelines::PipelineUpdate, wire::pipelines::PhaseCreate,
+        wire::pipelines::PhaseUpdate, wire::pipelines::PhaseOrder, wire::pipelines::BoardOut,
+        wire::pipelines::BoardColumnOut, wire::pipelines::CardOut, wire::pipelines::StatsOut, wire::pipelines::PhaseStatsOut,
+        wire::transitions::MoveRequest, wire::transitions::MoveOut, wire::transitions::TransitionOut,
+        wire::transitions::TransitionList, wire::transitions::ActorOut,
+        follow_ups::FollowUpOut, follow_ups::FollowUpList,
     )),
     modifiers(&Security, &CommonErrors),
     tags(
@@ -44,6 +56,7 @@ use crate::wire;
         (name = "tokens", description = "Personal access tokens"),
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
+        (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -65,14 +65,16 @@ impl Role {
 pub enum Resource {
     Companies,
     Contacts,
+    Pipelines,
     Users,
     Tokens,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 4] = [
+    pub const ALL: [Resource; 5] = [
         Resource::Companies,
         Resource::Contacts,
+        Resource::Pipelines,
         Resource::Users,
         Resource::Tokens,
     ];
@@ -81,6 +83,7 @@ impl Resource {
         match self {
             Resource::Companies => "companies",
             Resource::Contacts => "contacts",
+            Resource::Pipelines => "pipelines",
             Resource::Users => "users",
             Resource::Tokens => "tokens",
         }
@@ -104,7 +107,7 @@ impl Scope {
             ValueError::new(
                 "unknown_scope",
                 format!(
-                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being companies, contacts, users, tokens"
+                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being companies, contacts, pipelines, users, tokens"
                 ),
             )
         };

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::pipeline::{Outcome, Status};
 use crate::validation::ValueError;
 use crate::values::{
     Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
@@ -30,6 +31,39 @@ pub struct Company {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub place: CompanyPlace,
+    /// Total time spent in each phase so far, the current stay included.
+    pub time_in_phases: Vec<PhaseTime>,
+}
+
+/// Where a company stands in the pipelines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompanyPlace {
+    pub pipeline_id: Option<i64>,
+    pub phase_id: Option<i64>,
+    pub status: Status,
+    pub outcome: Option<Outcome>,
+    pub outcome_reason: Option<String>,
+    pub phase_entered_at: Option<DateTime<Utc>>,
+    pub follow_up_due_at: Option<DateTime<Utc>>,
+}
+
+impl CompanyPlace {
+    /// Whole days in the current phase at `now`.
+    pub fn days_in_phase(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.phase_entered_at.map(|t| (now - t).num_days().max(0))
+    }
+
+    pub fn follow_up_due(&self, now: DateTime<Utc>) -> bool {
+        self.follow_up_due_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// Time a company has spent in one phase, over all its stays there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseTime {
+    pub phase_id: i64,
+    pub seconds: i64,
 }
 
 /// Everything a company holds that a caller may write, already valid.

@@ -9,6 +9,10 @@ pub enum SortField {
     CreatedAt,
     UpdatedAt,
     Name,
+    /// Companies only: when they entered their phase; companies in no phase are left out.
+    PhaseEnteredAt,
+    /// Companies only: when their follow-up falls due; companies without one are left out.
+    FollowUpDueAt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +49,12 @@ impl Sort {
             "created_at" => SortField::CreatedAt,
             "updated_at" => SortField::UpdatedAt,
             "name" => SortField::Name,
+            "phase_entered_at" => SortField::PhaseEnteredAt,
+            "follow_up_due_at" => SortField::FollowUpDueAt,
             _ => {
                 return Err(ValueError::new(
                     "invalid_sort",
-                    "must be created_at, updated_at or name, with a leading - for descending order",
+                    "must be created_at, updated_at or name (companies also phase_entered_at or follow_up_due_at), with a leading - for descending order",
                 ));
             }
         };
@@ -60,6 +66,8 @@ impl Sort {
             SortField::CreatedAt => "created_at",
             SortField::UpdatedAt => "updated_at",
             SortField::Name => "name",
+            SortField::PhaseEnteredAt => "phase_entered_at",
+            SortField::FollowUpDueAt => "follow_up_due_at",
         };
         match self.direction {
             Direction::Asc => name.to_owned(),

@@ -85,6 +85,7 @@ fn insert(
             role: Role::Admin,
         },
     )?;
+    crate::pipelines::create_default(conn, account_id)?;
     let mut scopes = ScopeSet::default();
     scopes.insert(Scope::Admin);
     let (token, secret) = tokens::create(

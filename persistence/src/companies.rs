@@ -3,14 +3,16 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
-use domain::company::{Company, CompanyFields, CompanyPatch};
+use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
+use domain::pipeline::{Outcome, Status};
 
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
 use crate::pool::on_backend;
 use crate::schema::{companies, company_tags, contacts};
+use crate::transitions::{self, MoveKind};
 use crate::users::check_owner;
 use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
 
@@ -35,6 +37,13 @@ struct CompanyRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    pipeline_id: Option<i64>,
+    phase_id: Option<i64>,
+    relationship_status: String,
+    outcome: Option<String>,
+    outcome_reason: Option<String>,
+    phase_entered_at: Option<NaiveDateTime>,
+    follow_up_due_at: Option<NaiveDateTime>,
 }
 
 impl From<CompanyRow> for Company {
@@ -58,6 +67,16 @@ impl From<CompanyRow> for Company {
             version: row.version,
             created_at: to_utc(row.created_at),
             updated_at: to_utc(row.updated_at),
+            place: CompanyPlace {
+                pipeline_id: row.pipeline_id,
+                phase_id: row.phase_id,
+                status: Status::from_stored(&row.relationship_status),
+                outcome: Outcome::from_stored(row.outcome.as_deref()),
+                outcome_reason: row.outcome_reason,
+                phase_entered_at: row.phase_entered_at.map(to_utc),
+                follow_up_due_at: row.follow_up_due_at.map(to_utc),
+            },
+            time_in_phases: Vec::new(),
         }
     }
 }
@@ -111,12 +130,22 @@ pub struct CompanyFilter {
     pub industry: Option<String>,
     pub created_since: Option<DateTime<Utc>>,
     pub updated_since: Option<DateTime<Utc>>,
+    pub pipeline_id: Option<i64>,
+    pub phase_id: Option<i64>,
+    pub relationship_status: Option<Status>,
+    pub outcome: Option<Outcome>,
+    /// `true`: only companies due for follow-up now; `false`: only those not due.
+    pub follow_up_due: Option<bool>,
+    pub show_in_pipeline: Option<bool>,
 }
 
+/// Creates a company, placed straight into `phase_id` when given (its first history row).
 pub fn create(
     conn: &mut DbConnection,
     account_id: i64,
     fields: &CompanyFields,
+    phase_id: Option<i64>,
+    actor_user_id: i64,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
@@ -133,12 +162,26 @@ pub fn create(
             .returning(companies::id)
             .get_result(conn)?;
         write_tags(conn, account_id, id, fields)?;
-        find_row(conn, account_id, id)
+        if let Some(phase) = phase_id {
+            transitions::apply(
+                conn,
+                account_id,
+                id,
+                None,
+                MoveKind::Initial(phase),
+                actor_user_id,
+            )?;
+        }
+        get(conn, account_id, id)
     })
 }
 
+/// A company with its time in each phase.
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
-    find_row(conn, account_id, id)
+    let mut company = [find_row(conn, account_id, id)?];
+    transitions::attach_times(conn, account_id, &mut company)?;
+    let [company] = company;
+    Ok(company)
 }
 
 /// Applies `patch` when the company is at `expected_version` (if one is given).
@@ -150,7 +193,7 @@ pub fn update(
     patch: CompanyPatch,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_row_for_update(conn, account_id, id)?;
+        let current = find_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         if patch.owner_id.is_some() {
             check_owner(conn, account_id, "owner_id", patch.new_owner())?;
@@ -182,7 +225,7 @@ pub fn update(
                 .execute(conn)?;
             write_tags(conn, account_id, id, &fields)?;
         }
-        find_row(conn, account_id, id)
+        get(conn, account_id, id)
     })
 }
 
@@ -251,14 +294,7 @@ pub fn list(
         query = query.filter(companies::owner_id.eq(owner));
     }
     if let Some(tag) = &filter.tag {
-        query = query.filter(
-            companies::id.eq_any(
-                company_tags::table
-                    .filter(company_tags::account_id.eq(account_id))
-                    .filter(company_tags::tag.eq(tag.clone()))
-                    .select(company_tags::company_id),
-            ),
-        );
+        query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
     }
     if let Some(industry) = &filter.industry {
         query = query.filter(companies::industry.eq(industry.clone()));
@@ -268,6 +304,33 @@ pub fn list(
     }
     if let Some(since) = filter.updated_since {
         query = query.filter(companies::updated_at.ge(since.naive_utc()));
+    }
+    if let Some(pipeline) = filter.pipeline_id {
+        query = query.filter(companies::pipeline_id.eq(pipeline));
+    }
+    if let Some(phase) = filter.phase_id {
+        query = query.filter(companies::phase_id.eq(phase));
+    }
+    if let Some(status) = filter.relationship_status {
+        query = query.filter(companies::relationship_status.eq(status.as_str()));
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.filter(companies::outcome.eq(outcome.as_str()));
+    }
+    if let Some(due) = filter.follow_up_due {
+        let at = now();
+        query = if due {
+            query.filter(companies::follow_up_due_at.le(at))
+        } else {
+            query.filter(
+                companies::follow_up_due_at
+                    .is_null()
+                    .or(companies::follow_up_due_at.gt(at)),
+            )
+        };
+    }
+    if let Some(shown) = filter.show_in_pipeline {
+        query = query.filter(companies::show_in_pipeline.eq(shown));
     }
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
@@ -294,17 +357,41 @@ pub fn list(
             companies::id,
             text_value
         ),
+        SortField::PhaseEnteredAt => keyset_page!(
+            query.filter(companies::phase_entered_at.is_not_null()),
+            sort,
+            after,
+            companies::phase_entered_at.assume_not_null(),
+            companies::id,
+            time_value
+        ),
+        SortField::FollowUpDueAt => keyset_page!(
+            query.filter(companies::follow_up_due_at.is_not_null()),
+            sort,
+            after,
+            companies::follow_up_due_at.assume_not_null(),
+            companies::id,
+            time_value
+        ),
     };
     let rows: Vec<CompanyRow> = query.limit(size.get() + 1).load(conn)?;
-    Ok(into_page(rows, size, |last| Position {
+    let mut page: Page<Company> = into_page(rows, size, |last| Position {
         sort,
         value: match sort.field {
             SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
             SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
             SortField::Name => SortValue::Text(last.name.clone()),
+            SortField::PhaseEnteredAt => {
+                SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
+            }
+            SortField::FollowUpDueAt => {
+                SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+            }
         },
         id: last.id,
-    }))
+    });
+    transitions::attach_times(conn, account_id, &mut page.items)?;
+    Ok(page)
 }
 
 /// Whether a company of this account exists.
@@ -325,7 +412,7 @@ pub(crate) fn exists(
 /// Reads the record for a write: on PostgreSQL the row stays locked until the transaction
 /// ends, so concurrent writers queue instead of failing the version check; SQLite's immediate
 /// transaction already holds the database's write lock.
-fn find_row_for_update(
+pub(crate) fn find_for_update(
     conn: &mut DbConnection,
     account_id: i64,
     id: i64,
@@ -395,4 +482,22 @@ pub(crate) fn check_company(
         ))),
         _ => Ok(()),
     }
+}
+
+/// The ids of the account's companies that carry `tag`, as a subquery.
+#[allow(clippy::type_complexity)]
+pub(crate) fn tagged(
+    account_id: i64,
+    tag: &str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<company_tags::table, diesel::dsl::Eq<company_tags::account_id, i64>>,
+        diesel::dsl::Eq<company_tags::tag, String>,
+    >,
+    company_tags::company_id,
+> {
+    company_tags::table
+        .filter(company_tags::account_id.eq(account_id))
+        .filter(company_tags::tag.eq(tag.to_owned()))
+        .select(company_tags::company_id)
 }

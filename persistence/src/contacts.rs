@@ -320,6 +320,15 @@ pub fn list(
             contacts::id,
             text_value
         ),
+        // Contacts have no place in a pipeline: those orders mean creation order here.
+        SortField::PhaseEnteredAt | SortField::FollowUpDueAt => keyset_page!(
+            query,
+            sort,
+            after,
+            contacts::created_at,
+            contacts::id,
+            time_value
+        ),
     };
     let rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
     Ok(into_page(rows, size, |last| Position {
@@ -328,6 +337,9 @@ pub fn list(
             SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
             SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
             SortField::Name => SortValue::Text(last.full_name.clone()),
+            SortField::PhaseEnteredAt | SortField::FollowUpDueAt => {
+                SortValue::Time(to_utc(last.created_at))
+            }
         },
         id: last.id,
     }))

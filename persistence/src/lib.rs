@@ -6,10 +6,12 @@ pub mod companies;
 pub mod contacts;
 mod error;
 mod keyset;
+pub mod pipelines;
 mod pool;
 pub mod schema;
 pub mod secrets;
 pub mod tokens;
+pub mod transitions;
 pub mod users;
 
 pub use error::StoreError;

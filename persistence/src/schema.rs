@@ -61,6 +61,13 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pipeline_id -> Nullable<BigInt>,
+        phase_id -> Nullable<BigInt>,
+        relationship_status -> Text,
+        outcome -> Nullable<Text>,
+        outcome_reason -> Nullable<Text>,
+        phase_entered_at -> Nullable<Timestamp>,
+        follow_up_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -102,7 +109,60 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pipelines (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        name -> Text,
+        is_default -> Bool,
+        won_phase_id -> Nullable<BigInt>,
+        lost_phase_id -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    phases (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        pipeline_id -> BigInt,
+        name -> Text,
+        position -> BigInt,
+        status -> Text,
+        follow_up_after_days -> Nullable<BigInt>,
+        allowed_next -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_transitions (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        company_id -> BigInt,
+        from_pipeline_id -> Nullable<BigInt>,
+        to_pipeline_id -> Nullable<BigInt>,
+        from_phase_id -> Nullable<BigInt>,
+        from_phase_name -> Nullable<Text>,
+        to_phase_id -> Nullable<BigInt>,
+        to_phase_name -> Nullable<Text>,
+        from_status -> Text,
+        to_status -> Text,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        actor_user_id -> Nullable<BigInt>,
+        actor_client_id -> Nullable<BigInt>,
+        seconds_in_previous -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(phases -> pipelines (pipeline_id));
+diesel::joinable!(companies -> users (owner_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(company_tags -> companies (company_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
@@ -115,4 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     company_tags,
     contacts,
     contact_tags,
+    pipelines,
+    phases,
+    company_transitions,
 );

@@ -34,8 +34,9 @@ pub fn encode_cursor(position: &Position) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&encoded).unwrap_or_default())
 }
 
-/// Reads a cursor made by [`encode_cursor`] for the same sort order.
-pub fn decode_cursor(raw: &str, sort: Sort) -> Result<Position, ApiError> {
+/// Reads a cursor made by [`encode_cursor`]. With `expected`, the cursor must have been made
+/// for that sort order; without, it continues in its own.
+pub fn decode_cursor(raw: &str, expected: Option<Sort>) -> Result<Position, ApiError> {
     let bad = |why: &str| {
         ApiError::BadRequest(
             format!("the cursor {why}; pass the next_cursor of the previous page unchanged"),
@@ -51,7 +52,8 @@ pub fn decode_cursor(raw: &str, sort: Sort) -> Result<Position, ApiError> {
         .map_err(|_| bad("is not one this API made"))?;
     let encoded: Encoded =
         serde_json::from_slice(&bytes).map_err(|_| bad("is not one this API made"))?;
-    if encoded.s != sort.as_string() {
+    let sort = Sort::parse(&encoded.s).map_err(|_| bad("is not one this API made"))?;
+    if expected.is_some_and(|e| e != sort) {
         return Err(bad("was made for another sort order"));
     }
     let value = match encoded.k {
@@ -82,10 +84,11 @@ mod tests {
             id: 42,
         };
         let raw = encode_cursor(&position);
-        let decoded = decode_cursor(&raw, sort).ok();
+        let decoded = decode_cursor(&raw, Some(sort)).ok();
         assert_eq!(decoded.map(|p| p.id), Some(42));
+        assert_eq!(decode_cursor(&raw, None).ok().map(|p| p.sort), Some(sort));
         let other = Sort::parse("name").unwrap_or_default();
-        assert!(decode_cursor(&raw, other).is_err());
-        assert!(decode_cursor("garbage!", sort).is_err());
+        assert!(decode_cursor(&raw, Some(other)).is_err());
+        assert!(decode_cursor("garbage!", Some(sort)).is_err());
     }
 }

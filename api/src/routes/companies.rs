@@ -1,16 +1,23 @@
 //! `/v1/companies`: create, read, list, update and delete companies.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
+use domain::pipeline::{Outcome, Status};
+use domain::validation::ValueError;
+use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
+use persistence::transitions;
 
 use super::{created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
+use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
 use crate::wire::companies::{
     CompanyCreate, CompanyList, CompanyListQuery, CompanyOut, CompanyUpdate,
 };
+use crate::wire::transitions::{MoveOut, MoveRequest, TransitionList, TransitionOut};
+use crate::wire::users::PageQuery;
 
 const READ: Scope = Scope::Read(Resource::Companies);
 const WRITE: Scope = Scope::Write(Resource::Companies);
@@ -35,6 +42,12 @@ pub async fn list(
     caller.require(READ)?;
     let q = query.0;
     let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
+    let bad = |field: &str, e: ValueError| {
+        ApiError::BadRequest(
+            format!("query parameter `{field}` {}", e.message),
+            vec![FieldError::new(field, e.code, e.message)],
+        )
+    };
     let filter = CompanyFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         owner_id: q.owner_id,
@@ -42,6 +55,22 @@ pub async fn list(
         industry: q.industry,
         created_since: q.created_since,
         updated_since: q.updated_since,
+        pipeline_id: q.pipeline_id,
+        phase_id: q.phase_id,
+        relationship_status: q
+            .relationship_status
+            .as_deref()
+            .map(Status::parse_any)
+            .transpose()
+            .map_err(|e| bad("relationship_status", e))?,
+        outcome: q
+            .outcome
+            .as_deref()
+            .map(Outcome::parse)
+            .transpose()
+            .map_err(|e| bad("outcome", e))?,
+        follow_up_due: q.follow_up_due,
+        show_in_pipeline: q.show_in_pipeline,
     };
     let account = caller.account_id();
     let page = state
@@ -69,10 +98,18 @@ pub async fn create(
     body: Body<CompanyCreate>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
+    let phase = body.0.phase_id;
     let fields = body.0.into_fields()?;
-    let account = caller.account_id();
+    if phase.is_some_and(|p| p < 1) {
+        return Err(ApiError::Invalid(Invalid::one(
+            "phase_id",
+            "invalid_id",
+            "must be a positive id",
+        )));
+    }
+    let (account, actor) = (caller.account_id(), caller.user_id());
     let company = state
-        .run(move |conn| companies::create(conn, account, &fields))
+        .run(move |conn| companies::create(conn, account, &fields, phase, actor))
         .await?;
     Ok(created(
         format!("/v1/companies/{}", company.id),
@@ -165,4 +202,93 @@ pub async fn delete(
         .run(move |conn| companies::delete(conn, account, id, if_match.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A company's history
+///
+/// Every move of the company, newest first: from and to phase and status, outcome, reason,
+/// who moved it, when, and how long it had spent in the phase it left.
+#[utoipa::path(
+    operation_id = "listCompanyTransitions", get, path = "/v1/companies/{id}/transitions", tag = "companies",
+    params(("id" = i64, Path, description = "The company's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the company's history", body = TransitionList),
+    ),
+    security(("bearer" = ["companies:read"]))
+)]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let (size, _, after) = paging(query.0.limit, None, query.0.cursor.as_deref())?;
+    let account = caller.account_id();
+    let page = state
+        .run(move |conn| transitions::history(conn, account, id, size, after.as_ref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(TransitionList {
+        next_cursor: page.next.as_ref().map(encode_cursor),
+        data: page.items.into_iter().map(TransitionOut::from).collect(),
+    }))
+}
+
+/// Move a company
+///
+/// Send exactly one of `{"to_phase_id": 12}`, `{"to_status": "active"}`,
+/// `{"outcome": "lost", "reason": "Went with a competitor"}`, `{"action": "reopen"}` or
+/// `{"action": "remove"}`. The move, the company and its history row are written together.
+/// A move to where the company already is writes nothing and answers 200 with
+/// `changed: false`.
+#[utoipa::path(
+    operation_id = "moveCompany", post, path = "/v1/companies/{id}/transitions", tag = "companies",
+    params(
+        ("id" = i64, Path, description = "The company's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the company has changed since"),
+    ),
+    request_body(content = MoveRequest, examples(
+        ("to a phase" = (value = json!({"to_phase_id": 12}))),
+        ("by status" = (value = json!({"to_status": "active"}))),
+        ("won" = (value = json!({"outcome": "won"}))),
+        ("lost, with a reason" = (value = json!({"outcome": "lost", "reason": "Chose a cheaper supplier"}))),
+        ("reopen" = (value = json!({"action": "reopen"}))),
+        ("out of the pipeline" = (value = json!({"action": "remove"}))),
+    )),
+    responses(
+        (status = 201, description = "The company moved: the history row and the company as it now is", body = MoveOut, headers(("ETag" = String))),
+        (status = 200, description = "The company already was there; nothing changed", body = MoveOut, headers(("ETag" = String))),
+        (status = 412, description = "The company changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["companies:write"]))
+)]
+pub async fn transition(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<MoveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let request = body.0.into_move()?;
+    let (account, actor) = (caller.account_id(), caller.user_id());
+    let (transition, company) = state
+        .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, actor))
+        .await?;
+    let version = company.version;
+    let body = MoveOut {
+        changed: transition.is_some(),
+        transition: transition.map(TransitionOut::from),
+        company: CompanyOut::from(company),
+    };
+    let mut response = if body.changed {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response
+        .insert_header((header::ETAG, etag(version)))
+        .json(body))
 }

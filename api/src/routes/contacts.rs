@@ -1,7 +1,9 @@
 //! `/v1/contacts`: create, read, list, update and delete contacts.
 
 use actix_web::{HttpResponse, web};
+use domain::FieldError;
 use domain::access::{Resource, Scope};
+use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
 
 use super::{created, paging, path_id, record};
@@ -35,6 +37,19 @@ pub async fn list(
     caller.require(READ)?;
     let q = query.0;
     let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
+    if matches!(
+        sort.field,
+        SortField::PhaseEnteredAt | SortField::FollowUpDueAt
+    ) {
+        return Err(ApiError::BadRequest(
+            "contacts sort by created_at, updated_at or name".into(),
+            vec![FieldError::new(
+                "sort",
+                "invalid_sort",
+                "must be created_at, updated_at or name, with a leading - for descending order",
+            )],
+        ));
+    }
     let filter = ContactFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         owner_id: q.owner_id,

@@ -2,8 +2,10 @@
 
 pub mod companies;
 pub mod contacts;
+pub mod follow_ups;
 pub mod health;
 pub mod me;
+pub mod pipelines;
 pub mod tokens;
 pub mod users;
 
@@ -57,6 +59,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(companies::delete)),
                 )
                 .service(
+                    web::resource("/companies/{id}/transitions")
+                        .route(web::get().to(companies::history))
+                        .route(web::post().to(companies::transition)),
+                )
+                .service(web::resource("/follow-ups").route(web::get().to(follow_ups::list)))
+                .service(
+                    web::resource("/pipelines")
+                        .route(web::get().to(pipelines::list))
+                        .route(web::post().to(pipelines::create)),
+                )
+                .service(
+                    web::resource("/pipelines/{id}")
+                        .route(web::get().to(pipelines::show))
+                        .route(web::patch().to(pipelines::update))
+                        .route(web::delete().to(pipelines::delete)),
+                )
+                .service(
+                    web::resource("/pipelines/{id}/phases")
+                        .route(web::post().to(pipelines::add_phase))
+                        .route(web::put().to(pipelines::reorder_phases)),
+                )
+                .service(
+                    web::resource("/pipelines/{id}/phases/{phase_id}")
+                        .route(web::patch().to(pipelines::update_phase))
+                        .route(web::delete().to(pipelines::remove_phase)),
+                )
+                .service(
+                    web::resource("/pipelines/{id}/board").route(web::get().to(pipelines::board)),
+                )
+                .service(
+                    web::resource("/pipelines/{id}/stats").route(web::get().to(pipelines::stats)),
+                )
+                .service(
                     web::resource("/contacts")
                         .route(web::get().to(contacts::list))
                         .route(web::post().to(contacts::create)),
@@ -86,14 +121,18 @@ pub(crate) fn paging(
         Some(raw) => PageSize::parse(raw).map_err(|e| bad("limit", e))?,
         None => PageSize::default(),
     };
-    let sort = match sort {
-        Some(raw) => Sort::parse(raw).map_err(|e| bad("sort", e))?,
-        None => Sort::default(),
-    };
+    let requested = sort
+        .map(Sort::parse)
+        .transpose()
+        .map_err(|e| bad("sort", e))?;
     let after = cursor
         .filter(|c| !c.is_empty())
-        .map(|c| decode_cursor(c, sort))
+        .map(|c| decode_cursor(c, requested))
         .transpose()?;
+    // A cursor alone continues in the order that made it.
+    let sort = requested
+        .or(after.as_ref().map(|a| a.sort))
+        .unwrap_or_default();
     Ok((size, sort, after))
 }
 

@@ -44,11 +44,53 @@ pub struct CompanyOut {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The pipeline the company is in; `null` outside every pipeline.
+    pub pipeline_id: Option<i64>,
+    pub phase_id: Option<i64>,
+    /// The phase's status: `prospect`, `active`, `latent`; `not_set` outside every pipeline.
+    #[schema(example = "prospect")]
+    pub relationship_status: String,
+    /// `won`, `lost`, or `null`.
+    pub outcome: Option<String>,
+    pub outcome_reason: Option<String>,
+    /// When the company entered its current phase.
+    pub phase_entered_at: Option<DateTime<Utc>>,
+    pub days_in_phase: Option<i64>,
+    /// When the company is due for follow-up, from its phase's `follow_up_after_days`.
+    pub follow_up_due_at: Option<DateTime<Utc>>,
+    pub follow_up_due: bool,
+    /// Total time in each phase so far, the current stay included ("time in stage").
+    pub time_in_phases: Vec<PhaseTimeOut>,
+}
+
+/// Time spent in one phase, over all stays.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhaseTimeOut {
+    pub phase_id: i64,
+    pub seconds: i64,
 }
 
 impl From<Company> for CompanyOut {
     fn from(c: Company) -> Self {
+        let now = Utc::now();
         CompanyOut {
+            pipeline_id: c.place.pipeline_id,
+            phase_id: c.place.phase_id,
+            relationship_status: c.place.status.as_str().to_owned(),
+            outcome: c.place.outcome.map(|o| o.as_str().to_owned()),
+            days_in_phase: c.place.days_in_phase(now),
+            follow_up_due: c.place.follow_up_due(now),
+            follow_up_due_at: c.place.follow_up_due_at,
+            phase_entered_at: c.place.phase_entered_at,
+            outcome_reason: c.place.outcome_reason,
+            time_in_phases: c
+                .time_in_phases
+                .into_iter()
+                .map(|t| PhaseTimeOut {
+                    phase_id: t.phase_id,
+                    seconds: t.seconds,
+                })
+                .collect(),
             id: c.id,
             name: c.name,
             domain: c.domain,
@@ -106,6 +148,10 @@ pub struct CompanyCreate {
     pub custom_fields: Option<Value>,
     /// Defaults to `true`.
     pub show_in_pipeline: Option<bool>,
+    /// Place the company straight into this phase (its first history row). Later moves go
+    /// through `POST /v1/companies/{id}/transitions`.
+    #[schema(minimum = 1)]
+    pub phase_id: Option<i64>,
 }
 
 impl CompanyCreate {
@@ -270,4 +316,14 @@ pub struct CompanyListQuery {
     pub created_since: Option<DateTime<Utc>>,
     /// Changed at or after this RFC 3339 time.
     pub updated_since: Option<DateTime<Utc>>,
+    pub pipeline_id: Option<i64>,
+    pub phase_id: Option<i64>,
+    /// `prospect`, `active`, `latent` or `not_set`.
+    pub relationship_status: Option<String>,
+    /// `won` or `lost`.
+    pub outcome: Option<String>,
+    /// `true`: only companies due for follow-up; `false`: only those not due.
+    pub follow_up_due: Option<bool>,
+    /// `true`: only companies shown on boards; `false`: only hidden ones.
+    pub show_in_pipeline: Option<bool>,
 }

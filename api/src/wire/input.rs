@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 /// Collects the errors of one input while its fields are parsed.
 #[derive(Default)]
-pub(crate) struct Parser {
+pub struct Parser {
     pub invalid: Invalid,
 }
 

@@ -5,10 +5,17 @@ pub mod companies;
 pub mod contacts;
 mod input;
 pub mod me;
+pub mod pipelines;
 pub mod tokens;
+pub mod transitions;
 pub mod users;
 
 use serde::{Deserialize, Deserializer};
+
+/// A parser that collects field errors, for handlers that assemble an input themselves.
+pub(crate) fn input_parser() -> input::Parser {
+    input::Parser::default()
+}
 
 /// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
 pub(crate) fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -1,0 +1,395 @@
+//! `/v1/pipelines`: pipelines and their phases (admins write), the board and the stats.
+
+use actix_web::{HttpResponse, web};
+use chrono::{Duration, Utc};
+use domain::access::{Resource, Scope};
+use domain::listing::{Position, Sort, SortValue};
+use persistence::pipelines::{self, BoardFilter};
+
+use super::{created, paging, path_id, record};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
+use crate::state::AppState;
+use crate::wire::pipelines::{
+    BoardOut, BoardQuery, PhaseCreate, PhaseOrder, PhaseUpdate, PipelineCreate, PipelineList,
+    PipelineOut, PipelineUpdate, RemovePhaseQuery, StatsOut, StatsQuery,
+};
+use crate::wire::users::PageQuery;
+
+const READ: Scope = Scope::Read(Resource::Pipelines);
+const WRITE: Scope = Scope::Write(Resource::Pipelines);
+
+/// List pipelines
+///
+/// The account's pipelines, oldest first, each with its phases in order.
+#[utoipa::path(
+    operation_id = "listPipelines", get, path = "/v1/pipelines", tag = "pipelines",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of pipelines", body = PipelineList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["pipelines:read"]))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let (size, _, after) = paging(query.0.limit, None, query.0.cursor.as_deref())?;
+    let account = caller.account_id();
+    let page = state
+        .run(move |conn| pipelines::list(conn, account, size, after.as_ref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(PipelineList {
+        next_cursor: page.next.as_ref().map(encode_cursor),
+        data: page.items.into_iter().map(PipelineOut::from).collect(),
+    }))
+}
+
+/// Create a pipeline
+#[utoipa::path(
+    operation_id = "createPipeline", post, path = "/v1/pipelines", tag = "pipelines",
+    request_body(content = PipelineCreate, example = json!({
+        "name": "Recruitment clients",
+        "phases": [
+            {"name": "Prospect", "status": "prospect", "follow_up_after_days": 4},
+            {"name": "Proposal sent", "status": "prospect", "follow_up_after_days": 5},
+            {"name": "Active", "status": "active", "follow_up_after_days": 90},
+            {"name": "Dormant", "status": "latent", "follow_up_after_days": 180},
+            {"name": "Lost - proposal not accepted", "status": "latent"}
+        ]
+    })),
+    responses((status = 201, description = "The pipeline", body = PipelineOut, headers(("ETag" = String), ("Location" = String)))),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body<PipelineCreate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let (name, phases) = body.0.into_parts()?;
+    let account = caller.account_id();
+    let pipeline = state
+        .run(move |conn| pipelines::create(conn, account, &name, &phases))
+        .await?;
+    Ok(created(
+        format!("/v1/pipelines/{}", pipeline.id),
+        pipeline.version,
+        PipelineOut::from(pipeline),
+    ))
+}
+
+/// Get a pipeline
+#[utoipa::path(
+    operation_id = "getPipeline", get, path = "/v1/pipelines/{id}", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id")),
+    responses((status = 200, description = "The pipeline", body = PipelineOut, headers(("ETag" = String)))),
+    security(("bearer" = ["pipelines:read"]))
+)]
+pub async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    let pipeline = state
+        .run(move |conn| pipelines::find(conn, account, id))
+        .await?;
+    Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// Update a pipeline
+///
+/// Rename it, choose its won and lost phases, or make it the account's default.
+#[utoipa::path(
+    operation_id = "updatePipeline", patch, path = "/v1/pipelines/{id}", tag = "pipelines",
+    params(
+        ("id" = i64, Path, description = "The pipeline's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read"),
+    ),
+    request_body(content = PipelineUpdate, example = json!({"won_phase_id": 4, "lost_phase_id": 6})),
+    responses(
+        (status = 200, description = "The pipeline", body = PipelineOut, headers(("ETag" = String))),
+        (status = 412, description = "The pipeline changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<PipelineUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let patch = body.0.into_patch()?;
+    let account = caller.account_id();
+    let pipeline = state
+        .run(move |conn| pipelines::update(conn, account, id, if_match.0, patch))
+        .await?;
+    Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// Delete a pipeline
+///
+/// Refused (409) while it holds companies, and for the account's default pipeline.
+#[utoipa::path(
+    operation_id = "deletePipeline", delete, path = "/v1/pipelines/{id}", tag = "pipelines",
+    params(
+        ("id" = i64, Path, description = "The pipeline's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read"),
+    ),
+    responses(
+        (status = 204, description = "The pipeline was deleted"),
+        (status = 409, description = "The pipeline holds companies, or is the default", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The pipeline changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    state
+        .run(move |conn| pipelines::delete(conn, account, id, if_match.0))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add a phase
+#[utoipa::path(
+    operation_id = "addPhase", post, path = "/v1/pipelines/{id}/phases", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id")),
+    request_body(content = PhaseCreate, example = json!({"name": "Sales meeting", "status": "prospect", "follow_up_after_days": 3, "position": 2})),
+    responses((status = 201, description = "The pipeline with its new phase", body = PipelineOut, headers(("ETag" = String), ("Location" = String)))),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn add_phase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PhaseCreate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let position = body.0.position;
+    let mut parser = crate::wire::input_parser();
+    if position.is_some_and(|p| p < 0) {
+        parser.check::<()>(
+            "position",
+            Err(domain::validation::ValueError::new(
+                "out_of_range",
+                "must be 0 or more",
+            )),
+        );
+    }
+    let phase = body.0.into_new(&mut parser, "");
+    let invalid = parser.invalid.clone();
+    parser.finish()?;
+    let phase = phase.ok_or(ApiError::Invalid(invalid))?;
+    let account = caller.account_id();
+    let (pipeline, phase_id) = state
+        .run(move |conn| pipelines::add_phase(conn, account, id, &phase, position))
+        .await?;
+    Ok(created(
+        format!("/v1/pipelines/{}/phases/{phase_id}", pipeline.id),
+        pipeline.version,
+        PipelineOut::from(pipeline),
+    ))
+}
+
+/// Reorder the phases
+///
+/// Takes every phase id of the pipeline, in the new order; anything else is refused.
+#[utoipa::path(
+    operation_id = "reorderPhases", put, path = "/v1/pipelines/{id}/phases", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id")),
+    request_body = PhaseOrder,
+    responses((status = 200, description = "The pipeline, phases in the new order", body = PipelineOut, headers(("ETag" = String)))),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn reorder_phases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PhaseOrder>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    let order = body.0.phase_ids;
+    let pipeline = state
+        .run(move |conn| pipelines::reorder(conn, account, id, &order))
+        .await?;
+    Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// Change a phase
+///
+/// Rename it, change its status (its companies follow), its follow-up time, or the phases
+/// that may follow it.
+#[utoipa::path(
+    operation_id = "updatePhase", patch, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id")),
+    request_body(content = PhaseUpdate, example = json!({"name": "Proposal sent", "follow_up_after_days": 5, "allowed_next_phase_ids": [4, 6]})),
+    responses((status = 200, description = "The pipeline", body = PipelineOut, headers(("ETag" = String)))),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn update_phase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: Body<PhaseUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
+    let patch = body.0.into_patch()?;
+    let account = caller.account_id();
+    let pipeline = state
+        .run(move |conn| pipelines::update_phase(conn, account, id, phase_id, patch))
+        .await?;
+    Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// Remove a phase
+///
+/// A phase that holds companies needs `move_to`, another phase of the pipeline: each
+/// company moves there with a history row. Without it the answer is 409 with the count.
+#[utoipa::path(
+    operation_id = "removePhase", delete, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), RemovePhaseQuery),
+    responses(
+        (status = 200, description = "The pipeline without the phase", body = PipelineOut, headers(("ETag" = String))),
+        (status = 409, description = "The phase holds companies and no move_to was given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "move_to is not another phase of the pipeline", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["pipelines:write"]))
+)]
+pub async fn remove_phase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    query: Query<RemovePhaseQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
+    let (account, actor) = (caller.account_id(), caller.user_id());
+    let move_to = query.0.move_to;
+    let pipeline = state
+        .run(move |conn| pipelines::remove_phase(conn, account, id, phase_id, move_to, actor))
+        .await?;
+    Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// The board
+///
+/// Every phase in order with its count and its first cards, oldest in the phase first.
+/// Companies with `show_in_pipeline: false` are left off. Each column's `next_url`
+/// continues it through the company list.
+#[utoipa::path(
+    operation_id = "getBoard", get, path = "/v1/pipelines/{id}/board", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id"), BoardQuery),
+    responses((status = 200, description = "The board", body = BoardOut)),
+    security(("bearer" = ["pipelines:read", "companies:read"]))
+)]
+pub async fn board(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: Query<BoardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    caller.require(Scope::Read(Resource::Companies))?;
+    let id = path_id(&id)?;
+    let q = query.0;
+    let per_phase = q.cards_per_phase.unwrap_or(20);
+    if !(0..=100).contains(&per_phase) {
+        return Err(ApiError::BadRequest(
+            "query parameter `cards_per_phase` must be between 0 and 100".into(),
+            vec![domain::FieldError::new(
+                "cards_per_phase",
+                "out_of_range",
+                "must be between 0 and 100",
+            )],
+        ));
+    }
+    let filter = BoardFilter {
+        owner_id: q.owner_id,
+        tag: q.tag.clone(),
+    };
+    let account = caller.account_id();
+    let (pipeline, columns) = state
+        .run(move |conn| pipelines::board(conn, account, id, &filter, per_phase))
+        .await?;
+    let sort = Sort::parse("phase_entered_at").unwrap_or_default();
+    let mut extra = String::new();
+    if let Some(owner) = q.owner_id {
+        extra.push_str(&format!("&owner_id={owner}"));
+    }
+    if let Some(tag) = &q.tag {
+        extra.push_str("&tag=");
+        extra.extend(form_urlencoded::byte_serialize(tag.as_bytes()));
+    }
+    let columns = columns
+        .into_iter()
+        .map(|column| {
+            let more = column.count > i64::try_from(column.cards.len()).unwrap_or(i64::MAX);
+            let cursor = column.cards.last().filter(|_| more).map(|last| {
+                encode_cursor(&Position { sort, value: SortValue::Time(last.phase_entered_at.and_utc()), id: last.id })
+            });
+            let url = cursor.as_ref().map(|c| {
+                format!("/v1/companies?phase_id={}&show_in_pipeline=true&sort=phase_entered_at{extra}&cursor={c}", column.phase.id)
+            });
+            (column, cursor, url)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(BoardOut::new(&pipeline, columns, Utc::now())))
+}
+
+/// Pipeline stats
+///
+/// Per phase: companies in it now, entries in the period, median and mean time spent by
+/// those that left, and the share that moved forward. For the pipeline: won, lost, win rate.
+#[utoipa::path(
+    operation_id = "getPipelineStats", get, path = "/v1/pipelines/{id}/stats", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id"), StatsQuery),
+    responses((status = 200, description = "The figures", body = StatsOut)),
+    security(("bearer" = ["pipelines:read"]))
+)]
+pub async fn stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: Query<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let to = query.0.to.unwrap_or_else(Utc::now);
+    let from = query.0.from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(ApiError::BadRequest(
+            "`from` must be before `to`".into(),
+            vec![domain::FieldError::new(
+                "from",
+                "after_to",
+                "must be before `to`",
+            )],
+        ));
+    }
+    let account = caller.account_id();
+    let stats = state
+        .run(move |conn| pipelines::stats(conn, account, id, from, to))
+        .await?;
+    Ok(HttpResponse::Ok().json(StatsOut::new(stats, from, to)))
+}

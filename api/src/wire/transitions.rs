@@ -1,0 +1,169 @@
+//! Stage moves and the history they leave.
+
+use chrono::{DateTime, Utc};
+use domain::Invalid;
+use domain::pipeline::{Move, Outcome, Status, Transition};
+use domain::validation::ValueError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::companies::CompanyOut;
+use super::list_of;
+
+/// A move: exactly one of `to_phase_id`, `to_status`, `outcome` (with an optional `reason`)
+/// or `action` (`reopen` or `remove`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_phase_id": 12}))]
+pub struct MoveRequest {
+    /// A phase of the company's pipeline (any pipeline of the account when it is in none).
+    #[schema(minimum = 1)]
+    pub to_phase_id: Option<i64>,
+    /// `prospect`, `active` or `latent`: the first phase with that status.
+    pub to_status: Option<String>,
+    /// `won` or `lost`: to the pipeline's won or lost phase.
+    pub outcome: Option<String>,
+    /// Why it was won or lost; only with `outcome`.
+    #[schema(example = "Chose a cheaper supplier")]
+    pub reason: Option<String>,
+    /// `reopen`: back to the first phase, outcome cleared; `remove`: out of the pipeline.
+    pub action: Option<String>,
+}
+
+impl MoveRequest {
+    pub fn into_move(self) -> Result<Move, Invalid> {
+        let given = [
+            self.to_phase_id.is_some(),
+            self.to_status.is_some(),
+            self.outcome.is_some(),
+            self.action.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
+        if given != 1 {
+            return Err(Invalid::one(
+                "",
+                "one_move",
+                "send exactly one of to_phase_id, to_status, outcome or action",
+            ));
+        }
+        if self.reason.is_some() && self.outcome.is_none() {
+            return Err(Invalid::one(
+                "reason",
+                "outcome_only",
+                "a reason goes with an outcome",
+            ));
+        }
+        let mut invalid = Invalid::default();
+        let result = if let Some(phase) = self.to_phase_id {
+            Ok(Move::ToPhase(phase))
+        } else if let Some(status) = self.to_status {
+            Status::parse_phase(&status)
+                .map(Move::ToStatus)
+                .map_err(|e| ("to_status", e))
+        } else if let Some(outcome) = self.outcome {
+            let reason = self
+                .reason
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty());
+            match reason
+                .as_ref()
+                .map(|r| domain::values::Description::parse(r))
+            {
+                Some(Err(e)) => Err(("reason", e)),
+                _ => Outcome::parse(&outcome)
+                    .map(|o| Move::Outcome(o, reason))
+                    .map_err(|e| ("outcome", e)),
+            }
+        } else {
+            match self.action.as_deref() {
+                Some("reopen") => Ok(Move::Reopen),
+                Some("remove") => Ok(Move::Remove),
+                _ => Err((
+                    "action",
+                    ValueError::new("invalid_choice", "must be reopen or remove"),
+                )),
+            }
+        };
+        result.map_err(|(field, e)| {
+            invalid.check::<()>(field, Err(e));
+            invalid
+        })
+    }
+}
+
+/// One step of a company's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionOut {
+    pub id: i64,
+    pub company_id: i64,
+    pub from_pipeline_id: Option<i64>,
+    pub to_pipeline_id: Option<i64>,
+    pub from_phase_id: Option<i64>,
+    /// The phase's name when the move happened.
+    pub from_phase_name: Option<String>,
+    pub to_phase_id: Option<i64>,
+    pub to_phase_name: Option<String>,
+    /// `prospect`, `active`, `latent` or `not_set`.
+    pub from_status: String,
+    pub to_status: String,
+    /// `won` or `lost` when the move was one.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub actor: ActorOut,
+    /// How long the company had been in the phase it left.
+    pub seconds_in_previous_phase: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who made a move: a team member or a client app.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorOut {
+    /// `user` or `client_app`.
+    #[schema(example = "user")]
+    pub kind: String,
+    pub id: Option<i64>,
+}
+
+impl From<Transition> for TransitionOut {
+    fn from(t: Transition) -> Self {
+        TransitionOut {
+            id: t.id,
+            company_id: t.company_id,
+            from_pipeline_id: t.from_pipeline_id,
+            to_pipeline_id: t.to_pipeline_id,
+            from_phase_id: t.from_phase_id,
+            from_phase_name: t.from_phase_name,
+            to_phase_id: t.to_phase_id,
+            to_phase_name: t.to_phase_name,
+            from_status: t.from_status.as_str().to_owned(),
+            to_status: t.to_status.as_str().to_owned(),
+            outcome: t.outcome.map(|o| o.as_str().to_owned()),
+            reason: t.reason,
+            actor: match t.actor_client_id {
+                Some(id) => ActorOut {
+                    kind: "client_app".into(),
+                    id: Some(id),
+                },
+                None => ActorOut {
+                    kind: "user".into(),
+                    id: t.actor_user_id,
+                },
+            },
+            seconds_in_previous_phase: t.seconds_in_previous,
+            created_at: t.created_at,
+        }
+    }
+}
+
+list_of!(TransitionList, TransitionOut, "history steps, newest first");
+
+/// The answer to a move: the history row it wrote and the company as it now is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoveOut {
+    /// `false` when the company already was where the move leads: nothing was written.
+    pub changed: bool,
+    pub transition: Option<TransitionOut>,
+    pub company: CompanyOut,
+}

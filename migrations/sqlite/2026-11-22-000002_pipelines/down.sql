@@ -1,0 +1,14 @@
+DROP TABLE company_transitions;
+DROP INDEX companies_follow_up;
+DROP INDEX companies_status;
+DROP INDEX companies_pipeline;
+DROP INDEX companies_phase;
+ALTER TABLE companies DROP COLUMN follow_up_due_at;
+ALTER TABLE companies DROP COLUMN phase_entered_at;
+ALTER TABLE companies DROP COLUMN outcome_reason;
+ALTER TABLE companies DROP COLUMN outcome;
+ALTER TABLE companies DROP COLUMN relationship_status;
+ALTER TABLE companies DROP COLUMN phase_id;
+ALTER TABLE companies DROP COLUMN pipeline_id;
+DROP TABLE phases;
+DROP TABLE pipelines;

@@ -1,0 +1,916 @@
+//! Pipelines and their phases: configuration, the board, follow-ups and stats.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use domain::Invalid;
+use domain::listing::{Page, PageSize, Position};
+use domain::pipeline::{
+    DEFAULT_PHASES, DEFAULT_PIPELINE_NAME, Phase, Pipeline, Status, is_permutation, median,
+};
+use domain::values::Label;
+
+use crate::keyset::{id_position, into_page};
+use crate::schema::{companies, company_transitions, phases, pipelines};
+use crate::transitions::{self, MoveKind};
+use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pipelines)]
+struct PipelineRow {
+    id: i64,
+    account_id: i64,
+    name: String,
+    is_default: bool,
+    won_phase_id: Option<i64>,
+    lost_phase_id: Option<i64>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = phases)]
+struct PhaseRow {
+    id: i64,
+    pipeline_id: i64,
+    name: String,
+    position: i64,
+    status: String,
+    follow_up_after_days: Option<i64>,
+    allowed_next: String,
+}
+
+impl From<PhaseRow> for Phase {
+    fn from(row: PhaseRow) -> Phase {
+        Phase {
+            id: row.id,
+            pipeline_id: row.pipeline_id,
+            name: row.name,
+            position: row.position,
+            status: Status::from_stored(&row.status),
+            follow_up_after_days: row.follow_up_after_days,
+            allowed_next: serde_json::from_str(&row.allowed_next).unwrap_or_default(),
+        }
+    }
+}
+
+fn assemble(row: PipelineRow, phases: Vec<Phase>) -> Pipeline {
+    Pipeline {
+        id: row.id,
+        account_id: row.account_id,
+        name: row.name,
+        is_default: row.is_default,
+        won_phase_id: row.won_phase_id,
+        lost_phase_id: row.lost_phase_id,
+        phases,
+        version: row.version,
+        created_at: to_utc(row.created_at),
+        updated_at: to_utc(row.updated_at),
+    }
+}
+
+/// A phase to create.
+#[derive(Debug, Clone)]
+pub struct NewPhase {
+    pub name: Label,
+    pub status: Status,
+    pub follow_up_after_days: Option<i64>,
+    pub allowed_next: Vec<i64>,
+}
+
+/// Changes to a phase: `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct PhasePatch {
+    pub name: Option<Label>,
+    pub status: Option<Status>,
+    pub follow_up_after_days: Option<Option<i64>>,
+    pub allowed_next: Option<Vec<i64>>,
+}
+
+/// Changes to a pipeline: `None` leaves a field alone, `Some(None)` restores the default.
+#[derive(Debug, Clone, Default)]
+pub struct PipelinePatch {
+    pub name: Option<Label>,
+    pub won_phase_id: Option<Option<i64>>,
+    pub lost_phase_id: Option<Option<i64>>,
+    pub is_default: Option<bool>,
+}
+
+/// Creates the default pipeline of a new account, inside the caller's transaction.
+pub(crate) fn create_default(
+    conn: &mut DbConnection,
+    account_id: i64,
+) -> Result<Pipeline, StoreError> {
+    let phases: Vec<NewPhase> = DEFAULT_PHASES
+        .iter()
+        .map(|(name, status, days)| NewPhase {
+            name: Label::from_stored((*name).to_owned()),
+            status: *status,
+            follow_up_after_days: *days,
+            allowed_next: Vec::new(),
+        })
+        .collect();
+    let pipeline = insert(
+        conn,
+        account_id,
+        &Label::from_stored(DEFAULT_PIPELINE_NAME.to_owned()),
+        true,
+        &phases,
+    )?;
+    let won = pipeline
+        .phases
+        .iter()
+        .find(|p| p.name == "Active client")
+        .map(|p| p.id);
+    let lost = pipeline
+        .phases
+        .iter()
+        .find(|p| p.name == "Lost")
+        .map(|p| p.id);
+    diesel::update(pipelines::table.filter(pipelines::id.eq(pipeline.id)))
+        .set((
+            pipelines::won_phase_id.eq(won),
+            pipelines::lost_phase_id.eq(lost),
+        ))
+        .execute(conn)?;
+    find(conn, account_id, pipeline.id)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    name: &Label,
+    phases: &[NewPhase],
+) -> Result<Pipeline, StoreError> {
+    write_transaction(conn, |conn| insert(conn, account_id, name, false, phases))
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    account_id: i64,
+    name: &Label,
+    is_default: bool,
+    new_phases: &[NewPhase],
+) -> Result<Pipeline, StoreError> {
+    let at = now();
+    let id: i64 = diesel::insert_into(pipelines::table)
+        .values((
+            pipelines::account_id.eq(account_id),
+            pipelines::name.eq(name.as_str()),
+            pipelines::is_default.eq(is_default),
+            pipelines::version.eq(1),
+            pipelines::created_at.eq(at),
+            pipelines::updated_at.eq(at),
+        ))
+        .returning(pipelines::id)
+        .get_result(conn)?;
+    for (position, phase) in new_phases.iter().enumerate() {
+        insert_phase(
+            conn,
+            account_id,
+            id,
+            i64::try_from(position).unwrap_or(i64::MAX),
+            phase,
+        )?;
+    }
+    find(conn, account_id, id)
+}
+
+fn insert_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    position: i64,
+    phase: &NewPhase,
+) -> Result<i64, StoreError> {
+    let at = now();
+    Ok(diesel::insert_into(phases::table)
+        .values((
+            phases::account_id.eq(account_id),
+            phases::pipeline_id.eq(pipeline_id),
+            phases::name.eq(phase.name.as_str()),
+            phases::position.eq(position),
+            phases::status.eq(phase.status.as_str()),
+            phases::follow_up_after_days.eq(phase.follow_up_after_days),
+            phases::allowed_next
+                .eq(serde_json::Value::from(phase.allowed_next.clone()).to_string()),
+            phases::created_at.eq(at),
+            phases::updated_at.eq(at),
+        ))
+        .returning(phases::id)
+        .get_result(conn)?)
+}
+
+/// A pipeline of the account, with its phases in order.
+pub fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Pipeline, StoreError> {
+    let row = pipelines::table
+        .filter(pipelines::id.eq(id))
+        .filter(pipelines::account_id.eq(account_id))
+        .select(PipelineRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    let phases = phases::table
+        .filter(phases::pipeline_id.eq(id))
+        .order((phases::position.asc(), phases::id.asc()))
+        .select(PhaseRow::as_select())
+        .load(conn)?;
+    Ok(assemble(row, phases.into_iter().map(Phase::from).collect()))
+}
+
+/// The account's default pipeline, if it has one.
+pub(crate) fn find_default(
+    conn: &mut DbConnection,
+    account_id: i64,
+) -> Result<Option<Pipeline>, StoreError> {
+    let id = pipelines::table
+        .filter(pipelines::account_id.eq(account_id))
+        .filter(pipelines::is_default.eq(true))
+        .select(pipelines::id)
+        .first::<i64>(conn)
+        .optional()?;
+    id.map(|id| find(conn, account_id, id)).transpose()
+}
+
+/// The pipeline that holds a phase of the account, if the phase exists.
+pub(crate) fn find_by_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    phase_id: i64,
+) -> Result<Option<Pipeline>, StoreError> {
+    let pipeline = phases::table
+        .filter(phases::id.eq(phase_id))
+        .filter(phases::account_id.eq(account_id))
+        .select(phases::pipeline_id)
+        .first::<i64>(conn)
+        .optional()?;
+    pipeline.map(|id| find(conn, account_id, id)).transpose()
+}
+
+/// The account's pipelines, oldest first, each with its phases: two queries per page.
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Pipeline>, StoreError> {
+    let mut query = pipelines::table
+        .filter(pipelines::account_id.eq(account_id))
+        .select(PipelineRow::as_select())
+        .order(pipelines::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(pipelines::id.gt(after.id));
+    }
+    let rows: Vec<PipelineRow> = query.limit(size.get() + 1).load(conn)?;
+    let page: Page<PipelineRow> = into_page(rows, size, |row: &PipelineRow| id_position(row.id));
+    let ids: Vec<i64> = page.items.iter().map(|p| p.id).collect();
+    let mut by_pipeline: HashMap<i64, Vec<Phase>> = HashMap::new();
+    for phase in phases::table
+        .filter(phases::pipeline_id.eq_any(&ids))
+        .order((
+            phases::pipeline_id.asc(),
+            phases::position.asc(),
+            phases::id.asc(),
+        ))
+        .select(PhaseRow::as_select())
+        .load::<PhaseRow>(conn)?
+    {
+        by_pipeline
+            .entry(phase.pipeline_id)
+            .or_default()
+            .push(Phase::from(phase));
+    }
+    Ok(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| {
+                let phases = by_pipeline.remove(&row.id).unwrap_or_default();
+                assemble(row, phases)
+            })
+            .collect(),
+        next: page.next,
+    })
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: PipelinePatch,
+) -> Result<Pipeline, StoreError> {
+    write_transaction(conn, |conn| {
+        let current = find(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        let mut invalid = Invalid::default();
+        for (field, phase) in [
+            ("won_phase_id", patch.won_phase_id.flatten()),
+            ("lost_phase_id", patch.lost_phase_id.flatten()),
+        ] {
+            if let Some(phase) = phase.filter(|p| current.phase(*p).is_none()) {
+                invalid.push(domain::FieldError::new(
+                    field,
+                    "unknown_phase",
+                    format!("phase {phase} is not a phase of this pipeline"),
+                ));
+            }
+        }
+        if patch.is_default == Some(false) && current.is_default {
+            invalid.push(domain::FieldError::new(
+                "is_default",
+                "default_required",
+                "an account always has a default pipeline: make another pipeline the default instead",
+            ));
+        }
+        invalid.into_result()?;
+        if patch.is_default == Some(true) && !current.is_default {
+            diesel::update(
+                pipelines::table
+                    .filter(pipelines::account_id.eq(account_id))
+                    .filter(pipelines::is_default.eq(true)),
+            )
+            .set((
+                pipelines::is_default.eq(false),
+                pipelines::version.eq(pipelines::version + 1),
+                pipelines::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        }
+        diesel::update(pipelines::table.filter(pipelines::id.eq(id)))
+            .set((
+                pipelines::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
+                pipelines::won_phase_id.eq(patch.won_phase_id.unwrap_or(current.won_phase_id)),
+                pipelines::lost_phase_id.eq(patch.lost_phase_id.unwrap_or(current.lost_phase_id)),
+                pipelines::is_default.eq(patch.is_default.unwrap_or(current.is_default)),
+                pipelines::version.eq(current.version + 1),
+                pipelines::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        find(conn, account_id, id)
+    })
+}
+
+/// Deletes a pipeline that holds no company; the default pipeline stays.
+pub fn delete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = find(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        if current.is_default {
+            return Err(StoreError::Conflict(
+                "this is the account's default pipeline; make another pipeline the default first"
+                    .into(),
+            ));
+        }
+        let held: i64 = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::pipeline_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if held > 0 {
+            return Err(StoreError::Conflict(format!(
+                "the pipeline holds {held} compan{}; move or remove {} first",
+                if held == 1 { "y" } else { "ies" },
+                if held == 1 { "it" } else { "them" }
+            )));
+        }
+        diesel::delete(phases::table.filter(phases::pipeline_id.eq(id))).execute(conn)?;
+        diesel::delete(pipelines::table.filter(pipelines::id.eq(id))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Adds a phase at `position` (0 is first; default: last).
+pub fn add_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    phase: &NewPhase,
+    position: Option<i64>,
+) -> Result<(Pipeline, i64), StoreError> {
+    write_transaction(conn, |conn| {
+        let pipeline = find(conn, account_id, pipeline_id)?;
+        check_allowed_next(&pipeline, None, &phase.allowed_next)?;
+        let count = i64::try_from(pipeline.phases.len()).unwrap_or(i64::MAX);
+        let position = position.unwrap_or(count).clamp(0, count);
+        let id = insert_phase(conn, account_id, pipeline_id, count, phase)?;
+        let mut order: Vec<i64> = pipeline.phases.iter().map(|p| p.id).collect();
+        order.insert(usize::try_from(position).unwrap_or(order.len()), id);
+        write_order(conn, &order)?;
+        bump(conn, pipeline_id)?;
+        Ok((find(conn, account_id, pipeline_id)?, id))
+    })
+}
+
+/// Changes a phase; companies in it follow a new status and a new follow-up time.
+pub fn update_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    phase_id: i64,
+    patch: PhasePatch,
+) -> Result<Pipeline, StoreError> {
+    write_transaction(conn, |conn| {
+        let pipeline = find(conn, account_id, pipeline_id)?;
+        let current = pipeline
+            .phase(phase_id)
+            .ok_or(StoreError::NotFound)?
+            .clone();
+        if let Some(next) = &patch.allowed_next {
+            check_allowed_next(&pipeline, Some(phase_id), next)?;
+        }
+        let status = patch.status.unwrap_or(current.status);
+        let days = patch
+            .follow_up_after_days
+            .unwrap_or(current.follow_up_after_days);
+        diesel::update(phases::table.filter(phases::id.eq(phase_id)))
+            .set((
+                phases::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
+                phases::status.eq(status.as_str()),
+                phases::follow_up_after_days.eq(days),
+                phases::allowed_next.eq(serde_json::Value::from(
+                    patch.allowed_next.unwrap_or(current.allowed_next.clone()),
+                )
+                .to_string()),
+                phases::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if status != current.status {
+            diesel::update(
+                companies::table
+                    .filter(companies::account_id.eq(account_id))
+                    .filter(companies::phase_id.eq(phase_id)),
+            )
+            .set(companies::relationship_status.eq(status.as_str()))
+            .execute(conn)?;
+        }
+        if days != current.follow_up_after_days {
+            recompute_follow_ups(conn, account_id, phase_id, days)?;
+        }
+        bump(conn, pipeline_id)?;
+        find(conn, account_id, pipeline_id)
+    })
+}
+
+/// Puts the phases in the given order, which must name each phase exactly once.
+pub fn reorder(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    order: &[i64],
+) -> Result<Pipeline, StoreError> {
+    write_transaction(conn, |conn| {
+        let pipeline = find(conn, account_id, pipeline_id)?;
+        let current: Vec<i64> = pipeline.phases.iter().map(|p| p.id).collect();
+        if !is_permutation(&current, order) {
+            return Err(StoreError::Invalid(Invalid::one(
+                "phase_ids",
+                "not_a_permutation",
+                format!(
+                    "must list every phase of the pipeline exactly once: {}",
+                    current
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )));
+        }
+        write_order(conn, order)?;
+        bump(conn, pipeline_id)?;
+        find(conn, account_id, pipeline_id)
+    })
+}
+
+/// Removes a phase. Companies in it move to `move_to` (a phase of the same pipeline), each
+/// with a history row; without `move_to`, a phase that holds companies stays.
+pub fn remove_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    phase_id: i64,
+    move_to: Option<i64>,
+    actor_user_id: i64,
+) -> Result<Pipeline, StoreError> {
+    write_transaction(conn, |conn| {
+        let pipeline = find(conn, account_id, pipeline_id)?;
+        pipeline.phase(phase_id).ok_or(StoreError::NotFound)?;
+        let held: Vec<i64> = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::phase_id.eq(phase_id))
+            .select(companies::id)
+            .load(conn)?;
+        match move_to {
+            Some(target) if target == phase_id || pipeline.phase(target).is_none() => {
+                return Err(StoreError::Invalid(Invalid::one(
+                    "move_to",
+                    "unknown_phase",
+                    "must be another phase of the same pipeline",
+                )));
+            }
+            Some(target) => {
+                for company in &held {
+                    transitions::apply(
+                        conn,
+                        account_id,
+                        *company,
+                        None,
+                        MoveKind::Forced(target),
+                        actor_user_id,
+                    )?;
+                }
+            }
+            None if !held.is_empty() => {
+                return Err(StoreError::Conflict(format!(
+                    "the phase holds {} compan{}; pass move_to with another phase of the pipeline",
+                    held.len(),
+                    if held.len() == 1 { "y" } else { "ies" }
+                )));
+            }
+            None => {}
+        }
+        for other in pipeline
+            .phases
+            .iter()
+            .filter(|p| p.allowed_next.contains(&phase_id))
+        {
+            let kept: Vec<i64> = other
+                .allowed_next
+                .iter()
+                .copied()
+                .filter(|id| *id != phase_id)
+                .collect();
+            diesel::update(phases::table.filter(phases::id.eq(other.id)))
+                .set(phases::allowed_next.eq(serde_json::Value::from(kept).to_string()))
+                .execute(conn)?;
+        }
+        diesel::update(
+            pipelines::table
+                .filter(pipelines::id.eq(pipeline_id))
+                .filter(pipelines::won_phase_id.eq(phase_id)),
+        )
+        .set(pipelines::won_phase_id.eq(None::<i64>))
+        .execute(conn)?;
+        diesel::update(
+            pipelines::table
+                .filter(pipelines::id.eq(pipeline_id))
+                .filter(pipelines::lost_phase_id.eq(phase_id)),
+        )
+        .set(pipelines::lost_phase_id.eq(None::<i64>))
+        .execute(conn)?;
+        diesel::delete(phases::table.filter(phases::id.eq(phase_id))).execute(conn)?;
+        let order: Vec<i64> = pipeline
+            .phases
+            .iter()
+            .map(|p| p.id)
+            .filter(|id| *id != phase_id)
+            .collect();
+        write_order(conn, &order)?;
+        bump(conn, pipeline_id)?;
+        find(conn, account_id, pipeline_id)
+    })
+}
+
+fn check_allowed_next(
+    pipeline: &Pipeline,
+    phase: Option<i64>,
+    next: &[i64],
+) -> Result<(), StoreError> {
+    match next
+        .iter()
+        .find(|id| pipeline.phase(**id).is_none() || Some(**id) == phase)
+    {
+        Some(bad) => Err(StoreError::Invalid(Invalid::one(
+            "allowed_next_phase_ids",
+            "unknown_phase",
+            format!("phase {bad} is not another phase of this pipeline"),
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn write_order(conn: &mut DbConnection, order: &[i64]) -> Result<(), StoreError> {
+    for (position, id) in order.iter().enumerate() {
+        diesel::update(phases::table.filter(phases::id.eq(id)))
+            .set(phases::position.eq(i64::try_from(position).unwrap_or(i64::MAX)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn bump(conn: &mut DbConnection, pipeline_id: i64) -> Result<(), StoreError> {
+    diesel::update(pipelines::table.filter(pipelines::id.eq(pipeline_id)))
+        .set((
+            pipelines::version.eq(pipelines::version + 1),
+            pipelines::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets `follow_up_due_at` of every company in a phase from its entry time: date arithmetic
+/// is the one thing the two backends spell differently.
+fn recompute_follow_ups(
+    conn: &mut DbConnection,
+    account_id: i64,
+    phase_id: i64,
+    days: Option<i64>,
+) -> Result<(), StoreError> {
+    let Some(days) = days else {
+        diesel::update(
+            companies::table
+                .filter(companies::account_id.eq(account_id))
+                .filter(companies::phase_id.eq(phase_id)),
+        )
+        .set(companies::follow_up_due_at.eq(None::<NaiveDateTime>))
+        .execute(conn)?;
+        return Ok(());
+    };
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query(
+            "UPDATE companies SET follow_up_due_at = phase_entered_at + make_interval(days => $1::int) \
+             WHERE account_id = $2 AND phase_id = $3",
+        )
+        .bind::<BigInt, _>(days)
+        .bind::<BigInt, _>(account_id)
+        .bind::<BigInt, _>(phase_id)
+        .execute(pg)?,
+        DbConnection::Sqlite(lite) => diesel::sql_query(
+            "UPDATE companies SET follow_up_due_at = strftime('%Y-%m-%d %H:%M:%f', phase_entered_at, '+' || ? || ' days') \
+             WHERE account_id = ? AND phase_id = ?",
+        )
+        .bind::<BigInt, _>(days)
+        .bind::<BigInt, _>(account_id)
+        .bind::<BigInt, _>(phase_id)
+        .execute(lite)?,
+    };
+    Ok(())
+}
+
+/// One column of the board.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub phase: Phase,
+    pub count: i64,
+    pub cards: Vec<Card>,
+}
+
+/// A company as the board shows it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Card {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub industry: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub size_band: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub owner_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner_name: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub phase_id: i64,
+    #[diesel(sql_type = Timestamp)]
+    pub phase_entered_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub follow_up_due_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BoardFilter {
+    pub owner_id: Option<i64>,
+    pub tag: Option<String>,
+}
+
+/// The board: every phase in order with its count and its first `per_phase` cards, oldest in
+/// the phase first. Four queries whatever the size: the pipeline, its phases, the counts, and
+/// one UNION ALL of a LIMITed index scan per phase.
+pub fn board(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    filter: &BoardFilter,
+    per_phase: i64,
+) -> Result<(Pipeline, Vec<Column>), StoreError> {
+    let pipeline = find(conn, account_id, pipeline_id)?;
+    let mut counts_query = companies::table
+        .filter(companies::account_id.eq(account_id))
+        .filter(companies::pipeline_id.eq(pipeline_id))
+        .filter(companies::show_in_pipeline.eq(true))
+        .group_by(companies::phase_id)
+        .select((companies::phase_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(owner) = filter.owner_id {
+        counts_query = counts_query.filter(companies::owner_id.eq(owner));
+    }
+    if let Some(tag) = &filter.tag {
+        counts_query =
+            counts_query.filter(companies::id.eq_any(crate::companies::tagged(account_id, tag)));
+    }
+    let counts: HashMap<Option<i64>, i64> = counts_query
+        .load::<(Option<i64>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut cards_by_phase: HashMap<i64, Vec<Card>> = HashMap::new();
+    if !pipeline.phases.is_empty() && per_phase > 0 {
+        let mut conditions =
+            String::from("c.account_id = ? AND c.phase_id = ? AND c.show_in_pipeline = TRUE");
+        if filter.owner_id.is_some() {
+            conditions.push_str(" AND c.owner_id = ?");
+        }
+        if filter.tag.is_some() {
+            conditions.push_str(" AND c.id IN (SELECT t.company_id FROM company_tags t WHERE t.account_id = ? AND t.tag = ?)");
+        }
+        let one = format!(
+            "SELECT * FROM (SELECT c.id, c.name, c.industry, c.size_band, c.owner_id, u.name AS owner_name, \
+             c.phase_id, c.phase_entered_at, c.follow_up_due_at FROM companies c \
+             LEFT JOIN users u ON u.id = c.owner_id WHERE {conditions} \
+             ORDER BY c.phase_entered_at, c.id LIMIT ?) AS column_{{n}}"
+        );
+        let sql = pipeline
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(n, _)| one.replace("{n}", &n.to_string()))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let sql = numbered_placeholders(conn, &sql);
+        let mut query = diesel::sql_query(sql).into_boxed::<crate::pool::MultiBackend>();
+        for phase in &pipeline.phases {
+            query = query
+                .bind::<BigInt, _>(account_id)
+                .bind::<BigInt, _>(phase.id);
+            if let Some(owner) = filter.owner_id {
+                query = query.bind::<BigInt, _>(owner);
+            }
+            if let Some(tag) = &filter.tag {
+                query = query
+                    .bind::<BigInt, _>(account_id)
+                    .bind::<Text, _>(tag.clone());
+            }
+            query = query.bind::<BigInt, _>(per_phase);
+        }
+        for card in query.load::<Card>(conn)? {
+            cards_by_phase.entry(card.phase_id).or_default().push(card);
+        }
+    }
+    let columns = pipeline
+        .phases
+        .iter()
+        .map(|phase| Column {
+            phase: phase.clone(),
+            count: counts.get(&Some(phase.id)).copied().unwrap_or(0),
+            cards: cards_by_phase.remove(&phase.id).unwrap_or_default(),
+        })
+        .collect();
+    Ok((pipeline, columns))
+}
+
+/// `?` placeholders as the backend wants them: `$1, $2, ..` on PostgreSQL.
+fn numbered_placeholders(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => sql.to_owned(),
+        DbConnection::Postgresql(_) => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Per-phase figures of a period.
+#[derive(Debug, Clone)]
+pub struct PhaseStats {
+    pub phase: Phase,
+    pub current: i64,
+    pub entered: i64,
+    pub left: i64,
+    pub median_seconds: Option<f64>,
+    pub mean_seconds: Option<f64>,
+    /// Of those that left, the share that went to a later phase of the pipeline.
+    pub forward_share: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineStats {
+    pub pipeline: Pipeline,
+    pub phases: Vec<PhaseStats>,
+    pub won: i64,
+    pub lost: i64,
+    pub win_rate: Option<f64>,
+}
+
+/// A move out of a phase: from phase, to phase, to pipeline, seconds spent.
+type Exit = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
+/// Figures of a pipeline for `[from, to)`.
+pub fn stats(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<PipelineStats, StoreError> {
+    let pipeline = find(conn, account_id, pipeline_id)?;
+    let (from, to) = (from.naive_utc(), to.naive_utc());
+    let current: HashMap<Option<i64>, i64> = companies::table
+        .filter(companies::account_id.eq(account_id))
+        .filter(companies::pipeline_id.eq(pipeline_id))
+        .group_by(companies::phase_id)
+        .select((companies::phase_id, diesel::dsl::count_star()))
+        .load::<(Option<i64>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let entries: Vec<(Option<i64>, Option<String>)> = company_transitions::table
+        .filter(company_transitions::account_id.eq(account_id))
+        .filter(company_transitions::to_pipeline_id.eq(pipeline_id))
+        .filter(company_transitions::created_at.ge(from))
+        .filter(company_transitions::created_at.lt(to))
+        .select((
+            company_transitions::to_phase_id,
+            company_transitions::outcome,
+        ))
+        .load(conn)?;
+    let exits: Vec<Exit> =
+        company_transitions::table
+            .filter(company_transitions::account_id.eq(account_id))
+            .filter(company_transitions::from_pipeline_id.eq(pipeline_id))
+            .filter(company_transitions::created_at.ge(from))
+            .filter(company_transitions::created_at.lt(to))
+            .select((
+                company_transitions::from_phase_id,
+                company_transitions::to_phase_id,
+                company_transitions::to_pipeline_id,
+                company_transitions::seconds_in_previous,
+            ))
+            .load(conn)?;
+    let position = |id: Option<i64>| id.and_then(|id| pipeline.phase(id)).map(|p| p.position);
+    let phases = pipeline
+        .phases
+        .iter()
+        .map(|phase| {
+            let entered = entries
+                .iter()
+                .filter(|(to, _)| *to == Some(phase.id))
+                .count();
+            let left: Vec<_> = exits
+                .iter()
+                .filter(|(from, to, ..)| *from == Some(phase.id) && *to != Some(phase.id))
+                .collect();
+            let mut durations: Vec<i64> =
+                left.iter().filter_map(|(.., seconds)| *seconds).collect();
+            let mean = (!durations.is_empty())
+                .then(|| durations.iter().sum::<i64>() as f64 / durations.len() as f64);
+            let forward = left
+                .iter()
+                .filter(|(_, to, to_pipeline, _)| {
+                    *to_pipeline == Some(pipeline.id) && position(*to) > Some(phase.position)
+                })
+                .count();
+            PhaseStats {
+                phase: phase.clone(),
+                current: current.get(&Some(phase.id)).copied().unwrap_or(0),
+                entered: i64::try_from(entered).unwrap_or(i64::MAX),
+                left: i64::try_from(left.len()).unwrap_or(i64::MAX),
+                median_seconds: median(&mut durations),
+                mean_seconds: mean,
+                forward_share: (!left.is_empty()).then(|| forward as f64 / left.len() as f64),
+            }
+        })
+        .collect();
+    let won = entries
+        .iter()
+        .filter(|(_, o)| o.as_deref() == Some("won"))
+        .count();
+    let lost = entries
+        .iter()
+        .filter(|(_, o)| o.as_deref() == Some("lost"))
+        .count();
+    Ok(PipelineStats {
+        pipeline,
+        phases,
+        won: i64::try_from(won).unwrap_or(i64::MAX),
+        lost: i64::try_from(lost).unwrap_or(i64::MAX),
+        win_rate: (won + lost > 0).then(|| won as f64 / (won + lost) as f64),
+    })
+}
