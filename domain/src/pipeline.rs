@@ -251,7 +251,7 @@ pub fn plan_move(
                 return Err(not_allowed(*phase_id, Some(pipeline), place.phase_id));
             };
             check_follows(pipeline, place.phase_id, phase)?;
-            Ok(into(pipeline, phase, None, None))
+            Ok(into(pipeline, phase, staying(place, phase), None))
         }
         Move::ToStatus(status) => {
             let pipeline =
@@ -264,7 +264,7 @@ pub fn plan_move(
                 ))
             })?;
             check_follows(pipeline, place.phase_id, phase)?;
-            Ok(into(pipeline, phase, None, None))
+            Ok(into(pipeline, phase, staying(place, phase), None))
         }
         Move::Outcome(outcome, reason) => {
             let pipeline =
@@ -297,6 +297,16 @@ pub fn plan_move(
             outcome: None,
             reason: None,
         }),
+    }
+}
+
+/// A move to the phase the company is in keeps its outcome (and so changes nothing); a move
+/// to another phase clears it.
+fn staying(place: &Place, phase: &Phase) -> Option<Outcome> {
+    if place.phase_id == Some(phase.id) {
+        place.outcome
+    } else {
+        None
     }
 }
 
@@ -482,6 +492,25 @@ mod tests {
         let p = pipeline();
         let place = at(Some(11));
         let dest = plan_move(&place, Some(&p), None, None, &Move::ToPhase(11));
+        assert!(dest.is_ok_and(|d| is_no_change(&place, &d)));
+    }
+
+    #[test]
+    fn moving_a_won_company_to_its_own_phase_is_no_change() {
+        let p = pipeline();
+        let place = Place {
+            outcome: Some(Outcome::Won),
+            ..at(Some(12))
+        };
+        let dest = plan_move(&place, Some(&p), None, None, &Move::ToPhase(12));
+        assert!(dest.is_ok_and(|d| is_no_change(&place, &d)));
+        let dest = plan_move(
+            &place,
+            Some(&p),
+            None,
+            None,
+            &Move::ToStatus(Status::Active),
+        );
         assert!(dest.is_ok_and(|d| is_no_change(&place, &d)));
     }
 

@@ -645,7 +645,9 @@ fn recompute_follow_ups(
         .bind::<BigInt, _>(phase_id)
         .execute(pg)?,
         DbConnection::Sqlite(lite) => diesel::sql_query(
-            "UPDATE companies SET follow_up_due_at = strftime('%Y-%m-%d %H:%M:%f', phase_entered_at, '+' || ? || ' days') \
+            // strftime keeps whole seconds; the fraction is carried over as written.
+            "UPDATE companies SET follow_up_due_at = \
+             strftime('%Y-%m-%d %H:%M:%S', phase_entered_at, '+' || ? || ' days') || substr(phase_entered_at, 20) \
              WHERE account_id = ? AND phase_id = ?",
         )
         .bind::<BigInt, _>(days)
@@ -851,19 +853,18 @@ pub fn stats(
             company_transitions::outcome,
         ))
         .load(conn)?;
-    let exits: Vec<Exit> =
-        company_transitions::table
-            .filter(company_transitions::account_id.eq(account_id))
-            .filter(company_transitions::from_pipeline_id.eq(pipeline_id))
-            .filter(company_transitions::created_at.ge(from))
-            .filter(company_transitions::created_at.lt(to))
-            .select((
-                company_transitions::from_phase_id,
-                company_transitions::to_phase_id,
-                company_transitions::to_pipeline_id,
-                company_transitions::seconds_in_previous,
-            ))
-            .load(conn)?;
+    let exits: Vec<Exit> = company_transitions::table
+        .filter(company_transitions::account_id.eq(account_id))
+        .filter(company_transitions::from_pipeline_id.eq(pipeline_id))
+        .filter(company_transitions::created_at.ge(from))
+        .filter(company_transitions::created_at.lt(to))
+        .select((
+            company_transitions::from_phase_id,
+            company_transitions::to_phase_id,
+            company_transitions::to_pipeline_id,
+            company_transitions::seconds_in_previous,
+        ))
+        .load(conn)?;
     let position = |id: Option<i64>| id.and_then(|id| pipeline.phase(id)).map(|p| p.position);
     let phases = pipeline
         .phases
