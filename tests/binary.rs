@@ -23,6 +23,32 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
+/// Waits until the service answers `/healthz`: only then are its signal handlers in place, so
+/// a SIGTERM sent earlier could kill it outright rather than stop it gracefully.
+fn wait_until_serving(port: u16, child: &mut Child) {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("clientline exited with {status} instead of serving");
+        }
+        let answered = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut stream| {
+            stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n")?;
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head)?;
+            Ok(head.ends_with(b"200"))
+        });
+        if answered.is_ok_and(|ok| ok) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "clientline did not start serving"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Starts `clientline serve`, waits until it answers, and returns it with the token it printed
 /// on stdout (if any).
 fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
@@ -42,14 +68,7 @@ fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
             }
         }
     });
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "clientline did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_serving(port, &mut child);
     // The banner is printed before the server listens, so it is there by now if at all.
     let token = token_seen.recv_timeout(Duration::from_millis(500)).ok();
     (child, token)
@@ -184,16 +203,6 @@ fn a_closed_stdout_does_not_stop_the_first_start() {
         .unwrap_or_else(|e| panic!("cannot start clientline: {e}"));
     // Nobody reads the banner: writing it meets a closed pipe.
     drop(child.stdout.take());
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("clientline exited with {status} instead of serving");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "clientline did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_serving(port, &mut child);
     assert!(terminate(child).success());
 }
