@@ -30,7 +30,7 @@ use crate::wire;
         companies::history, companies::transition,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
-        pipelines::add_phase, pipelines::reorder_phases, pipelines::update_phase, pipelines::remove_phase,
+        pipelines::add_phase, pipelines::reorder_phases, pipelines::show_phase, pipelines::update_phase, pipelines::remove_phase,
         pipelines::board, pipelines::stats, follow_ups::list,
     ),
     components(schemas(
@@ -139,6 +139,18 @@ impl Modify for CommonErrors {
                 }
                 if has_id {
                     add(operation, "404", "No such record in this account");
+                }
+                let conditional = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.name == "If-Match");
+                if conditional {
+                    add(
+                        operation,
+                        "412",
+                        "The record changed since the ETag in If-Match",
+                    );
                 }
                 if operation.request_body.is_some() {
                     add(operation, "400", "The body is not valid JSON");

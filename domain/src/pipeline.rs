@@ -217,6 +217,8 @@ pub enum MoveRefused {
     NoSuchPhase(String),
     /// Reopening a company that is in no pipeline.
     NotInPipeline,
+    /// Reopening a company that was neither won nor lost.
+    NotClosed,
 }
 
 /// Plans a move. `current` is the company's pipeline (if in one); `default` is the account's
@@ -285,6 +287,9 @@ pub fn plan_move(
         }
         Move::Reopen => {
             let pipeline = current.ok_or(MoveRefused::NotInPipeline)?;
+            if place.outcome.is_none() {
+                return Err(MoveRefused::NotClosed);
+            }
             let phase = pipeline.phases.first().ok_or_else(|| {
                 MoveRefused::NoSuchPhase(format!("pipeline {} has no phases", pipeline.id))
             })?;
@@ -493,6 +498,21 @@ mod tests {
         let place = at(Some(11));
         let dest = plan_move(&place, Some(&p), None, None, &Move::ToPhase(11));
         assert!(dest.is_ok_and(|d| is_no_change(&place, &d)));
+    }
+
+    #[test]
+    fn only_a_won_or_lost_company_is_reopened() {
+        let p = pipeline();
+        assert_eq!(
+            plan_move(&at(Some(11)), Some(&p), None, None, &Move::Reopen),
+            Err(MoveRefused::NotClosed)
+        );
+        let won = Place {
+            outcome: Some(Outcome::Won),
+            ..at(Some(12))
+        };
+        let dest = plan_move(&won, Some(&p), None, None, &Move::Reopen);
+        assert_eq!(dest.map(|d| (d.phase_id, d.outcome)), Ok((Some(10), None)));
     }
 
     #[test]

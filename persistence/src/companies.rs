@@ -394,6 +394,21 @@ pub fn list(
     Ok(page)
 }
 
+/// The pipeline a company of this account is in, read without a lock.
+pub(crate) fn pipeline_of(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<i64>, StoreError> {
+    companies::table
+        .filter(companies::id.eq(id))
+        .filter(companies::account_id.eq(account_id))
+        .select(companies::pipeline_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
 /// Whether a company of this account exists.
 pub(crate) fn exists(
     conn: &mut DbConnection,

@@ -13,8 +13,8 @@ use domain::pipeline::{
 use domain::values::Label;
 
 use crate::keyset::{id_position, into_page};
+use crate::pool::on_backend;
 use crate::schema::{companies, company_transitions, phases, pipelines};
-use crate::transitions::{self, MoveKind};
 use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -71,6 +71,9 @@ fn assemble(row: PipelineRow, phases: Vec<Phase>) -> Pipeline {
         updated_at: to_utc(row.updated_at),
     }
 }
+
+/// The most phases a pipeline may have: a board is one statement with a part per phase.
+pub const MAX_PHASES: usize = 50;
 
 /// A phase to create.
 #[derive(Debug, Clone)]
@@ -226,13 +229,76 @@ pub(crate) fn find_default(
     conn: &mut DbConnection,
     account_id: i64,
 ) -> Result<Option<Pipeline>, StoreError> {
-    let id = pipelines::table
+    default_id(conn, account_id)?
+        .map(|id| find(conn, account_id, id))
+        .transpose()
+}
+
+/// The id of the account's default pipeline.
+pub(crate) fn default_id(
+    conn: &mut DbConnection,
+    account_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(pipelines::table
         .filter(pipelines::account_id.eq(account_id))
         .filter(pipelines::is_default.eq(true))
         .select(pipelines::id)
         .first::<i64>(conn)
-        .optional()?;
-    id.map(|id| find(conn, account_id, id)).transpose()
+        .optional()?)
+}
+
+/// The id of the pipeline that holds a phase of the account.
+pub(crate) fn pipeline_id_of_phase(
+    conn: &mut DbConnection,
+    account_id: i64,
+    phase_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(phases::table
+        .filter(phases::id.eq(phase_id))
+        .filter(phases::account_id.eq(account_id))
+        .select(phases::pipeline_id)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// Takes a pipeline's row lock in shared mode for a move: moves run side by side, but not
+/// beside a change of the pipeline's phases, which takes it exclusively. (SQLite's write
+/// transactions are serial already.)
+pub(crate) fn lock_shared(
+    conn: &mut DbConnection,
+    pipeline_id: Option<i64>,
+) -> Result<(), StoreError> {
+    if let (DbConnection::Postgresql(pg), Some(id)) = (conn, pipeline_id) {
+        pipelines::table
+            .filter(pipelines::id.eq(id))
+            .select(pipelines::id)
+            .for_share()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
+/// Reads a pipeline for a change of it or its phases, holding its row lock exclusively until
+/// the transaction ends, and checks `If-Match`.
+fn find_for_update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+) -> Result<Pipeline, StoreError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        pipelines::table
+            .filter(pipelines::id.eq(id))
+            .filter(pipelines::account_id.eq(account_id))
+            .select(pipelines::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+    }
+    let pipeline = find(conn, account_id, id)?;
+    check_version(pipeline.version, expected_version)?;
+    Ok(pipeline)
 }
 
 /// The pipeline that holds a phase of the account, if the phase exists.
@@ -305,8 +371,7 @@ pub fn update(
     patch: PipelinePatch,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
-        let current = find(conn, account_id, id)?;
-        check_version(current.version, expected_version)?;
+        let current = find_for_update(conn, account_id, id, expected_version)?;
         let mut invalid = Invalid::default();
         for (field, phase) in [
             ("won_phase_id", patch.won_phase_id.flatten()),
@@ -363,8 +428,7 @@ pub fn delete(
     expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
-        let current = find(conn, account_id, id)?;
-        check_version(current.version, expected_version)?;
+        let current = find_for_update(conn, account_id, id, expected_version)?;
         if current.is_default {
             return Err(StoreError::Conflict(
                 "this is the account's default pipeline; make another pipeline the default first"
@@ -396,9 +460,17 @@ pub fn add_phase(
     pipeline_id: i64,
     phase: &NewPhase,
     position: Option<i64>,
+    expected_version: Option<i64>,
 ) -> Result<(Pipeline, i64), StoreError> {
     write_transaction(conn, |conn| {
-        let pipeline = find(conn, account_id, pipeline_id)?;
+        let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
+        if pipeline.phases.len() >= MAX_PHASES {
+            return Err(StoreError::Invalid(Invalid::one(
+                "name",
+                "too_many_phases",
+                format!("a pipeline has at most {MAX_PHASES} phases; remove one first"),
+            )));
+        }
         check_allowed_next(&pipeline, None, &phase.allowed_next)?;
         let count = i64::try_from(pipeline.phases.len()).unwrap_or(i64::MAX);
         let position = position.unwrap_or(count).clamp(0, count);
@@ -418,9 +490,10 @@ pub fn update_phase(
     pipeline_id: i64,
     phase_id: i64,
     patch: PhasePatch,
+    expected_version: Option<i64>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
-        let pipeline = find(conn, account_id, pipeline_id)?;
+        let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
         let current = pipeline
             .phase(phase_id)
             .ok_or(StoreError::NotFound)?
@@ -456,6 +529,20 @@ pub fn update_phase(
         if days != current.follow_up_after_days {
             recompute_follow_ups(conn, account_id, phase_id, days)?;
         }
+        if status != current.status || days != current.follow_up_after_days {
+            // The companies' representation changed: a new version, and `updated_since`
+            // pollers see it.
+            diesel::update(
+                companies::table
+                    .filter(companies::account_id.eq(account_id))
+                    .filter(companies::phase_id.eq(phase_id)),
+            )
+            .set((
+                companies::version.eq(companies::version + 1),
+                companies::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        }
         bump(conn, pipeline_id)?;
         find(conn, account_id, pipeline_id)
     })
@@ -467,9 +554,10 @@ pub fn reorder(
     account_id: i64,
     pipeline_id: i64,
     order: &[i64],
+    expected_version: Option<i64>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
-        let pipeline = find(conn, account_id, pipeline_id)?;
+        let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
         let current: Vec<i64> = pipeline.phases.iter().map(|p| p.id).collect();
         if !is_permutation(&current, order) {
             return Err(StoreError::Invalid(Invalid::one(
@@ -492,7 +580,9 @@ pub fn reorder(
 }
 
 /// Removes a phase. Companies in it move to `move_to` (a phase of the same pipeline), each
-/// with a history row; without `move_to`, a phase that holds companies stays.
+/// with a history row, in three statements whatever their number; without `move_to`, a phase
+/// that holds companies stays. Phases that allowed only this phase next are pointed at
+/// `move_to` instead.
 pub fn remove_phase(
     conn: &mut DbConnection,
     account_id: i64,
@@ -500,16 +590,15 @@ pub fn remove_phase(
     phase_id: i64,
     move_to: Option<i64>,
     actor_user_id: i64,
+    expected_version: Option<i64>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
-        let pipeline = find(conn, account_id, pipeline_id)?;
-        pipeline.phase(phase_id).ok_or(StoreError::NotFound)?;
-        let held: Vec<i64> = companies::table
-            .filter(companies::account_id.eq(account_id))
-            .filter(companies::phase_id.eq(phase_id))
-            .select(companies::id)
-            .load(conn)?;
-        match move_to {
+        let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
+        let removed = pipeline
+            .phase(phase_id)
+            .ok_or(StoreError::NotFound)?
+            .clone();
+        let target = match move_to {
             Some(target) if target == phase_id || pipeline.phase(target).is_none() => {
                 return Err(StoreError::Invalid(Invalid::one(
                     "move_to",
@@ -517,18 +606,24 @@ pub fn remove_phase(
                     "must be another phase of the same pipeline",
                 )));
             }
-            Some(target) => {
-                for company in &held {
-                    transitions::apply(
-                        conn,
-                        account_id,
-                        *company,
-                        None,
-                        MoveKind::Forced(target),
-                        actor_user_id,
-                    )?;
-                }
-            }
+            Some(target) => pipeline.phase(target).cloned(),
+            None => None,
+        };
+        let held: Vec<(i64, Option<NaiveDateTime>)> = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::phase_id.eq(phase_id))
+            .select((companies::id, companies::phase_entered_at))
+            .load(conn)?;
+        match &target {
+            Some(target) if !held.is_empty() => move_all(
+                conn,
+                account_id,
+                &pipeline,
+                &removed,
+                target,
+                &held,
+                actor_user_id,
+            )?,
             None if !held.is_empty() => {
                 return Err(StoreError::Conflict(format!(
                     "the phase holds {} compan{}; pass move_to with another phase of the pipeline",
@@ -536,21 +631,34 @@ pub fn remove_phase(
                     if held.len() == 1 { "y" } else { "ies" }
                 )));
             }
-            None => {}
+            _ => {}
         }
         for other in pipeline
             .phases
             .iter()
-            .filter(|p| p.allowed_next.contains(&phase_id))
+            .filter(|p| p.id != phase_id && p.allowed_next.contains(&phase_id))
         {
-            let kept: Vec<i64> = other
+            let mut next: Vec<i64> = other
                 .allowed_next
                 .iter()
                 .copied()
                 .filter(|id| *id != phase_id)
                 .collect();
+            if let Some(target) = target
+                .as_ref()
+                .filter(|t| t.id != other.id && !next.contains(&t.id))
+            {
+                next.push(target.id);
+            }
+            if next.is_empty() {
+                // An empty list means "any phase": removing the only allowed one must not widen it.
+                return Err(StoreError::Conflict(format!(
+                    "phase {} ({}) allows only this phase next; pass move_to or change its allowed phases first",
+                    other.id, other.name
+                )));
+            }
             diesel::update(phases::table.filter(phases::id.eq(other.id)))
-                .set(phases::allowed_next.eq(serde_json::Value::from(kept).to_string()))
+                .set(phases::allowed_next.eq(serde_json::Value::from(next).to_string()))
                 .execute(conn)?;
         }
         diesel::update(
@@ -578,6 +686,60 @@ pub fn remove_phase(
         bump(conn, pipeline_id)?;
         find(conn, account_id, pipeline_id)
     })
+}
+
+/// Moves every company of a removed phase: history rows in batches, then one update.
+fn move_all(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline: &Pipeline,
+    from: &Phase,
+    to: &Phase,
+    held: &[(i64, Option<NaiveDateTime>)],
+    actor_user_id: i64,
+) -> Result<(), StoreError> {
+    let at = now();
+    for chunk in held.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(company, entered)| {
+                (
+                    company_transitions::account_id.eq(account_id),
+                    company_transitions::company_id.eq(*company),
+                    company_transitions::from_pipeline_id.eq(Some(pipeline.id)),
+                    company_transitions::to_pipeline_id.eq(Some(pipeline.id)),
+                    company_transitions::from_phase_id.eq(Some(from.id)),
+                    company_transitions::from_phase_name.eq(Some(from.name.clone())),
+                    company_transitions::to_phase_id.eq(Some(to.id)),
+                    company_transitions::to_phase_name.eq(Some(to.name.clone())),
+                    company_transitions::from_status.eq(from.status.as_str()),
+                    company_transitions::to_status.eq(to.status.as_str()),
+                    company_transitions::actor_user_id.eq(Some(actor_user_id)),
+                    company_transitions::seconds_in_previous
+                        .eq(entered.map(|t| (at - t).num_seconds().max(0))),
+                    company_transitions::created_at.eq(at),
+                )
+            })
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(company_transitions::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    diesel::update(
+        companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::phase_id.eq(from.id)),
+    )
+    .set((
+        companies::phase_id.eq(Some(to.id)),
+        companies::relationship_status.eq(to.status.as_str()),
+        companies::phase_entered_at.eq(Some(at)),
+        companies::follow_up_due_at.eq(to.follow_up_due_at(at.and_utc()).map(|t| t.naive_utc())),
+        companies::version.eq(companies::version + 1),
+        companies::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 fn check_allowed_next(
@@ -843,12 +1005,13 @@ pub fn stats(
         .load::<(Option<i64>, i64)>(conn)?
         .into_iter()
         .collect();
-    let entries: Vec<(Option<i64>, Option<String>)> = company_transitions::table
+    let entries: Vec<(Option<i64>, Option<i64>, Option<String>)> = company_transitions::table
         .filter(company_transitions::account_id.eq(account_id))
         .filter(company_transitions::to_pipeline_id.eq(pipeline_id))
         .filter(company_transitions::created_at.ge(from))
         .filter(company_transitions::created_at.lt(to))
         .select((
+            company_transitions::from_phase_id,
             company_transitions::to_phase_id,
             company_transitions::outcome,
         ))
@@ -872,7 +1035,8 @@ pub fn stats(
         .map(|phase| {
             let entered = entries
                 .iter()
-                .filter(|(to, _)| *to == Some(phase.id))
+                // A stay starts when a company comes from elsewhere, not when it is won in place.
+                .filter(|(from, to, _)| *to == Some(phase.id) && *from != Some(phase.id))
                 .count();
             let left: Vec<_> = exits
                 .iter()
@@ -901,11 +1065,11 @@ pub fn stats(
         .collect();
     let won = entries
         .iter()
-        .filter(|(_, o)| o.as_deref() == Some("won"))
+        .filter(|(.., o)| o.as_deref() == Some("won"))
         .count();
     let lost = entries
         .iter()
-        .filter(|(_, o)| o.as_deref() == Some("lost"))
+        .filter(|(.., o)| o.as_deref() == Some("lost"))
         .count();
     Ok(PipelineStats {
         pipeline,

@@ -23,8 +23,6 @@ use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transact
 pub enum MoveKind {
     /// A caller's move, checked against the phase rules.
     Requested(Move),
-    /// Into this phase of the company's pipeline whatever the rules say (a phase being removed).
-    Forced(i64),
     /// A new company placed straight into this phase.
     Initial(i64),
 }
@@ -95,7 +93,14 @@ pub fn move_company(
     })
 }
 
+/// How often a move re-reads a company that changed pipeline while it took its locks.
+const LOCK_ATTEMPTS: usize = 5;
+
 /// Moves a company inside the caller's transaction.
+///
+/// Lock order, the same as configuration changes take: first the pipelines involved
+/// (shared, so moves run side by side but not beside a change of those pipelines' phases),
+/// then the company's row.
 pub(crate) fn apply(
     conn: &mut DbConnection,
     account_id: i64,
@@ -104,7 +109,32 @@ pub(crate) fn apply(
     kind: MoveKind,
     actor_user_id: i64,
 ) -> Result<Option<Transition>, StoreError> {
-    let company = companies::find_for_update(conn, account_id, company_id)?;
+    let target_phase = match &kind {
+        MoveKind::Requested(Move::ToPhase(phase)) | MoveKind::Initial(phase) => Some(*phase),
+        MoveKind::Requested(_) => None,
+    };
+    let mut attempts = 0;
+    let company = loop {
+        attempts += 1;
+        let seen = companies::pipeline_of(conn, account_id, company_id)?;
+        let involved = match seen {
+            Some(pipeline) => Some(pipeline),
+            None => match target_phase {
+                Some(phase) => pipelines::pipeline_id_of_phase(conn, account_id, phase)?,
+                None => pipelines::default_id(conn, account_id)?,
+            },
+        };
+        pipelines::lock_shared(conn, involved)?;
+        let company = companies::find_for_update(conn, account_id, company_id)?;
+        if company.place.pipeline_id == seen {
+            break company;
+        }
+        if attempts >= LOCK_ATTEMPTS {
+            return Err(StoreError::Conflict(
+                "the company keeps changing pipeline; retry the move".into(),
+            ));
+        }
+    };
     check_version(company.version, expected_version)?;
     let place = Place {
         pipeline_id: company.place.pipeline_id,
@@ -115,7 +145,7 @@ pub(crate) fn apply(
         Some(id) => Some(pipelines::find(conn, account_id, id)?),
         None => None,
     };
-    let (destination, pipeline_for_names) = match kind {
+    let (destination, pipeline, records_outcome) = match kind {
         MoveKind::Requested(request) => {
             let default = match &current {
                 Some(_) => None,
@@ -133,52 +163,61 @@ pub(crate) fn apply(
                 &request,
             )
             .map_err(|refused| refusal(&request, refused))?;
-            let names = current.or(target).or(default);
-            (destination, names)
+            let records_outcome = matches!(request, Move::Outcome(..));
+            (destination, current.or(target).or(default), records_outcome)
         }
-        MoveKind::Forced(phase_id) | MoveKind::Initial(phase_id) => {
-            let pipeline = match current {
-                Some(pipeline) => pipeline,
-                None => pipelines::find_by_phase(conn, account_id, phase_id)?.ok_or_else(|| {
+        MoveKind::Initial(phase_id) => {
+            let pipeline =
+                pipelines::find_by_phase(conn, account_id, phase_id)?.ok_or_else(|| {
                     StoreError::Invalid(Invalid::one(
                         "phase_id",
                         "unknown_phase",
                         format!("there is no phase {phase_id} in this account"),
                     ))
-                })?,
-            };
+                })?;
             let phase = pipeline.phase(phase_id).ok_or(StoreError::NotFound)?;
             let destination = Destination {
                 pipeline_id: Some(pipeline.id),
                 phase_id: Some(phase.id),
                 status: phase.status,
-                outcome: place.outcome,
-                reason: company.place.outcome_reason.clone(),
+                outcome: None,
+                reason: None,
             };
-            (destination, Some(pipeline))
+            (destination, Some(pipeline), false)
         }
     };
     if is_no_change(&place, &destination) {
         return Ok(None);
     }
     let at = now();
-    let name_of = |id: Option<i64>| {
-        id.and_then(|id| {
-            pipeline_for_names
-                .as_ref()
-                .and_then(|p| p.phase(id))
-                .map(|p| p.name.clone())
-        })
+    let phase_of = |id: Option<i64>| id.and_then(|id| pipeline.as_ref().and_then(|p| p.phase(id)));
+    let name_of = |id: Option<i64>| phase_of(id).map(|p| p.name.clone());
+    // Winning or losing in the phase the company is in does not start a new stay there.
+    let stays = destination.phase_id.is_some() && destination.phase_id == place.phase_id;
+    let (entered_at, follow_up_due_at, seconds_in_previous) = if stays {
+        (
+            company.place.phase_entered_at.map(|t| t.naive_utc()),
+            company.place.follow_up_due_at.map(|t| t.naive_utc()),
+            None,
+        )
+    } else {
+        (
+            destination.phase_id.map(|_| at),
+            phase_of(destination.phase_id)
+                .and_then(|phase| phase.follow_up_due_at(at.and_utc()))
+                .map(|t| t.naive_utc()),
+            company
+                .place
+                .phase_entered_at
+                .map(|t| (at.and_utc() - t).num_seconds().max(0)),
+        )
     };
-    let follow_up_due_at = destination
-        .phase_id
-        .and_then(|id| pipeline_for_names.as_ref().and_then(|p| p.phase(id)))
-        .and_then(|phase| phase.follow_up_due_at(at.and_utc()))
-        .map(|t| t.naive_utc());
-    let seconds_in_previous = company
-        .place
-        .phase_entered_at
-        .map(|t| (at.and_utc() - t).num_seconds().max(0));
+    // The history row records an outcome only for the move that won or lost.
+    let (row_outcome, row_reason) = if records_outcome {
+        (destination.outcome, destination.reason.clone())
+    } else {
+        (None, None)
+    };
     let id: i64 = diesel::insert_into(company_transitions::table)
         .values((
             company_transitions::account_id.eq(account_id),
@@ -191,8 +230,8 @@ pub(crate) fn apply(
             company_transitions::to_phase_name.eq(name_of(destination.phase_id)),
             company_transitions::from_status.eq(company.place.status.as_str()),
             company_transitions::to_status.eq(destination.status.as_str()),
-            company_transitions::outcome.eq(destination.outcome.map(Outcome::as_str)),
-            company_transitions::reason.eq(&destination.reason),
+            company_transitions::outcome.eq(row_outcome.map(Outcome::as_str)),
+            company_transitions::reason.eq(row_reason),
             company_transitions::actor_user_id.eq(Some(actor_user_id)),
             company_transitions::seconds_in_previous.eq(seconds_in_previous),
             company_transitions::created_at.eq(at),
@@ -206,7 +245,7 @@ pub(crate) fn apply(
             companies_table::relationship_status.eq(destination.status.as_str()),
             companies_table::outcome.eq(destination.outcome.map(Outcome::as_str)),
             companies_table::outcome_reason.eq(&destination.reason),
-            companies_table::phase_entered_at.eq(destination.phase_id.map(|_| at)),
+            companies_table::phase_entered_at.eq(entered_at),
             companies_table::follow_up_due_at.eq(follow_up_due_at),
             companies_table::version.eq(company.version + 1),
             companies_table::updated_at.eq(at),
@@ -239,6 +278,10 @@ fn refusal(request: &Move, refused: MoveRefused) -> StoreError {
             ),
         ),
         MoveRefused::NoSuchPhase(why) => ("no_such_phase", why),
+        MoveRefused::NotClosed => (
+            "not_closed",
+            "only a won or lost company is reopened; move it to a phase instead".to_owned(),
+        ),
         MoveRefused::NotInPipeline => (
             "not_in_pipeline",
             "the company is in no pipeline; move it to a phase instead".to_owned(),
@@ -263,7 +306,9 @@ pub fn history(
     size: PageSize,
     after: Option<&Position>,
 ) -> Result<Page<Transition>, StoreError> {
-    companies::get(conn, account_id, company_id)?;
+    if !companies::exists(conn, account_id, company_id)? {
+        return Err(StoreError::NotFound);
+    }
     let mut query = company_transitions::table
         .filter(company_transitions::account_id.eq(account_id))
         .filter(company_transitions::company_id.eq(company_id))

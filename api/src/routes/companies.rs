@@ -9,7 +9,7 @@ use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
 use persistence::transitions;
 
-use super::{created, paging, path_id, record};
+use super::{check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
@@ -41,6 +41,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let q = query.0;
+    check_times(&[
+        ("created_since", q.created_since),
+        ("updated_since", q.updated_since),
+    ])?;
     let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
     let bad = |field: &str, e: ValueError| {
         ApiError::BadRequest(

@@ -6,7 +6,7 @@ use domain::access::{Resource, Scope};
 use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
 
-use super::{created, paging, path_id, record};
+use super::{check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::state::AppState;
@@ -36,6 +36,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let q = query.0;
+    check_times(&[
+        ("created_since", q.created_since),
+        ("updated_since", q.updated_since),
+    ])?;
     let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
     if matches!(
         sort.field,

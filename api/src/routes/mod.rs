@@ -11,6 +11,7 @@ pub mod users;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Datelike, Utc};
 use domain::FieldError;
 use domain::listing::{PageSize, Position, Sort};
 use serde::Serialize;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/pipelines/{id}/phases/{phase_id}")
+                        .route(web::get().to(pipelines::show_phase))
                         .route(web::patch().to(pipelines::update_phase))
                         .route(web::delete().to(pipelines::remove_phase)),
                 )
@@ -134,6 +136,24 @@ pub(crate) fn paging(
         .or(after.as_ref().map(|a| a.sort))
         .unwrap_or_default();
     Ok((size, sort, after))
+}
+
+/// Refuses a time query parameter outside the years 1 to 9999, which both databases store
+/// and compare alike.
+pub(crate) fn check_times(times: &[(&str, Option<DateTime<Utc>>)]) -> Result<(), ApiError> {
+    for (field, time) in times {
+        if time.is_some_and(|t| !(1..=9999).contains(&t.year())) {
+            return Err(ApiError::BadRequest(
+                format!("query parameter `{field}` must be a time between the years 1 and 9999"),
+                vec![FieldError::new(
+                    *field,
+                    "out_of_range",
+                    "must be between the years 1 and 9999",
+                )],
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// 200 with a record and its `ETag`.

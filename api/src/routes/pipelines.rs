@@ -6,13 +6,13 @@ use domain::access::{Resource, Scope};
 use domain::listing::{Position, Sort, SortValue};
 use persistence::pipelines::{self, BoardFilter};
 
-use super::{created, paging, path_id, record};
+use super::{check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::state::AppState;
 use crate::wire::pipelines::{
-    BoardOut, BoardQuery, PhaseCreate, PhaseOrder, PhaseUpdate, PipelineCreate, PipelineList,
-    PipelineOut, PipelineUpdate, RemovePhaseQuery, StatsOut, StatsQuery,
+    BoardOut, BoardQuery, PhaseCreate, PhaseOrder, PhaseOut, PhaseUpdate, PipelineCreate,
+    PipelineList, PipelineOut, PipelineUpdate, RemovePhaseQuery, StatsOut, StatsQuery,
 };
 use crate::wire::users::PageQuery;
 
@@ -170,7 +170,7 @@ pub async fn delete(
 /// Add a phase
 #[utoipa::path(
     operation_id = "addPhase", post, path = "/v1/pipelines/{id}/phases", tag = "pipelines",
-    params(("id" = i64, Path, description = "The pipeline's id")),
+    params(("id" = i64, Path, description = "The pipeline's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since")),
     request_body(content = PhaseCreate, example = json!({"name": "Sales meeting", "status": "prospect", "follow_up_after_days": 3, "position": 2})),
     responses((status = 201, description = "The pipeline with its new phase", body = PipelineOut, headers(("ETag" = String), ("Location" = String)))),
     security(("bearer" = ["pipelines:write"]))
@@ -178,6 +178,7 @@ pub async fn delete(
 pub async fn add_phase(
     state: web::Data<AppState>,
     caller: Caller,
+    if_match: IfMatch,
     id: web::Path<String>,
     body: Body<PhaseCreate>,
 ) -> Result<HttpResponse, ApiError> {
@@ -200,7 +201,7 @@ pub async fn add_phase(
     let phase = phase.ok_or(ApiError::Invalid(invalid))?;
     let account = caller.account_id();
     let (pipeline, phase_id) = state
-        .run(move |conn| pipelines::add_phase(conn, account, id, &phase, position))
+        .run(move |conn| pipelines::add_phase(conn, account, id, &phase, position, if_match.0))
         .await?;
     Ok(created(
         format!("/v1/pipelines/{}/phases/{phase_id}", pipeline.id),
@@ -214,7 +215,7 @@ pub async fn add_phase(
 /// Takes every phase id of the pipeline, in the new order; anything else is refused.
 #[utoipa::path(
     operation_id = "reorderPhases", put, path = "/v1/pipelines/{id}/phases", tag = "pipelines",
-    params(("id" = i64, Path, description = "The pipeline's id")),
+    params(("id" = i64, Path, description = "The pipeline's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since")),
     request_body = PhaseOrder,
     responses((status = 200, description = "The pipeline, phases in the new order", body = PipelineOut, headers(("ETag" = String)))),
     security(("bearer" = ["pipelines:write"]))
@@ -222,6 +223,7 @@ pub async fn add_phase(
 pub async fn reorder_phases(
     state: web::Data<AppState>,
     caller: Caller,
+    if_match: IfMatch,
     id: web::Path<String>,
     body: Body<PhaseOrder>,
 ) -> Result<HttpResponse, ApiError> {
@@ -230,9 +232,31 @@ pub async fn reorder_phases(
     let account = caller.account_id();
     let order = body.0.phase_ids;
     let pipeline = state
-        .run(move |conn| pipelines::reorder(conn, account, id, &order))
+        .run(move |conn| pipelines::reorder(conn, account, id, &order, if_match.0))
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
+}
+
+/// Get a phase
+#[utoipa::path(
+    operation_id = "getPhase", get, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
+    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id")),
+    responses((status = 200, description = "The phase", body = PhaseOut)),
+    security(("bearer" = ["pipelines:read"]))
+)]
+pub async fn show_phase(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
+    let account = caller.account_id();
+    let pipeline = state
+        .run(move |conn| pipelines::find(conn, account, id))
+        .await?;
+    let phase = pipeline.phase(phase_id).ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(PhaseOut::from(phase)))
 }
 
 /// Change a phase
@@ -241,7 +265,7 @@ pub async fn reorder_phases(
 /// that may follow it.
 #[utoipa::path(
     operation_id = "updatePhase", patch, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
-    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id")),
+    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since")),
     request_body(content = PhaseUpdate, example = json!({"name": "Proposal sent", "follow_up_after_days": 5, "allowed_next_phase_ids": [4, 6]})),
     responses((status = 200, description = "The pipeline", body = PipelineOut, headers(("ETag" = String)))),
     security(("bearer" = ["pipelines:write"]))
@@ -249,6 +273,7 @@ pub async fn reorder_phases(
 pub async fn update_phase(
     state: web::Data<AppState>,
     caller: Caller,
+    if_match: IfMatch,
     path: web::Path<(String, String)>,
     body: Body<PhaseUpdate>,
 ) -> Result<HttpResponse, ApiError> {
@@ -257,7 +282,7 @@ pub async fn update_phase(
     let patch = body.0.into_patch()?;
     let account = caller.account_id();
     let pipeline = state
-        .run(move |conn| pipelines::update_phase(conn, account, id, phase_id, patch))
+        .run(move |conn| pipelines::update_phase(conn, account, id, phase_id, patch, if_match.0))
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
 }
@@ -268,7 +293,7 @@ pub async fn update_phase(
 /// company moves there with a history row. Without it the answer is 409 with the count.
 #[utoipa::path(
     operation_id = "removePhase", delete, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
-    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), RemovePhaseQuery),
+    params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since"), RemovePhaseQuery),
     responses(
         (status = 200, description = "The pipeline without the phase", body = PipelineOut, headers(("ETag" = String))),
         (status = 409, description = "The phase holds companies and no move_to was given", body = Problem, content_type = "application/problem+json"),
@@ -279,6 +304,7 @@ pub async fn update_phase(
 pub async fn remove_phase(
     state: web::Data<AppState>,
     caller: Caller,
+    if_match: IfMatch,
     path: web::Path<(String, String)>,
     query: Query<RemovePhaseQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -287,7 +313,9 @@ pub async fn remove_phase(
     let (account, actor) = (caller.account_id(), caller.user_id());
     let move_to = query.0.move_to;
     let pipeline = state
-        .run(move |conn| pipelines::remove_phase(conn, account, id, phase_id, move_to, actor))
+        .run(move |conn| {
+            pipelines::remove_phase(conn, account, id, phase_id, move_to, actor, if_match.0)
+        })
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
 }
@@ -375,8 +403,21 @@ pub async fn stats(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let id = path_id(&id)?;
+    check_times(&[("from", query.0.from), ("to", query.0.to)])?;
     let to = query.0.to.unwrap_or_else(Utc::now);
-    let from = query.0.from.unwrap_or(to - Duration::days(30));
+    let from = match query.0.from {
+        Some(from) => from,
+        None => to.checked_sub_signed(Duration::days(30)).ok_or_else(|| {
+            ApiError::BadRequest(
+                "`to` is too early for the default 30-day period; pass `from`".into(),
+                vec![domain::FieldError::new(
+                    "from",
+                    "required",
+                    "pass `from` with this `to`",
+                )],
+            )
+        })?,
+    };
     if from >= to {
         return Err(ApiError::BadRequest(
             "`from` must be before `to`".into(),

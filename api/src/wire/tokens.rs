@@ -1,6 +1,6 @@
 //! Personal access token bodies.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use domain::Invalid;
 use domain::access::ScopeSet;
 use domain::token::ApiToken;
@@ -102,6 +102,15 @@ impl TokenCreate {
             .scopes
             .as_deref()
             .and_then(|raw| p.check("scopes", ScopeSet::parse_list(raw)));
+        if self.expires_at.is_some_and(|at| at.year() > 9999) {
+            p.check::<()>(
+                "expires_at",
+                Err(domain::validation::ValueError::new(
+                    "out_of_range",
+                    "must be before the year 10000",
+                )),
+            );
+        }
         if self.expires_at.is_some_and(|at| at <= now) {
             p.check::<()>(
                 "expires_at",
