@@ -1129,3 +1129,83 @@ async fn a_bad_relationship_status_or_outcome_filter_is_400_naming_it() {
     let named = app.get("/v1/companies?relationship_status=hot").await;
     assert_eq!(named.error_fields(), vec!["relationship_status"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Findings of the review of the pipelines change
+
+#[tokio::test]
+async fn only_a_won_or_lost_company_can_be_reopened() {
+    let app = spawn_app().await;
+    let pipeline = default_pipeline(&app).await;
+    let id = company_in(&app, "Open", phase(&pipeline, "Proposal sent")).await;
+    let refused = move_company(&app, id, json!({"action": "reopen"})).await;
+    assert_refused(&refused, "action", "not_closed");
+    assert_eq!(history(&app, id).await.len(), 1, "nothing was written");
+}
+
+#[tokio::test]
+async fn winning_in_the_won_phase_keeps_the_stay_and_its_entry_time() {
+    let app = spawn_app().await;
+    let pipeline = default_pipeline(&app).await;
+    let active = phase(&pipeline, "Active client");
+    let id = company_in(&app, "Client", active).await;
+    let entered = read_company(&app, id).await["phase_entered_at"].clone();
+    let won = moved(&app, id, json!({"outcome": "won"})).await;
+    assert_eq!(won["company"]["outcome"], "won");
+    assert_eq!(
+        won["company"]["phase_entered_at"], entered,
+        "the stay goes on"
+    );
+    assert_eq!(won["transition"]["seconds_in_previous_phase"], Value::Null);
+    let stats = app
+        .get(&format!("/v1/pipelines/{}/stats", pipeline["id"]))
+        .await;
+    let row = stats.body["phases"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["phase_id"] == active).cloned())
+        .unwrap_or_default();
+    assert_eq!(row["entered"], 1, "one stay, entered once: {}", stats.body);
+    assert_eq!(stats.body["won"], 1);
+}
+
+#[tokio::test]
+async fn concurrent_moves_and_a_phase_status_change_leave_every_company_with_its_phase_status() {
+    let app = spawn_app().await;
+    let pipeline = default_pipeline(&app).await;
+    let pipeline_id = pipeline["id"].as_i64().unwrap_or_default();
+    let (from, to) = (
+        phase(&pipeline, "Uncontacted"),
+        phase(&pipeline, "Contacted"),
+    );
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(company_in(&app, &format!("C{i}"), from).await);
+    }
+    let moves = ids
+        .iter()
+        .map(|id| move_company(&app, *id, json!({"to_phase_id": to})));
+    let phase_path = format!("/v1/pipelines/{pipeline_id}/phases/{to}");
+    let flips = ["active", "prospect", "latent"].into_iter().map(|status| {
+        let path = phase_path.clone();
+        let app = &app;
+        async move { app.patch(&path, json!({"status": status})).await }
+    });
+    let (moved, flipped) = futures_util::future::join(join_all(moves), join_all(flips)).await;
+    assert!(
+        moved.iter().all(|a| a.status == 201),
+        "{:?}",
+        moved.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    assert!(flipped.iter().all(|a| a.status == 200));
+    let now = app
+        .get(&format!("/v1/pipelines/{pipeline_id}/phases/{to}"))
+        .await;
+    let status = now.body["status"].as_str().unwrap_or_default().to_owned();
+    for id in ids {
+        assert_eq!(
+            read_company(&app, id).await["relationship_status"],
+            status.as_str(),
+            "company {id}"
+        );
+    }
+}

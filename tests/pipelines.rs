@@ -1640,3 +1640,225 @@ async fn stats_with_from_not_before_to_are_400() {
         .await
         .assert_problem(400, "bad_request");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Findings of the review of the pipelines change
+
+#[tokio::test]
+async fn a_phase_can_be_read_on_its_own() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let contacted = phase(&default, "Contacted");
+    let read = app
+        .get(&format!("/v1/pipelines/{id}/phases/{contacted}"))
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["name"], "Contacted");
+    app.get(&format!("/v1/pipelines/{id}/phases/999999"))
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn phase_changes_honour_if_match_on_the_pipeline() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let version = default["version"].as_i64().unwrap_or_default();
+    let contacted = phase(&default, "Contacted");
+    let stale = format!("\"{}\"", version - 1);
+    let path = format!("/v1/pipelines/{id}/phases/{contacted}");
+    let refused = app
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&app.token),
+            Some(&json!({"name": "Called"})),
+            &[("if-match", &stale)],
+        )
+        .await;
+    refused.assert_problem(412, "precondition_failed");
+    let current = format!("\"{version}\"");
+    let accepted = app
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&app.token),
+            Some(&json!({"name": "Called"})),
+            &[("if-match", &current)],
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let add = app
+        .request(
+            Method::POST,
+            &format!("/v1/pipelines/{id}/phases"),
+            Some(&app.token),
+            Some(&json!({"name": "Late", "status": "latent"})),
+            &[("if-match", &current)],
+        )
+        .await;
+    add.assert_problem(412, "precondition_failed");
+}
+
+#[tokio::test]
+async fn concurrent_pipeline_patches_with_one_if_match_let_exactly_one_through() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let etag = format!("\"{}\"", default["version"]);
+    let path = format!("/v1/pipelines/{id}");
+    let patches = (0..8).map(|i| {
+        let (app, path, etag) = (&app, path.clone(), etag.clone());
+        async move {
+            let body = json!({"name": format!("Name {i}")});
+            app.request(
+                Method::PATCH,
+                &path,
+                Some(&app.token),
+                Some(&body),
+                &[("if-match", etag.as_str())],
+            )
+            .await
+        }
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(patches)
+        .await
+        .iter()
+        .map(|a| a.status.as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412, 412, 412, 412, 412, 412, 412]);
+}
+
+#[tokio::test]
+async fn a_pipeline_has_at_most_fifty_phases() {
+    let app = spawn_app().await;
+    let created = create_pipeline(&app, "Long", &[]).await;
+    let id = created["id"].as_i64().unwrap_or_default();
+    for i in 0..50 {
+        let added = app
+            .post(
+                &format!("/v1/pipelines/{id}/phases"),
+                json!({"name": format!("P{i}"), "status": "prospect"}),
+            )
+            .await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let refused = app
+        .post(
+            &format!("/v1/pipelines/{id}/phases"),
+            json!({"name": "P50", "status": "prospect"}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(
+        app.get(&format!("/v1/pipelines/{id}/board")).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn removing_a_phase_does_not_count_a_win_twice() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let company = company_in(&app, "Won", phase(&default, "Proposal sent")).await;
+    moved(&app, company, json!({"outcome": "won"})).await;
+    let removed = app
+        .delete(&format!(
+            "/v1/pipelines/{id}/phases/{}?move_to={}",
+            phase(&default, "Active client"),
+            phase(&default, "Dormant")
+        ))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let stats = app.get(&format!("/v1/pipelines/{id}/stats")).await;
+    assert_eq!(stats.body["won"], 1, "{}", stats.body);
+    let steps = history(&app, company).await;
+    assert_eq!(
+        steps[0]["outcome"],
+        Value::Null,
+        "the forced move is not a win"
+    );
+}
+
+#[tokio::test]
+async fn removing_the_only_phase_another_allows_next_points_it_at_move_to_or_is_refused() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let (first, second, third) = (
+        phase(&default, "Uncontacted"),
+        phase(&default, "Contacted"),
+        phase(&default, "Proposal sent"),
+    );
+    let rule = app
+        .patch(
+            &format!("/v1/pipelines/{id}/phases/{first}"),
+            json!({"allowed_next_phase_ids": [second]}),
+        )
+        .await;
+    assert_eq!(rule.status, 200, "{}", rule.body);
+    app.delete(&format!("/v1/pipelines/{id}/phases/{second}"))
+        .await
+        .assert_problem(409, "conflict");
+    let removed = app
+        .delete(&format!(
+            "/v1/pipelines/{id}/phases/{second}?move_to={third}"
+        ))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let now = pipeline(&app, id).await;
+    let first_phase = now["phases"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["id"] == first).cloned())
+        .unwrap_or_default();
+    assert_eq!(first_phase["allowed_next_phase_ids"], json!([third]));
+}
+
+#[tokio::test]
+async fn a_phase_status_change_gives_its_companies_a_new_version() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let contacted = phase(&default, "Contacted");
+    let company = company_in(&app, "Acme", contacted).await;
+    let before = read_company(&app, company).await["version"]
+        .as_i64()
+        .unwrap_or_default();
+    app.patch(
+        &format!("/v1/pipelines/{id}/phases/{contacted}"),
+        json!({"status": "active"}),
+    )
+    .await;
+    let after = read_company(&app, company).await;
+    assert_eq!(after["relationship_status"], "active");
+    assert_eq!(after["version"].as_i64(), Some(before + 1));
+}
+
+#[tokio::test]
+async fn times_outside_the_years_one_to_9999_are_400() {
+    let app = spawn_app().await;
+    let id = default_pipeline(&app).await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    app.get(&format!(
+        "/v1/pipelines/{id}/stats?to=-262143-01-01T00:00:00Z"
+    ))
+    .await
+    .assert_problem(400, "bad_request");
+    app.get(&format!(
+        "/v1/pipelines/{id}/stats?from=2000-01-01T00:00:00Z&to=%2B10000-01-01T00:00:00Z"
+    ))
+    .await
+    .assert_problem(400, "bad_request");
+    app.get("/v1/companies?created_since=%2B10000-01-01T00:00:00Z")
+        .await
+        .assert_problem(400, "bad_request");
+    let ok = app
+        .get(&format!("/v1/pipelines/{id}/stats?to=0001-01-02T00:00:00Z"))
+        .await;
+    assert_ne!(ok.status.as_u16(), 500);
+}
