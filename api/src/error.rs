@@ -52,6 +52,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("forbidden")]
     Denied(Denied),
+    #[error("origin not allowed")]
+    OriginNotAllowed,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Denied(Denied::Forbidden { .. }) => "forbidden",
             ApiError::Denied(Denied::InsufficientScope { .. }) => "insufficient_scope",
+            ApiError::OriginNotAllowed => "origin_not_allowed",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::LastAdmin => "last_admin",
@@ -103,6 +106,9 @@ impl ApiError {
             ApiError::Denied(Denied::InsufficientScope { needed }) => format!(
                 "this token lacks the `{needed}` scope; create a token that includes it"
             ),
+            ApiError::OriginNotAllowed => {
+                "this JavaScript token may only be used from the origins listed for it, sent by the browser in `Origin`".to_owned()
+            }
             ApiError::NotFound => "no such resource in this account".to_owned(),
             ApiError::LastAdmin => {
                 "this would leave the account without an active admin; make another team member admin first".to_owned()
@@ -156,7 +162,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Denied(_) => StatusCode::FORBIDDEN,
+            ApiError::Denied(_) | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

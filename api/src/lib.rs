@@ -32,6 +32,7 @@ pub fn serve(
         App::new()
             .app_data(data.clone())
             .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+            .wrap(actix_web::middleware::from_fn(middleware::cors))
             .wrap(actix_web::middleware::from_fn(middleware::request_id))
             .configure(routes::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))

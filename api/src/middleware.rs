@@ -1,7 +1,8 @@
 //! Cross-cutting request handling: a request id on every request and its log line, and
 //! problem+json for errors actix answers by itself (no route, wrong method).
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
@@ -10,6 +11,8 @@ use rand::RngCore;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::extract::CorsOrigin;
+use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -51,6 +54,72 @@ fn new_request_id() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+/// Headers a page may read from a response.
+const EXPOSED_HEADERS: &str = "ETag, Location, x-request-id";
+
+/// CORS for JavaScript tokens. A preflight carries no token, so it is answered for any origin
+/// that a live JavaScript token lists; the real request is then checked against its own
+/// token's origins, and only then does its response allow that origin.
+pub async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let preflight = req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if let (true, Some(origin)) = (preflight, origin.as_ref()) {
+        let listed = match req.app_data::<actix_web::web::Data<AppState>>() {
+            Some(state) => {
+                let lookup = origin.to_lowercase();
+                state
+                    .run(move |conn| persistence::tokens::origin_is_listed(conn, &lookup))
+                    .await
+                    .unwrap_or(false)
+            }
+            None => false,
+        };
+        let response = if listed {
+            HttpResponse::NoContent()
+                .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "Authorization, Content-Type, x-request-id",
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+                .insert_header((header::VARY, "Origin"))
+                .finish()
+        } else {
+            ApiError::OriginNotAllowed.error_response()
+        };
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let mut response = next.call(req).await?;
+    let allowed = response
+        .request()
+        .extensions()
+        .get::<CorsOrigin>()
+        .map(|o| o.0.clone());
+    if let Some(allowed) = allowed
+        && let Ok(value) = HeaderValue::from_str(&allowed)
+    {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    Ok(response.map_into_left_body())
 }
 
 /// Replaces the body of an error response that is not already problem+json.

@@ -73,7 +73,7 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A personal access token (`clt_pat_...`), created with POST /v1/tokens or printed when an account is created.",
+                        "A personal access token (`clt_pat_...`), created with POST /v1/tokens or printed when an account is created; or a JavaScript token (`clt_js_...`, read scopes only), accepted only from the origins listed for it.",
                     ))
                     .build(),
             ),

@@ -184,6 +184,26 @@ impl ScopeSet {
         self.0.is_empty()
     }
 
+    /// The scopes that allow more than reading.
+    pub fn writes(&self) -> Vec<Scope> {
+        self.0
+            .iter()
+            .copied()
+            .filter(|s| !matches!(s, Scope::Read(_)))
+            .collect()
+    }
+
+    /// Only the read scopes of this set (with `admin` standing for all of them).
+    pub fn read_only(&self) -> ScopeSet {
+        let mut set = ScopeSet::default();
+        for resource in Resource::ALL {
+            if self.grants(Scope::Read(resource)) {
+                set.insert(Scope::Read(resource));
+            }
+        }
+        set
+    }
+
     pub fn grants(&self, scope: Scope) -> bool {
         self.0.contains(&Scope::Admin) || self.0.contains(&scope)
     }

@@ -5,12 +5,55 @@ use chrono::{DateTime, Utc};
 use crate::access::{Rights, ScopeSet};
 use crate::user::User;
 
-/// A personal access token, without its secret (which is never stored).
+/// The kinds of opaque token a user issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// For scripts and servers.
+    Personal,
+    /// For pages in a browser: read scopes only, usable only from the origins listed.
+    Javascript,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "personal",
+            TokenKind::Javascript => "javascript",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::validation::ValueError> {
+        match raw {
+            "personal" => Ok(TokenKind::Personal),
+            "javascript" => Ok(TokenKind::Javascript),
+            _ => Err(crate::validation::ValueError::new(
+                "invalid_choice",
+                "must be personal or javascript",
+            )),
+        }
+    }
+
+    pub fn from_stored(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or(TokenKind::Personal)
+    }
+
+    /// The prefix that makes a leaked token recognisable.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Personal => "clt_pat_",
+            TokenKind::Javascript => "clt_js_",
+        }
+    }
+}
+
+/// An access token, without its secret (which is never stored).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiToken {
     pub id: i64,
     pub user_id: i64,
-    pub kind: String,
+    pub kind: TokenKind,
+    /// For JavaScript tokens: the origins the token may be used from.
+    pub allowed_origins: Vec<String>,
     pub name: String,
     pub display_prefix: String,
     pub scopes: ScopeSet,
@@ -26,6 +69,9 @@ pub struct Principal {
     pub account_name: String,
     pub user: User,
     pub token_id: i64,
+    pub token_kind: TokenKind,
+    /// For JavaScript tokens: the origins the token may be used from.
+    pub allowed_origins: Vec<String>,
     pub scopes: ScopeSet,
 }
 

@@ -235,6 +235,44 @@ impl WebAddress {
     }
 }
 
+/// A web origin (`scheme://host[:port]`) as browsers send it in `Origin`, in lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WebOrigin(String);
+
+impl WebOrigin {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let value = raw.trim().trim_end_matches('/').to_lowercase();
+        let invalid = || {
+            ValueError::new(
+                "invalid_origin",
+                "must be an origin such as https://intranet.acme.com or http://localhost:3000, without a path",
+            )
+        };
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .ok_or_else(invalid)?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        };
+        let port_ok = port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+        if !port_ok || !(is_hostname(host) || host == "localhost") {
+            return Err(invalid());
+        }
+        Ok(Self(value))
+    }
+
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// How many people a company employs, in the bands CRMs commonly use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SizeBand {
@@ -485,6 +523,24 @@ mod tests {
             CustomFields::parse(&big).map_err(|e| e.code),
             Err("too_large")
         );
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(
+            WebOrigin::parse("HTTPS://Intranet.Acme.com/").map(|o| o.0),
+            Ok("https://intranet.acme.com".into())
+        );
+        assert!(WebOrigin::parse("http://localhost:3000").is_ok());
+        for bad in [
+            "intranet.acme.com",
+            "https://acme.com/widgets",
+            "ftp://acme.com",
+            "https://acme.com:x",
+            "*",
+        ] {
+            assert!(WebOrigin::parse(bad).is_err(), "{bad} should be refused");
+        }
     }
 
     #[test]

@@ -92,6 +92,8 @@ fn insert(
         conn,
         account_id,
         &tokens::NewToken {
+            kind: domain::token::TokenKind::Personal,
+            origins: &[],
             user_id: admin.id,
             name: "First admin token",
             scopes: &scopes,

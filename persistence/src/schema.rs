@@ -160,6 +160,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    token_origins (token_id, origin) {
+        token_id -> BigInt,
+        account_id -> BigInt,
+        origin -> Text,
+    }
+}
+
+diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(phases -> pipelines (pipeline_id));
 diesel::joinable!(companies -> users (owner_id));
@@ -178,4 +187,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pipelines,
     phases,
     company_transitions,
+    token_origins,
 );

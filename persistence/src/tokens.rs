@@ -4,12 +4,13 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::access::ScopeSet;
 use domain::listing::{Page, PageSize, Position};
-use domain::token::{ApiToken, Principal};
+use domain::token::{ApiToken, Principal, TokenKind};
+use domain::values::WebOrigin;
 use subtle::ConstantTimeEq;
 
 use crate::keyset::{id_position, into_page};
-use crate::schema::{accounts, api_tokens, users};
-use crate::secrets::{self, PERSONAL_TOKEN_PREFIX};
+use crate::schema::{accounts, api_tokens, token_origins, users};
+use crate::secrets;
 use crate::users::UserRow;
 use crate::{DbConnection, StoreError, now, to_utc};
 
@@ -36,7 +37,8 @@ impl From<TokenRow> for ApiToken {
         ApiToken {
             id: row.id,
             user_id: row.user_id,
-            kind: row.kind,
+            kind: TokenKind::from_stored(&row.kind),
+            allowed_origins: Vec::new(),
             name: row.name,
             display_prefix: row.display_prefix,
             scopes: ScopeSet::from_stored(&row.scopes),
@@ -48,24 +50,27 @@ impl From<TokenRow> for ApiToken {
 }
 
 pub struct NewToken<'a> {
+    pub kind: TokenKind,
+    /// For JavaScript tokens: where they may be used from.
+    pub origins: &'a [WebOrigin],
     pub user_id: i64,
     pub name: &'a str,
     pub scopes: &'a ScopeSet,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Issues a personal access token and returns it with its secret, which is not kept.
+/// Issues a token and returns it with its secret, which is not kept.
 pub fn create(
     conn: &mut DbConnection,
     account_id: i64,
     token: &NewToken<'_>,
 ) -> Result<(ApiToken, String), StoreError> {
-    let secret = secrets::generate(PERSONAL_TOKEN_PREFIX);
+    let secret = secrets::generate(token.kind.prefix());
     let id: i64 = diesel::insert_into(api_tokens::table)
         .values((
             api_tokens::account_id.eq(account_id),
             api_tokens::user_id.eq(token.user_id),
-            api_tokens::kind.eq("personal"),
+            api_tokens::kind.eq(token.kind.as_str()),
             api_tokens::name.eq(token.name),
             api_tokens::display_prefix.eq(&secret.display_prefix),
             api_tokens::secret_digest.eq(&secret.digest),
@@ -75,6 +80,15 @@ pub fn create(
         ))
         .returning(api_tokens::id)
         .get_result(conn)?;
+    for origin in token.origins {
+        diesel::insert_into(token_origins::table)
+            .values((
+                token_origins::token_id.eq(id),
+                token_origins::account_id.eq(account_id),
+                token_origins::origin.eq(origin.as_str()),
+            ))
+            .execute(conn)?;
+    }
     let created = get(conn, account_id, token.user_id, id)?;
     Ok((created, secret.plaintext))
 }
@@ -86,7 +100,7 @@ pub fn get(
     user_id: i64,
     id: i64,
 ) -> Result<ApiToken, StoreError> {
-    api_tokens::table
+    let token = api_tokens::table
         .filter(api_tokens::id.eq(id))
         .filter(api_tokens::account_id.eq(account_id))
         .filter(api_tokens::user_id.eq(user_id))
@@ -95,7 +109,55 @@ pub fn get(
         .first(conn)
         .optional()?
         .map(ApiToken::from)
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::NotFound)?;
+    let mut tokens = [token];
+    attach_origins(conn, &mut tokens)?;
+    let [token] = tokens;
+    Ok(token)
+}
+
+/// Fills `allowed_origins` of some tokens: one query for all of them.
+fn attach_origins(conn: &mut DbConnection, tokens: &mut [ApiToken]) -> Result<(), StoreError> {
+    let ids: Vec<i64> = tokens
+        .iter()
+        .filter(|t| t.kind == TokenKind::Javascript)
+        .map(|t| t.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(i64, String)> = token_origins::table
+        .filter(token_origins::token_id.eq_any(&ids))
+        .select((token_origins::token_id, token_origins::origin))
+        .order((token_origins::token_id, token_origins::origin))
+        .load(conn)?;
+    for token in tokens.iter_mut() {
+        token.allowed_origins = rows
+            .iter()
+            .filter(|(id, _)| *id == token.id)
+            .map(|(_, o)| o.clone())
+            .collect();
+    }
+    Ok(())
+}
+
+/// Whether any live JavaScript token lists `origin`: what a CORS preflight, which carries no
+/// token, can be answered with.
+pub fn origin_is_listed(conn: &mut DbConnection, origin: &str) -> Result<bool, StoreError> {
+    let at = now();
+    let found = token_origins::table
+        .inner_join(api_tokens::table)
+        .filter(token_origins::origin.eq(origin))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(
+            api_tokens::expires_at
+                .is_null()
+                .or(api_tokens::expires_at.gt(at)),
+        )
+        .select(token_origins::token_id)
+        .first::<i64>(conn)
+        .optional()?;
+    Ok(found.is_some())
 }
 
 /// The user's live tokens, oldest first.
@@ -117,7 +179,9 @@ pub fn list(
         query = query.filter(api_tokens::id.gt(after.id));
     }
     let rows: Vec<TokenRow> = query.limit(size.get() + 1).load(conn)?;
-    Ok(into_page(rows, size, |row| id_position(row.id)))
+    let mut page: Page<ApiToken> = into_page(rows, size, |row| id_position(row.id));
+    attach_origins(conn, &mut page.items)?;
+    Ok(page)
 }
 
 /// Revokes a live token of this user; from now on it authenticates nothing.
@@ -155,6 +219,7 @@ pub fn authenticate(
         .filter(api_tokens::revoked_at.is_null())
         .select((
             api_tokens::id,
+            api_tokens::kind,
             api_tokens::secret_digest,
             api_tokens::scopes,
             api_tokens::expires_at,
@@ -166,13 +231,14 @@ pub fn authenticate(
             i64,
             String,
             String,
+            String,
             Option<NaiveDateTime>,
             Option<NaiveDateTime>,
             UserRow,
             String,
         )>(conn)
         .optional()?;
-    let Some((token_id, stored_digest, scopes, expires_at, last_used_at, user, account_name)) =
+    let Some((token_id, kind, stored_digest, scopes, expires_at, last_used_at, user, account_name)) =
         found
     else {
         return Ok(None);
@@ -195,11 +261,22 @@ pub fn authenticate(
             .set(api_tokens::last_used_at.eq(at))
             .execute(conn)?;
     }
+    let token_kind = TokenKind::from_stored(&kind);
+    let allowed_origins = if token_kind == TokenKind::Javascript {
+        token_origins::table
+            .filter(token_origins::token_id.eq(token_id))
+            .select(token_origins::origin)
+            .load(conn)?
+    } else {
+        Vec::new()
+    };
     Ok(Some(Principal {
         account_id: user.account_id,
         account_name,
         user,
         token_id,
+        token_kind,
+        allowed_origins,
         scopes: ScopeSet::from_stored(&scopes),
     }))
 }

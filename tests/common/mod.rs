@@ -341,6 +341,8 @@ impl TestApp {
             &mut conn,
             self.account_id,
             &persistence::tokens::NewToken {
+                kind: domain::token::TokenKind::Personal,
+                origins: &[],
                 user_id,
                 name: "test token",
                 scopes: &scopes,

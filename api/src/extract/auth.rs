@@ -5,12 +5,16 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::access::{Rights, Scope};
-use domain::token::Principal;
+use domain::token::{Principal, TokenKind};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The origin a JavaScript token's response may be shared with.
+#[derive(Debug, Clone)]
+pub struct CorsOrigin(pub String);
 
 /// A request's authenticated caller. Extracting it answers 401 when the token is missing,
 /// malformed, unknown, revoked or expired.
@@ -43,17 +47,35 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let presented = bearer_token(req);
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let req = req.clone();
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let token = presented?;
-            state
+            let principal = state
                 .run(move |conn| persistence::tokens::authenticate(conn, &token))
                 .await?
-                .map(Caller)
                 .ok_or(ApiError::Unauthorized(
                     "the access token is unknown, revoked or expired",
-                ))
+                ))?;
+            if principal.token_kind == TokenKind::Javascript {
+                let origin = origin
+                    .filter(|o| {
+                        principal
+                            .allowed_origins
+                            .iter()
+                            .any(|allowed| allowed.eq_ignore_ascii_case(o))
+                    })
+                    .ok_or(ApiError::OriginNotAllowed)?;
+                // The response may be read by that page: the CORS middleware says so.
+                req.extensions_mut().insert(CorsOrigin(origin));
+            }
+            Ok(Caller(principal))
         })
     }
 }

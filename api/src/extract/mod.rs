@@ -7,7 +7,7 @@ mod cursor;
 mod if_match;
 mod query;
 
-pub use auth::Caller;
+pub use auth::{Caller, CorsOrigin};
 pub use body::Body;
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};

@@ -3,7 +3,8 @@
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use domain::Invalid;
-use domain::access::{Resource, Scope};
+use domain::access::{Resource, Scope, ScopeSet};
+use domain::token::TokenKind;
 use persistence::tokens::{self, NewToken};
 
 use super::{paging, path_id};
@@ -64,7 +65,28 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let request = body.0.into_request(Utc::now())?;
-    let allowed = caller.rights().effective();
+    let javascript = request.kind == TokenKind::Javascript;
+    let mut allowed = caller.rights().effective();
+    if javascript {
+        // A token embedded in a page is readable by anyone who opens the page: reads only.
+        allowed = allowed.read_only();
+        if let Some(writes) = request
+            .scopes
+            .as_ref()
+            .map(ScopeSet::writes)
+            .filter(|w| !w.is_empty())
+        {
+            let names: Vec<String> = writes.iter().map(ToString::to_string).collect();
+            return Err(ApiError::Invalid(Invalid::one(
+                "scopes",
+                "read_only",
+                format!(
+                    "JavaScript tokens carry read scopes only; remove {}",
+                    names.join(", ")
+                ),
+            )));
+        }
+    }
     let scopes = request.scopes.unwrap_or_else(|| allowed.clone());
     let beyond = scopes.not_granted_by(&allowed);
     if !beyond.is_empty() {
@@ -86,6 +108,8 @@ pub async fn create(
                 conn,
                 account,
                 &NewToken {
+                    kind: request.kind,
+                    origins: &request.origins,
                     user_id: user,
                     name: &request.name,
                     scopes: &scopes,

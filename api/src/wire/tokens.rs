@@ -3,8 +3,9 @@
 use chrono::{DateTime, Datelike, Utc};
 use domain::Invalid;
 use domain::access::ScopeSet;
-use domain::token::ApiToken;
-use domain::values::Label;
+use domain::token::{ApiToken, TokenKind};
+use domain::validation::ValueError;
+use domain::values::{Label, WebOrigin};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -17,9 +18,12 @@ use super::list_of;
 pub struct TokenOut {
     #[schema(example = 3)]
     pub id: i64,
-    /// `personal`.
+    /// `personal` or `javascript`.
     #[schema(example = "personal")]
     pub kind: String,
+    /// JavaScript tokens: the origins they may be used from. Empty for personal tokens.
+    #[schema(example = json!(["https://intranet.acme.com"]))]
+    pub allowed_origins: Vec<String>,
     #[schema(example = "Nightly sync")]
     pub name: String,
     /// The token's first characters, to recognise it.
@@ -37,7 +41,8 @@ impl From<ApiToken> for TokenOut {
     fn from(t: ApiToken) -> Self {
         TokenOut {
             id: t.id,
-            kind: t.kind,
+            kind: t.kind.as_str().to_owned(),
+            allowed_origins: t.allowed_origins,
             name: t.name,
             prefix: t.display_prefix,
             scopes: t.scopes.names(),
@@ -67,9 +72,13 @@ pub struct TokenCreate {
     /// What the token is for, 1 to 100 characters on one line.
     #[schema(example = "Nightly sync")]
     pub name: String,
-    /// `personal` (the default); JavaScript tokens come with OAuth.
+    /// `personal` (the default) for scripts and servers, or `javascript` for pages in a
+    /// browser: read scopes only, usable only from `allowed_origins`.
     #[schema(example = "personal")]
     pub kind: Option<String>,
+    /// JavaScript tokens only, and required for them: 1 to 20 origins such as
+    /// `https://intranet.acme.com`.
+    pub allowed_origins: Option<Vec<String>>,
     /// A subset of the caller's rights; default: all of them.
     #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
     #[schema(example = json!(["companies:read"]))]
@@ -79,6 +88,8 @@ pub struct TokenCreate {
 }
 
 pub struct TokenRequest {
+    pub kind: TokenKind,
+    pub origins: Vec<WebOrigin>,
     pub name: String,
     pub scopes: Option<ScopeSet>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -88,14 +99,48 @@ impl TokenCreate {
     pub fn into_request(self, now: DateTime<Utc>) -> Result<TokenRequest, Invalid> {
         validate(&self)?;
         let mut p = Parser::default();
-        if let Some(kind) = self.kind.as_deref().filter(|k| *k != "personal") {
-            p.check::<()>(
-                "kind",
-                Err(domain::validation::ValueError::new(
-                    "invalid_choice",
-                    format!("`{kind}` is not a token kind this server issues; use `personal`"),
-                )),
-            );
+        let kind = match self.kind.as_deref() {
+            None => Some(TokenKind::Personal),
+            Some(raw) => p.check("kind", TokenKind::parse(raw)),
+        };
+        let mut origins = Vec::new();
+        match (kind, self.allowed_origins.as_deref()) {
+            (Some(TokenKind::Javascript), None | Some([])) => {
+                p.check::<()>(
+                    "allowed_origins",
+                    Err(ValueError::new(
+                        "required",
+                        "a JavaScript token needs the origins it may be used from",
+                    )),
+                );
+            }
+            (Some(TokenKind::Javascript), Some(raw)) if raw.len() > 20 => {
+                p.check::<()>(
+                    "allowed_origins",
+                    Err(ValueError::new("too_many", "at most 20 origins")),
+                );
+            }
+            (Some(TokenKind::Javascript), Some(raw)) => {
+                for (i, origin) in raw.iter().enumerate() {
+                    if let Some(origin) =
+                        p.check(&format!("allowed_origins[{i}]"), WebOrigin::parse(origin))
+                    {
+                        origins.push(origin);
+                    }
+                }
+                origins.sort();
+                origins.dedup();
+            }
+            (Some(TokenKind::Personal), Some(raw)) if !raw.is_empty() => {
+                p.check::<()>(
+                    "allowed_origins",
+                    Err(ValueError::new(
+                        "javascript_only",
+                        "only JavaScript tokens have allowed origins",
+                    )),
+                );
+            }
+            _ => {}
         }
         let name = p.required("name", &self.name, Label::parse);
         let scopes = self
@@ -122,6 +167,8 @@ impl TokenCreate {
         }
         p.finish()?;
         Ok(TokenRequest {
+            kind: kind.unwrap_or(TokenKind::Personal),
+            origins,
             name: name.map(Label::into_inner).unwrap_or_default(),
             scopes,
             expires_at: self.expires_at,

@@ -1,0 +1,4 @@
+DROP TABLE token_origins;
+DELETE FROM api_tokens WHERE kind = 'javascript';
+ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_kind_check;
+ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_kind_check CHECK (kind IN ('personal'));
