@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use api::{AppState, Settings};
 use clap::{Parser, Subcommand, ValueEnum};
+use domain::password::Password;
 use domain::values::{Email, Label, Name};
 use persistence::Db;
 
@@ -89,6 +90,10 @@ enum AccountCommand {
         /// The first admin's name; default: the email's local part.
         #[arg(long)]
         admin_name: Option<String>,
+        /// The first admin's password for the sign-in page (12 characters or more). Without
+        /// it, the command asks on a terminal; elsewhere the admin gets none.
+        #[arg(long, env = "CLIENTLINE_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
         /// Print `{"account_id","user_id","token"}` instead of text.
         #[arg(long)]
         json: bool,
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
                     name,
                     admin_email,
                     admin_name,
+                    admin_password,
                     json,
                 },
         }) => create_account(
@@ -115,6 +121,7 @@ fn main() -> ExitCode {
             &name,
             &admin_email,
             admin_name.as_deref(),
+            admin_password,
             json,
         ),
     };
@@ -207,6 +214,7 @@ fn create_account(
     name: &str,
     admin_email: &str,
     admin_name: Option<&str>,
+    admin_password: Option<String>,
     json: bool,
 ) -> Result<(), String> {
     let name = Label::parse(name).map_err(|e| format!("--name {}", e.message))?;
@@ -219,10 +227,31 @@ fn create_account(
         .to_owned();
     let admin_name = Name::parse(admin_name.unwrap_or(&fallback))
         .map_err(|e| format!("--admin-name {}", e.message))?;
+    let admin_password = match admin_password {
+        Some(raw) => Some(raw),
+        None if !json && std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            let typed = rpassword::prompt_password(
+                "Password for the admin's sign-in (12 characters or more; empty for none): ",
+            )
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+            Some(typed).filter(|p| !p.is_empty())
+        }
+        None => None,
+    };
+    let admin_password = admin_password
+        .map(|raw| Password::parse(&raw))
+        .transpose()
+        .map_err(|e| format!("--admin-password {}", e.message))?;
     let db = open(database_url, 1)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
-    let created = persistence::accounts::create(&mut conn, &name, &email, &admin_name)
-        .map_err(|e| format!("{e:?}"))?;
+    let created = persistence::accounts::create(
+        &mut conn,
+        &name,
+        &email,
+        &admin_name,
+        admin_password.as_ref(),
+    )
+    .map_err(|e| format!("{e:?}"))?;
     let printed = if json {
         say(format_args!(
             "{}",

@@ -206,3 +206,54 @@ fn a_closed_stdout_does_not_stop_the_first_start() {
     wait_until_serving(port, &mut child);
     assert!(terminate(child).success());
 }
+
+#[test]
+fn account_create_sets_the_admin_password_and_refuses_a_weak_one() {
+    let (url, _guard) = fresh_database();
+    let weak = clientline(&url)
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "ana@acme.test",
+            "--admin-password",
+            "short",
+            "--json",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!weak.status.success(), "a weak password is refused");
+    let output = clientline(&url)
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "ana@acme.test",
+            "--json",
+        ])
+        .env("CLIENTLINE_ADMIN_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    let db = persistence::Db::connect(&url, 1).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    use diesel::prelude::*;
+    use persistence::schema::users;
+    let hash: Option<String> = users::table
+        .filter(users::id.eq(created["user_id"].as_i64().unwrap_or_default()))
+        .select(users::password_hash)
+        .first(&mut conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        hash.is_some_and(|h| persistence::secrets::verify_password(&h, "correct horse battery"))
+    );
+}

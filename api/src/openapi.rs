@@ -23,7 +23,7 @@ use crate::wire;
     ),
     paths(
         health::healthz, health::readyz,
-        me::show,
+        me::show, me::change_password,
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
@@ -36,7 +36,7 @@ use crate::wire;
     components(schemas(
         Problem, ProblemField, health::Health,
         wire::me::MeOut, wire::me::AccountOut,
-        wire::users::UserOut, wire::users::UserList, wire::users::UserCreate, wire::users::UserUpdate,
+        wire::users::UserOut, wire::users::UserList, wire::users::UserCreate, wire::users::UserUpdate, wire::users::PasswordChange,
         wire::tokens::TokenOut, wire::tokens::CreatedTokenOut, wire::tokens::TokenList, wire::tokens::TokenCreate,
         wire::companies::CompanyOut, wire::companies::CompanyList, wire::companies::CompanyCreate, wire::companies::CompanyUpdate,
         wire::contacts::ContactOut, wire::contacts::ContactList, wire::contacts::ContactCreate, wire::contacts::ContactUpdate,

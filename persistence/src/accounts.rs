@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 use domain::access::{Role, Scope, ScopeSet};
+use domain::password::Password;
 use domain::token::ApiToken;
 use domain::user::{Account, User};
 use domain::values::{Email, Label, Name};
@@ -23,8 +24,11 @@ pub fn create(
     name: &Label,
     admin_email: &Email,
     admin_name: &Name,
+    admin_password: Option<&Password>,
 ) -> Result<CreatedAccount, StoreError> {
-    write_transaction(conn, |conn| insert(conn, name, admin_email, admin_name))
+    write_transaction(conn, |conn| {
+        insert(conn, name, admin_email, admin_name, admin_password)
+    })
 }
 
 /// On a database without any account, creates the default one; `None` when accounts exist.
@@ -43,7 +47,7 @@ pub fn create_default_if_empty(
         let name = Label::from_stored("Default account".to_owned());
         let email = Email::from_stored("admin@example.com".to_owned());
         let admin = Name::from_stored("Admin".to_owned());
-        insert(conn, &name, &email, &admin).map(Some)
+        insert(conn, &name, &email, &admin, None).map(Some)
     })
 }
 
@@ -66,6 +70,7 @@ fn insert(
     name: &Label,
     admin_email: &Email,
     admin_name: &Name,
+    admin_password: Option<&Password>,
 ) -> Result<CreatedAccount, StoreError> {
     let at = now();
     let account_id: i64 = diesel::insert_into(accounts::table)
@@ -83,6 +88,7 @@ fn insert(
             email: admin_email.clone(),
             name: admin_name.clone(),
             role: Role::Admin,
+            password: admin_password.cloned(),
         },
     )?;
     crate::pipelines::create_default(conn, account_id)?;

@@ -21,6 +21,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_hash -> Nullable<Text>,
     }
 }
 

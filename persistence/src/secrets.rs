@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::password::Password;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -35,6 +36,27 @@ pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Hashes a human password with argon2id and a random salt, as a PHC string. Slow on
+/// purpose: call it off the async workers (repository calls run on the blocking pool).
+pub fn hash_password(password: &Password) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `candidate` is the password behind a PHC string made by [`hash_password`].
+pub fn verify_password(stored: &str, candidate: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        argon2::Argon2::default()
+            .verify_password(candidate.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +69,15 @@ mod tests {
         assert_eq!(secret.digest, digest(&secret.plaintext));
         assert_ne!(secret.plaintext, generate(PERSONAL_TOKEN_PREFIX).plaintext);
         assert!(secret.plaintext.starts_with(&secret.display_prefix));
+    }
+
+    #[test]
+    fn passwords_are_stored_as_argon2id_and_verify() {
+        let password = Password::parse("correct horse battery").unwrap_or_else(|e| panic!("{e:?}"));
+        let hash = hash_password(&password).unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "x"));
     }
 }

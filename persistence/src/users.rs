@@ -6,11 +6,13 @@ use diesel::prelude::*;
 use domain::Invalid;
 use domain::access::Role;
 use domain::listing::{Page, PageSize, Position};
+use domain::password::Password;
 use domain::user::{User, check_admin_remains};
 use domain::values::{Email, Name};
 
 use crate::keyset::{id_position, into_page};
 use crate::schema::users;
+use crate::secrets;
 use crate::{
     DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
 };
@@ -50,6 +52,8 @@ pub struct NewUser {
     pub email: Email,
     pub name: Name,
     pub role: Role,
+    /// An initial password for the sign-in page.
+    pub password: Option<Password>,
 }
 
 #[derive(Debug, Default)]
@@ -78,8 +82,15 @@ pub(crate) fn insert(
         )));
     }
     let at = now();
+    let password_hash = user
+        .password
+        .as_ref()
+        .map(secrets::hash_password)
+        .transpose()
+        .map_err(StoreError::Task)?;
     let id: i64 = diesel::insert_into(users::table)
         .values((
+            users::password_hash.eq(password_hash),
             users::account_id.eq(account_id),
             users::email.eq(user.email.as_str()),
             users::email_normalized.eq(user.email.normalized()),
@@ -174,6 +185,53 @@ pub(crate) fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<
         .optional()?
         .map(User::from)
         .ok_or(StoreError::NotFound)
+}
+
+/// Sets a user's password. When one is set already, `current` must be it.
+pub fn change_password(
+    conn: &mut DbConnection,
+    account_id: i64,
+    user_id: i64,
+    current: Option<&str>,
+    new: &Password,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let stored: Option<String> = users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::account_id.eq(account_id))
+            .select(users::password_hash)
+            .first::<Option<String>>(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(stored) = stored {
+            match current {
+                None => {
+                    return Err(StoreError::Invalid(Invalid::one(
+                        "current_password",
+                        "required",
+                        "send your current password to change it",
+                    )));
+                }
+                Some(candidate) if !secrets::verify_password(&stored, candidate) => {
+                    return Err(StoreError::Invalid(Invalid::one(
+                        "current_password",
+                        "incorrect",
+                        "is not your current password",
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let hash = secrets::hash_password(new).map_err(StoreError::Task)?;
+        diesel::update(users::table.filter(users::id.eq(user_id)))
+            .set((
+                users::password_hash.eq(Some(hash)),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
 }
 
 /// Refuses an owner that is not an active team member of the account, naming the field.

@@ -171,6 +171,7 @@ pub async fn spawn_app_with(settings: api::Settings) -> TestApp {
             &label("Acme Consulting"),
             &email("admin@acme.test"),
             &name("Ada Admin"),
+            None,
         )
         .unwrap_or_else(|e| panic!("cannot create the account: {e:?}"))
     };
@@ -308,6 +309,7 @@ impl TestApp {
                 account_name.to_lowercase().replace(' ', "-")
             )),
             &name("Other Admin"),
+            None,
         )
         .unwrap_or_else(|e| panic!("{e:?}"))
         .secret

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .service(web::resource("/me").route(web::get().to(me::show)))
+                .service(web::resource("/me/password").route(web::put().to(me::change_password)))
                 .service(
                     web::resource("/users")
                         .route(web::get().to(users::list))

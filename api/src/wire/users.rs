@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::Invalid;
 use domain::access::Role;
+use domain::password::Password;
 use domain::user::User;
 use domain::values::{Email, Name};
 use persistence::users::{NewUser, UserPatch};
@@ -62,6 +63,9 @@ pub struct UserCreate {
     /// `admin`, `member` or `viewer`; default `member`.
     #[schema(example = "member")]
     pub role: Option<String>,
+    /// An initial password for the sign-in page: at least 12 characters, not a common one.
+    #[schema(format = Password, min_length = 12)]
+    pub password: Option<String>,
 }
 
 impl UserCreate {
@@ -73,10 +77,19 @@ impl UserCreate {
         let role = p
             .optional("role", self.role.as_deref(), Role::parse)
             .unwrap_or(Role::Member);
+        let password = self
+            .password
+            .as_deref()
+            .and_then(|raw| p.check("password", Password::parse(raw)));
         let invalid = p.invalid.clone();
         p.finish()?;
         match (email, name) {
-            (Some(email), Some(name)) => Ok(NewUser { email, name, role }),
+            (Some(email), Some(name)) => Ok(NewUser {
+                email,
+                name,
+                role,
+                password,
+            }),
             _ => Err(invalid),
         }
     }
@@ -116,4 +129,16 @@ pub struct PageQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// A new password for the caller.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// Required when a password is set already.
+    #[schema(format = Password)]
+    pub current_password: Option<String>,
+    /// At least 12 characters, not a common one.
+    #[schema(format = Password, min_length = 12)]
+    pub new_password: String,
 }
