@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod pipelines;
+
 use std::net::TcpListener;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
