@@ -8,7 +8,9 @@ use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
-use crate::routes::{companies, contacts, follow_ups, health, me, pipelines, tokens, users};
+use crate::routes::{
+    companies, contacts, follow_ups, health, me, oauth_clients, pipelines, tokens, users,
+};
 use crate::wire;
 
 #[derive(OpenApi)]
@@ -32,6 +34,8 @@ use crate::wire;
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
         pipelines::add_phase, pipelines::reorder_phases, pipelines::show_phase, pipelines::update_phase, pipelines::remove_phase,
         pipelines::board, pipelines::stats, follow_ups::list,
+        oauth_clients::list, oauth_clients::create, oauth_clients::show, oauth_clients::update,
+        oauth_clients::delete, oauth_clients::rotate_secret,
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
@@ -48,6 +52,8 @@ use crate::wire;
         wire::transitions::MoveRequest, wire::transitions::MoveOut, wire::transitions::TransitionOut,
         wire::transitions::TransitionList, wire::transitions::ActorOut,
         follow_ups::FollowUpOut, follow_ups::FollowUpList,
+        wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
+        wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
     )),
     modifiers(&Security, &CommonErrors),
     tags(
@@ -57,6 +63,7 @@ use crate::wire;
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
+        (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -5,6 +5,7 @@ pub mod access;
 pub mod company;
 pub mod contact;
 pub mod listing;
+pub mod oauth;
 pub mod password;
 pub mod pipeline;
 pub mod token;

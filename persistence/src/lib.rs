@@ -6,6 +6,7 @@ pub mod companies;
 pub mod contacts;
 mod error;
 mod keyset;
+pub mod oauth_clients;
 pub mod pipelines;
 mod pool;
 pub mod schema;

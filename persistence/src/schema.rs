@@ -169,6 +169,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        client_id -> Text,
+        name -> Text,
+        client_type -> Text,
+        redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        secret_digest -> Nullable<Text>,
+        secret_prefix -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(phases -> pipelines (pipeline_id));
@@ -189,4 +207,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     phases,
     company_transitions,
     token_origins,
+    oauth_clients,
 );

@@ -31,6 +31,16 @@ pub fn generate(prefix: &str) -> NewSecret {
     }
 }
 
+/// A public identifier: `prefix` and 128 random bits, base64url.
+pub fn public_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The prefix of client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "clt_cs_";
+
 /// The hex SHA-256 digest under which a secret is stored and looked up.
 pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

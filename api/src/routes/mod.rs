@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod follow_ups;
 pub mod health;
 pub mod me;
+pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;
 pub mod users;
@@ -64,6 +65,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/companies/{id}/transitions")
                         .route(web::get().to(companies::history))
                         .route(web::post().to(companies::transition)),
+                )
+                .service(
+                    web::resource("/oauth-clients")
+                        .route(web::get().to(oauth_clients::list))
+                        .route(web::post().to(oauth_clients::create)),
+                )
+                .service(
+                    web::resource("/oauth-clients/{id}")
+                        .route(web::get().to(oauth_clients::show))
+                        .route(web::patch().to(oauth_clients::update))
+                        .route(web::delete().to(oauth_clients::delete)),
+                )
+                .service(
+                    web::resource("/oauth-clients/{id}/secret")
+                        .route(web::post().to(oauth_clients::rotate_secret)),
                 )
                 .service(web::resource("/follow-ups").route(web::get().to(follow_ups::list)))
                 .service(

@@ -5,6 +5,7 @@ pub mod companies;
 pub mod contacts;
 mod input;
 pub mod me;
+pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;
 pub mod transitions;
