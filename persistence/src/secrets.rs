@@ -8,9 +8,6 @@ use domain::password::Password;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// The prefix of personal access tokens, so that a leaked one is recognisable.
-pub const PERSONAL_TOKEN_PREFIX: &str = "clt_pat_";
-
 /// A freshly made secret: shown to its owner once, then only its digest is kept.
 pub struct NewSecret {
     pub plaintext: String,
@@ -73,11 +70,12 @@ mod tests {
 
     #[test]
     fn secrets_are_prefixed_long_and_stored_as_digests() {
-        let secret = generate(PERSONAL_TOKEN_PREFIX);
+        let prefix = domain::token::TokenKind::Personal.prefix();
+        let secret = generate(prefix);
         assert!(secret.plaintext.starts_with("clt_pat_"));
         assert_eq!(secret.plaintext.len(), "clt_pat_".len() + 43);
         assert_eq!(secret.digest, digest(&secret.plaintext));
-        assert_ne!(secret.plaintext, generate(PERSONAL_TOKEN_PREFIX).plaintext);
+        assert_ne!(secret.plaintext, generate(prefix).plaintext);
         assert!(secret.plaintext.starts_with(&secret.display_prefix));
     }
 
