@@ -196,9 +196,7 @@ pub async fn add_phase(
         );
     }
     let phase = body.0.into_new(&mut parser, "");
-    let invalid = parser.invalid.clone();
-    parser.finish()?;
-    let phase = phase.ok_or(ApiError::Invalid(invalid))?;
+    let phase = parser.build(phase)?;
     let account = caller.account_id();
     let (pipeline, phase_id) = state
         .run(move |conn| pipelines::add_phase(conn, account, id, &phase, position, if_match.0))

@@ -173,10 +173,8 @@ impl CompanyCreate {
         let owner_id = p.id("owner_id", self.owner_id);
         let tags = p.tags(self.tags.as_deref());
         let custom_fields = p.custom_fields(self.custom_fields.as_ref());
-        let invalid = p.invalid.clone();
-        p.finish()?;
-        match (name, tags, custom_fields) {
-            (Some(name), Some(tags), Some(custom_fields)) => Ok(CompanyFields {
+        p.build(match (name, tags, custom_fields) {
+            (Some(name), Some(tags), Some(custom_fields)) => Some(CompanyFields {
                 name,
                 domain,
                 website,
@@ -191,8 +189,8 @@ impl CompanyCreate {
                 custom_fields,
                 show_in_pipeline: self.show_in_pipeline.unwrap_or(true),
             }),
-            _ => Err(invalid),
-        }
+            _ => None,
+        })
     }
 }
 

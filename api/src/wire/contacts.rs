@@ -104,10 +104,8 @@ impl ContactCreate {
         let owner_id = p.id("owner_id", self.owner_id);
         let tags = p.tags(self.tags.as_deref());
         let custom_fields = p.custom_fields(self.custom_fields.as_ref());
-        let invalid = p.invalid.clone();
-        p.finish()?;
-        match (first_name, tags, custom_fields) {
-            (Some(first_name), Some(tags), Some(custom_fields)) => Ok(ContactFields {
+        p.build(match (first_name, tags, custom_fields) {
+            (Some(first_name), Some(tags), Some(custom_fields)) => Some(ContactFields {
                 first_name,
                 last_name,
                 email,
@@ -119,8 +117,8 @@ impl ContactCreate {
                 tags,
                 custom_fields,
             }),
-            _ => Err(invalid),
-        }
+            _ => None,
+        })
     }
 }
 

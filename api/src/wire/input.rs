@@ -120,6 +120,13 @@ impl Parser {
     pub fn finish(self) -> Result<(), Invalid> {
         self.invalid.into_result()
     }
+
+    /// The value assembled from the parsed fields, or every error collected. `value` is
+    /// `None` only when a required field failed, which left an error here.
+    pub fn build<T>(self, value: Option<T>) -> Result<T, Invalid> {
+        self.invalid.into_result()?;
+        value.ok_or_else(|| Invalid::one("", "invalid", "the body could not be read"))
+    }
 }
 
 /// Runs a body's `validator` rules and reports each failure under its field.

@@ -151,18 +151,16 @@ impl OAuthClientCreate {
         {
             p.check::<()>(field, Err(e));
         }
-        let invalid = p.invalid.clone();
-        p.finish()?;
-        match (name, client_type, scopes) {
-            (Some(name), Some(client_type), Some(scopes)) => Ok(NewClient {
+        p.build(match (name, client_type, scopes) {
+            (Some(name), Some(client_type), Some(scopes)) => Some(NewClient {
                 name,
                 client_type,
                 redirect_uris,
                 grant_types,
                 scopes,
             }),
-            _ => Err(invalid),
-        }
+            _ => None,
+        })
     }
 }
 

@@ -182,9 +182,7 @@ impl PipelineCreate {
                 phases.push(phase);
             }
         }
-        let invalid = p.invalid.clone();
-        p.finish()?;
-        name.map(|name| (name, phases)).ok_or(invalid)
+        p.build(name.map(|name| (name, phases)))
     }
 }
 

@@ -81,17 +81,15 @@ impl UserCreate {
             .password
             .as_deref()
             .and_then(|raw| p.check("password", Password::parse(raw)));
-        let invalid = p.invalid.clone();
-        p.finish()?;
-        match (email, name) {
-            (Some(email), Some(name)) => Ok(NewUser {
+        p.build(match (email, name) {
+            (Some(email), Some(name)) => Some(NewUser {
                 email,
                 name,
                 role,
                 password,
             }),
-            _ => Err(invalid),
-        }
+            _ => None,
+        })
     }
 }
 
