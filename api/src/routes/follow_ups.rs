@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use domain::access::{Resource, Scope};
-use domain::listing::Sort;
 use persistence::companies::{self, CompanyFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -62,8 +61,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read(Resource::Companies))?;
     let q = query.0;
-    let (size, _, after) = paging(q.limit, Some("follow_up_due_at"), q.cursor.as_deref())?;
-    let sort = Sort::parse("follow_up_due_at").unwrap_or_default();
+    let (size, sort, after) = paging(q.limit, Some("follow_up_due_at"), q.cursor.as_deref())?;
     let filter = CompanyFilter {
         owner_id: q.owner_id,
         pipeline_id: q.pipeline_id,
