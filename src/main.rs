@@ -60,6 +60,24 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Manage the keys that sign OAuth access tokens (shared by every replica).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List the signing keys, newest first.
+    List,
+    /// Add a new key that signs from now on; older keys keep verifying until retired.
+    Rotate,
+    /// Retire a key: tokens it signed stop verifying (within a minute on every replica).
+    Retire {
+        /// The key's id (`kid`), as `keys list` shows it.
+        kid: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +93,15 @@ struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "CLIENTLINE_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
+
+    /// The URL clients reach the service at, such as `https://crm.example.com`: the OAuth
+    /// issuer and the base of its endpoints. Default: `http://` and the bind address.
+    #[arg(long, env = "CLIENTLINE_PUBLIC_URL")]
+    public_url: Option<String>,
+
+    /// Token requests per second allowed per OAuth client (bursts of twice as many).
+    #[arg(long, env = "CLIENTLINE_TOKEN_RATE", default_value_t = 50.0)]
+    token_rate: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +134,7 @@ fn main() -> ExitCode {
         None => serve(&cli.database_url, cli.pool_size, cli.serve),
         Some(Command::Serve(args)) => serve(&cli.database_url, cli.pool_size, args),
         Some(Command::Migrate) => migrate(&cli.database_url),
+        Some(Command::Keys { command }) => keys(&cli.database_url, command),
         Some(Command::Account {
             command:
                 AccountCommand::Create {
@@ -191,10 +219,20 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     tracing::info!(bind = %args.bind, backend = ?db.backend(), "serving");
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.bind));
     let state = AppState::new(
         db,
         Settings {
             body_limit: args.body_limit,
+            public_url: Some(public_url),
+            token_rate: api::RateLimit {
+                per_second: args.token_rate,
+                burst: (args.token_rate * 2.0).clamp(1.0, 1e6) as u32,
+            },
+            ..Settings::default()
         },
     );
     actix_web::rt::System::new().block_on(async move {
@@ -203,6 +241,43 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
+    use persistence::signing_keys;
+    let db = open(database_url, 1)?;
+    let mut conn = db.conn().map_err(|e| format!("{e}"))?;
+    let line = |k: &signing_keys::SigningKey| {
+        format!(
+            "{}  {}  created {}{}",
+            k.kid,
+            k.algorithm,
+            k.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            k.retired_at
+                .map(|r| format!("  retired {}", r.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default()
+        )
+    };
+    let text = match command {
+        KeysCommand::List => {
+            signing_keys::ensure(&mut conn).map_err(|e| format!("{e}"))?;
+            let all = signing_keys::all(&mut conn).map_err(|e| format!("{e}"))?;
+            all.iter().map(line).collect::<Vec<_>>().join("\n")
+        }
+        KeysCommand::Rotate => {
+            signing_keys::ensure(&mut conn).map_err(|e| format!("{e}"))?;
+            let key = signing_keys::rotate(&mut conn).map_err(|e| format!("{e}"))?;
+            format!("new signing key: {}", line(&key))
+        }
+        KeysCommand::Retire { kid } => {
+            let key = signing_keys::retire(&mut conn, &kid).map_err(|e| match e {
+                persistence::StoreError::NotFound => format!("no live key has the id {kid}"),
+                other => format!("{other}"),
+            })?;
+            format!("retired: {}", line(&key))
+        }
+    };
+    say(format_args!("{text}")).map_err(|e| format!("cannot write the answer: {e}"))
 }
 
 fn migrate(database_url: &str) -> Result<(), String> {

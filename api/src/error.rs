@@ -29,6 +29,12 @@ pub struct Problem {
     /// Present on validation failures: one entry per bad field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// On the OAuth endpoints: the RFC 6749 error code (equal to `code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// On the OAuth endpoints: the RFC 6749 description (equal to `detail`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 /// One bad field of a request.
@@ -68,6 +74,17 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("invalid input")]
     Invalid(Invalid),
+    /// A refusal of the OAuth protocol (RFC 6749 5.2).
+    #[error("{}", .0.description)]
+    OAuth(domain::oauth::OAuthError),
+    #[error("too many requests")]
+    TooManyRequests {
+        retry_after_seconds: u64,
+        why: &'static str,
+    },
+    /// The operation acts for a team member, and the caller is an app.
+    #[error("a team member's token is needed")]
+    UserRequired,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -89,6 +106,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) => "validation_failed",
+            ApiError::OAuth(e) => e.error,
+            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::UserRequired => "user_required",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -123,6 +143,13 @@ impl ApiError {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
             }
             ApiError::Invalid(invalid) => invalid.to_string(),
+            ApiError::OAuth(e) => e.description.clone(),
+            ApiError::TooManyRequests { retry_after_seconds, why } => format!(
+                "{why}; retry after {retry_after_seconds} seconds (see Retry-After)"
+            ),
+            ApiError::UserRequired => {
+                "this acts for a team member, and the token acts for an app (client credentials); use a token of a team member".to_owned()
+            }
             ApiError::Unavailable(_) => "the service is temporarily unavailable; retry shortly".to_owned(),
             ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_owned(),
         }
@@ -136,6 +163,10 @@ impl ApiError {
             ApiError::BadRequest(_, fields) => fields.iter().map(ProblemField::from).collect(),
             _ => Vec::new(),
         };
+        let oauth = match self {
+            ApiError::OAuth(e) => Some(e),
+            _ => None,
+        };
         Problem {
             r#type: format!("https://clientline.dev/problems/{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -143,6 +174,8 @@ impl ApiError {
             detail: self.detail(),
             code: code.to_owned(),
             errors,
+            error: oauth.map(|e| e.error.to_owned()),
+            error_description: oauth.map(|e| e.description.clone()),
         }
     }
 }
@@ -162,7 +195,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Denied(_) | ApiError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            ApiError::Denied(_) | ApiError::OriginNotAllowed | ApiError::UserRequired => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::OAuth(e) if e.error == "invalid_client" => StatusCode::UNAUTHORIZED,
+            ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::LastAdmin => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -202,6 +240,22 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
+            ApiError::OAuth(e) => {
+                response.insert_header((header::CACHE_CONTROL, "no-store"));
+                response.insert_header((header::PRAGMA, "no-cache"));
+                if e.error == "invalid_client" {
+                    response.insert_header((
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"clientline\""),
+                    ));
+                }
             }
             _ => {}
         }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod middleware;
+pub mod oauth;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -17,6 +18,7 @@ use actix_web::{App, HttpServer, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
 pub use state::{AppState, Settings};
 

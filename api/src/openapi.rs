@@ -3,7 +3,10 @@
 //! once rather than repeated on each handler.
 
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
+    SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -25,7 +28,7 @@ use crate::wire;
     ),
     paths(
         health::healthz, health::readyz,
-        me::show, me::change_password,
+        me::show, me::change_password, me::show_totp, me::enrol_totp, me::confirm_totp, me::remove_totp,
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
@@ -39,7 +42,7 @@ use crate::wire;
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
-        wire::me::MeOut, wire::me::AccountOut,
+        wire::me::MeOut, wire::me::AccountOut, wire::me::MeClientOut, wire::me::TotpOut, wire::me::TotpEnrolment, wire::me::TotpCode,
         wire::users::UserOut, wire::users::UserList, wire::users::UserCreate, wire::users::UserUpdate, wire::users::PasswordChange,
         wire::tokens::TokenOut, wire::tokens::CreatedTokenOut, wire::tokens::TokenList, wire::tokens::TokenCreate,
         wire::companies::CompanyOut, wire::companies::CompanyList, wire::companies::CompanyCreate, wire::companies::CompanyUpdate,
@@ -85,6 +88,59 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        let scopes = || {
+            Scopes::from_iter(
+                domain::access::Scope::all()
+                    .into_iter()
+                    .map(|s| (s.to_string(), s.describe())),
+            )
+        };
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [
+                    Flow::AuthorizationCode(AuthorizationCode::with_refresh_url(
+                        "/oauth/authorize",
+                        "/oauth/token",
+                        scopes(),
+                        "/oauth/token",
+                    )),
+                    Flow::ClientCredentials(ClientCredentials::with_refresh_url(
+                        "/oauth/token",
+                        scopes(),
+                        "/oauth/token",
+                    )),
+                ],
+                "OAuth 2 for registered client apps: authorization code with PKCE (S256) acting for a team member, or client credentials acting for the account. Access tokens are RFC 9068 JWTs; server metadata at /.well-known/oauth-authorization-server.",
+            )),
+        );
+        // Every operation that takes a bearer token takes an OAuth access token with the same
+        // scopes: one permission model.
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(security) = operation.security.as_mut() else {
+                    continue;
+                };
+                let bearer_scopes: Option<Vec<String>> = security.iter().find_map(|req| {
+                    serde_json::to_value(req)
+                        .ok()?
+                        .get("bearer")
+                        .and_then(|s| serde_json::from_value::<Vec<String>>(s.clone()).ok())
+                });
+                if let Some(scopes) = bearer_scopes {
+                    security.push(SecurityRequirement::new("oauth2", scopes));
+                }
+            }
+        }
     }
 }
 

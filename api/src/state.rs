@@ -1,34 +1,79 @@
 //! What every handler shares: the database pool and the settings, and the one way to run
 //! blocking database work off the actix workers.
 
+use std::sync::Arc;
+
+use domain::oauth::SignInPolicy;
 use persistence::{Db, DbConnection, StoreError};
 
 use crate::error::ApiError;
+use crate::oauth::keys::KeyRing;
+use crate::oauth::limits::{Limiter, RateLimit};
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The URL clients reach the service at: the OAuth issuer (`iss`), and the base of the
+    /// endpoints in the server metadata. `None`: `http://localhost:8080`.
+    pub public_url: Option<String>,
+    /// Requests to `/oauth/token` per client (or per IP address for unknown clients).
+    pub token_rate: RateLimit,
+    /// Posts of the sign-in form per IP address.
+    pub sign_in_rate: RateLimit,
+    /// How failed sign-ins slow down and lock a user.
+    pub sign_in_policy: SignInPolicy,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             body_limit: 256 * 1024,
+            public_url: None,
+            token_rate: RateLimit {
+                per_second: 50.0,
+                burst: 100,
+            },
+            sign_in_rate: RateLimit {
+                per_second: 0.5,
+                burst: 20,
+            },
+            sign_in_policy: SignInPolicy::default(),
         }
     }
+}
+
+/// The authorization server's shared parts.
+pub struct OAuthState {
+    pub keys: KeyRing,
+    pub token_limiter: Limiter,
+    pub sign_in_limiter: Limiter,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub settings: Settings,
+    pub oauth: Arc<OAuthState>,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
-        AppState { db, settings }
+        let issuer = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8080".to_owned());
+        let oauth = Arc::new(OAuthState {
+            keys: KeyRing::new(&issuer),
+            token_limiter: Limiter::new(settings.token_rate),
+            sign_in_limiter: Limiter::new(settings.sign_in_rate),
+        });
+        AppState {
+            db,
+            settings,
+            oauth,
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, so that no actix worker

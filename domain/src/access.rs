@@ -123,6 +123,15 @@ impl Scope {
         }
     }
 
+    /// The scope in words, for the consent page.
+    pub fn describe(self) -> String {
+        match self {
+            Scope::Read(r) => format!("See your {}", r.as_str()),
+            Scope::Write(r) => format!("Create, change and delete {}", r.as_str()),
+            Scope::Admin => "Administer the whole account, with every permission".to_owned(),
+        }
+    }
+
     /// Every scope there is, in the order they are documented.
     pub fn all() -> Vec<Scope> {
         let mut all = Vec::new();
@@ -176,8 +185,23 @@ impl ScopeSet {
         self.names().join(" ")
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.0.iter().copied()
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.0.iter().map(Scope::to_string).collect()
+    }
+
+    /// The scopes of `self` that `other` grants too.
+    pub fn intersect(&self, other: &ScopeSet) -> ScopeSet {
+        let mut set = ScopeSet::default();
+        for scope in Scope::all() {
+            if self.grants(scope) && other.grants(scope) {
+                set.insert(scope);
+            }
+        }
+        set
     }
 
     pub fn is_empty(&self) -> bool {
@@ -231,20 +255,24 @@ pub enum Denied {
     InsufficientScope { needed: Scope },
 }
 
-/// What a caller may do: its role's rights and its token's scopes.
+/// What a caller may do: the actor's ceiling (a user's role, or an app's grant) and its
+/// token's scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rights {
-    role: Role,
+    ceiling: ScopeSet,
     token_scopes: ScopeSet,
 }
 
 impl Rights {
-    pub fn new(role: Role, token_scopes: ScopeSet) -> Self {
-        Self { role, token_scopes }
+    pub fn new(ceiling: ScopeSet, token_scopes: ScopeSet) -> Self {
+        Self {
+            ceiling,
+            token_scopes,
+        }
     }
 
-    pub fn role(&self) -> Role {
-        self.role
+    pub fn for_role(role: Role, token_scopes: ScopeSet) -> Self {
+        Self::new(role.rights(), token_scopes)
     }
 
     pub fn token_scopes(&self) -> &ScopeSet {
@@ -252,7 +280,7 @@ impl Rights {
     }
 
     pub fn require(&self, needed: Scope) -> Result<(), Denied> {
-        if !self.role.rights().grants(needed) {
+        if !self.ceiling.grants(needed) {
             Err(Denied::Forbidden { needed })
         } else if !self.token_scopes.grants(needed) {
             Err(Denied::InsufficientScope { needed })
@@ -263,10 +291,9 @@ impl Rights {
 
     /// The scopes a new token of this caller may carry at most.
     pub fn effective(&self) -> ScopeSet {
-        let role = self.role.rights();
         let mut set = ScopeSet::default();
         for scope in Scope::all() {
-            if role.grants(scope) && self.token_scopes.grants(scope) {
+            if self.ceiling.grants(scope) && self.token_scopes.grants(scope) {
                 set.insert(scope);
             }
         }
@@ -285,7 +312,7 @@ mod tests {
 
     #[test]
     fn viewers_read_but_never_write_records() {
-        let rights = Rights::new(Role::Viewer, scopes(&["admin"]));
+        let rights = Rights::for_role(Role::Viewer, scopes(&["admin"]));
         assert!(rights.require(Scope::Read(Resource::Companies)).is_ok());
         assert_eq!(
             rights.require(Scope::Write(Resource::Companies)),
@@ -297,7 +324,7 @@ mod tests {
 
     #[test]
     fn a_token_narrows_the_role() {
-        let rights = Rights::new(Role::Admin, scopes(&["companies:read"]));
+        let rights = Rights::for_role(Role::Admin, scopes(&["companies:read"]));
         assert!(rights.require(Scope::Read(Resource::Companies)).is_ok());
         assert_eq!(
             rights.require(Scope::Read(Resource::Contacts)),
@@ -309,7 +336,7 @@ mod tests {
 
     #[test]
     fn effective_rights_are_the_intersection() {
-        let rights = Rights::new(Role::Member, scopes(&["admin"]));
+        let rights = Rights::for_role(Role::Member, scopes(&["admin"]));
         let effective = rights.effective();
         assert!(effective.grants(Scope::Write(Resource::Contacts)));
         assert!(!effective.grants(Scope::Write(Resource::Users)));

@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod password;
 pub mod pipeline;
 pub mod token;
+pub mod totp;
 pub mod user;
 pub mod validation;
 pub mod values;

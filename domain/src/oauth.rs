@@ -176,6 +176,265 @@ pub struct OAuthClient {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How long an access token lives: an hour at most (RFC 9068 tokens are not revocable by
+/// every resource server, so they stay short).
+pub const ACCESS_TOKEN_SECONDS: i64 = 3_600;
+/// How long an authorization code may wait for its exchange (RFC 6749 recommends 10 minutes
+/// at most).
+pub const CODE_SECONDS: i64 = 300;
+/// How long a refresh token lives unused.
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+/// How long a sign-in form stays valid.
+pub const SIGN_IN_FORM_SECONDS: i64 = 900;
+
+/// Prefixes that make OAuth secrets recognisable when they leak.
+pub const CODE_PREFIX: &str = "clt_ac_";
+pub const REFRESH_TOKEN_PREFIX: &str = "clt_rt_";
+
+/// Whether `verifier` is the PKCE verifier behind an `S256` `challenge` (RFC 7636 4.6).
+/// A verifier is 43 to 128 unreserved characters.
+pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if !well_formed {
+        return false;
+    }
+    let computed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    // Both are public-length strings; a plain comparison leaks nothing the attacker lacks.
+    computed == challenge
+}
+
+/// Why an authorization request is refused (RFC 6749 4.1.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or the redirect URI cannot be trusted: the error is shown to the user and
+    /// never sent to the redirect URI.
+    Show { code: &'static str, message: String },
+    /// Sent back to the client's redirect URI.
+    Redirect {
+        error: &'static str,
+        description: String,
+    },
+}
+
+/// The raw parameters of `GET /oauth/authorize`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// An authorization request that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizeRequest {
+    pub redirect_uri: String,
+    /// Whether the request named the redirect URI (the token request must then repeat it).
+    pub redirect_uri_given: bool,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub code_challenge: String,
+}
+
+/// The redirect URI an authorization answer goes to, once the client is known: the one
+/// requested if it is registered exactly (RFC 9700 2.1), or the only one registered when
+/// none is named.
+pub fn redirect_uri_for(
+    client: &OAuthClient,
+    requested: Option<&str>,
+) -> Result<(String, bool), AuthorizeError> {
+    match requested {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok((uri.to_owned(), true)),
+        Some(_) => Err(AuthorizeError::Show {
+            code: "invalid_redirect_uri",
+            message: "the redirect_uri is not one the app registered; it must match exactly"
+                .to_owned(),
+        }),
+        None => match client.redirect_uris.as_slice() {
+            [only] => Ok((only.clone(), false)),
+            _ => Err(AuthorizeError::Show {
+                code: "invalid_redirect_uri",
+                message: "the redirect_uri parameter is required".to_owned(),
+            }),
+        },
+    }
+}
+
+/// Checks an authorization request for a known client (RFC 6749 4.1.1, RFC 7636, RFC 9700).
+pub fn check_authorize(
+    client: &OAuthClient,
+    params: &AuthorizeParams,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let (redirect_uri, redirect_uri_given) =
+        redirect_uri_for(client, params.redirect_uri.as_deref())?;
+    let refuse = |error: &'static str, description: &str| AuthorizeError::Redirect {
+        error,
+        description: description.to_owned(),
+    };
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        Some(_) => {
+            return Err(refuse(
+                "unsupported_response_type",
+                "only response_type=code is offered; the implicit grant is not (RFC 9700)",
+            ));
+        }
+        None => return Err(refuse("invalid_request", "response_type=code is required")),
+    }
+    if !client
+        .grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str())
+    {
+        return Err(refuse(
+            "unauthorized_client",
+            "the app is not registered for the authorization_code grant",
+        ));
+    }
+    let challenge = params
+        .code_challenge
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            refuse(
+                "invalid_request",
+                "PKCE is required: send code_challenge and code_challenge_method=S256",
+            )
+        })?;
+    match params.code_challenge_method.as_deref() {
+        Some("S256") => {}
+        _ => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method must be S256; plain is refused",
+            ));
+        }
+    }
+    let well_formed = challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(refuse(
+            "invalid_request",
+            "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+        ));
+    }
+    let scopes =
+        requested_scopes(&client.scopes, params.scope.as_deref()).map_err(|description| {
+            AuthorizeError::Redirect {
+                error: "invalid_scope",
+                description,
+            }
+        })?;
+    if params.state.as_ref().is_some_and(|s| s.len() > 1_024) {
+        return Err(refuse(
+            "invalid_request",
+            "state is longer than 1024 characters",
+        ));
+    }
+    Ok(AuthorizeRequest {
+        redirect_uri,
+        redirect_uri_given,
+        scopes,
+        state: params.state.clone(),
+        code_challenge: challenge.to_owned(),
+    })
+}
+
+/// The scopes a request asks for: every one must be known and granted to the client; none
+/// asked means all the client's.
+pub fn requested_scopes(allowed: &ScopeSet, raw: Option<&str>) -> Result<ScopeSet, String> {
+    let names: Vec<String> = raw
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Ok(allowed.clone());
+    }
+    let requested = ScopeSet::parse_list(&names).map_err(|e| e.message)?;
+    let refused = requested.not_granted_by(allowed);
+    if let Some(first) = refused.first() {
+        return Err(format!("the app may not ask for the scope {first}"));
+    }
+    Ok(requested)
+}
+
+/// An error of the token, revocation or introspection endpoint (RFC 6749 5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            error,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new(
+            "invalid_client",
+            "client authentication failed: unknown client_id or wrong client_secret",
+        )
+    }
+}
+
+/// Sign-in throttling: failures slow the next attempt down, then lock the user briefly.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInPolicy {
+    /// From this many consecutive failures on, each answer waits.
+    pub slow_after: i32,
+    /// This many consecutive failures lock the user.
+    pub lock_after: i32,
+    pub lock_seconds: i64,
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        SignInPolicy {
+            slow_after: 3,
+            lock_after: 5,
+            lock_seconds: 300,
+        }
+    }
+}
+
+impl SignInPolicy {
+    /// How long to wait before answering after `failures` consecutive failures.
+    pub fn delay_millis(&self, failures: i32) -> u64 {
+        if failures < self.slow_after {
+            return 0;
+        }
+        let doublings = u32::try_from(failures - self.slow_after)
+            .unwrap_or(0)
+            .min(4);
+        250 * (1 << doublings)
+    }
+
+    pub fn locks(&self, failures: i32) -> bool {
+        failures >= self.lock_after
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +459,109 @@ mod tests {
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn client() -> OAuthClient {
+        OAuthClient {
+            id: 1,
+            account_id: 1,
+            client_id: "clt_app_x".into(),
+            name: "App".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec!["https://a.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            scopes: ScopeSet::from_stored("companies:read contacts:read"),
+            secret_prefix: None,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn params() -> AuthorizeParams {
+        AuthorizeParams {
+            response_type: Some("code".into()),
+            client_id: Some("clt_app_x".into()),
+            redirect_uri: Some("https://a.example/cb".into()),
+            scope: Some("companies:read".into()),
+            state: Some("xyz".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            code_challenge_method: Some("S256".into()),
+        }
+    }
+
+    #[test]
+    fn pkce_s256_matches_the_rfc_example() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(pkce_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "short",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+    }
+
+    #[test]
+    fn authorize_requests_need_exact_redirects_pkce_s256_and_granted_scopes() {
+        let c = client();
+        assert!(check_authorize(&c, &params()).is_ok());
+        for uri in [
+            "https://a.example/cb/",
+            "https://A.example/cb",
+            "https://a.example/cb?x=1",
+        ] {
+            let p = AuthorizeParams {
+                redirect_uri: Some(uri.into()),
+                ..params()
+            };
+            assert!(
+                matches!(check_authorize(&c, &p), Err(AuthorizeError::Show { .. })),
+                "{uri}"
+            );
+        }
+        let error_of = |p: AuthorizeParams| match check_authorize(&c, &p) {
+            Err(AuthorizeError::Redirect { error, .. }) => error,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            error_of(AuthorizeParams {
+                code_challenge: None,
+                ..params()
+            }),
+            "invalid_request"
+        );
+        assert_eq!(
+            error_of(AuthorizeParams {
+                code_challenge_method: Some("plain".into()),
+                ..params()
+            }),
+            "invalid_request"
+        );
+        assert_eq!(
+            error_of(AuthorizeParams {
+                response_type: Some("token".into()),
+                ..params()
+            }),
+            "unsupported_response_type"
+        );
+        assert_eq!(
+            error_of(AuthorizeParams {
+                scope: Some("admin".into()),
+                ..params()
+            }),
+            "invalid_scope"
+        );
+    }
+
+    #[test]
+    fn failed_sign_ins_slow_down_then_lock() {
+        let policy = SignInPolicy::default();
+        assert_eq!(policy.delay_millis(2), 0);
+        assert_eq!(policy.delay_millis(3), 250);
+        assert_eq!(policy.delay_millis(4), 500);
+        assert!(!policy.locks(4) && policy.locks(5));
     }
 
     #[test]

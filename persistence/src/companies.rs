@@ -6,6 +6,7 @@ use domain::Invalid;
 use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Status};
+use domain::token::ActorRef;
 
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
@@ -145,7 +146,7 @@ pub fn create(
     account_id: i64,
     fields: &CompanyFields,
     phase_id: Option<i64>,
-    actor_user_id: i64,
+    actor: ActorRef,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
@@ -163,14 +164,7 @@ pub fn create(
             .get_result(conn)?;
         write_tags(conn, account_id, id, fields)?;
         if let Some(phase) = phase_id {
-            transitions::apply(
-                conn,
-                account_id,
-                id,
-                None,
-                MoveKind::Initial(phase),
-                actor_user_id,
-            )?;
+            transitions::apply(conn, account_id, id, None, MoveKind::Initial(phase), actor)?;
         }
         get(conn, account_id, id)
     })

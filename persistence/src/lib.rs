@@ -6,12 +6,15 @@ pub mod companies;
 pub mod contacts;
 mod error;
 mod keyset;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
 mod pool;
 pub mod schema;
 pub mod secrets;
+pub mod signing_keys;
 pub mod tokens;
+pub mod totp;
 pub mod transitions;
 pub mod users;
 

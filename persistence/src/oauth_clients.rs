@@ -127,6 +127,19 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<OAuthCli
         .ok_or(StoreError::NotFound)
 }
 
+/// A client by its public `client_id`, in any account, with its secret's digest.
+pub(crate) fn by_client_id(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> Result<Option<(OAuthClient, Option<String>)>, StoreError> {
+    Ok(oauth_clients::table
+        .filter(oauth_clients::client_id.eq(client_id))
+        .select((ClientRow::as_select(), oauth_clients::secret_digest))
+        .first::<(ClientRow, Option<String>)>(conn)
+        .optional()?
+        .map(|(row, digest)| (OAuthClient::from(row), digest)))
+}
+
 pub fn list(
     conn: &mut DbConnection,
     account_id: i64,

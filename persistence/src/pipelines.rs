@@ -10,6 +10,7 @@ use domain::listing::{Page, PageSize, Position};
 use domain::pipeline::{
     DEFAULT_PHASES, DEFAULT_PIPELINE_NAME, Phase, Pipeline, Status, is_permutation, median,
 };
+use domain::token::ActorRef;
 use domain::values::Label;
 
 use crate::keyset::{id_position, into_page};
@@ -589,7 +590,7 @@ pub fn remove_phase(
     pipeline_id: i64,
     phase_id: i64,
     move_to: Option<i64>,
-    actor_user_id: i64,
+    actor: ActorRef,
     expected_version: Option<i64>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
@@ -615,15 +616,9 @@ pub fn remove_phase(
             .select((companies::id, companies::phase_entered_at))
             .load(conn)?;
         match &target {
-            Some(target) if !held.is_empty() => move_all(
-                conn,
-                account_id,
-                &pipeline,
-                &removed,
-                target,
-                &held,
-                actor_user_id,
-            )?,
+            Some(target) if !held.is_empty() => {
+                move_all(conn, account_id, &pipeline, &removed, target, &held, actor)?
+            }
             None if !held.is_empty() => {
                 return Err(StoreError::Conflict(format!(
                     "the phase holds {} compan{}; pass move_to with another phase of the pipeline",
@@ -696,7 +691,7 @@ fn move_all(
     from: &Phase,
     to: &Phase,
     held: &[(i64, Option<NaiveDateTime>)],
-    actor_user_id: i64,
+    actor: ActorRef,
 ) -> Result<(), StoreError> {
     let at = now();
     for chunk in held.chunks(500) {
@@ -714,7 +709,8 @@ fn move_all(
                     company_transitions::to_phase_name.eq(Some(to.name.clone())),
                     company_transitions::from_status.eq(from.status.as_str()),
                     company_transitions::to_status.eq(to.status.as_str()),
-                    company_transitions::actor_user_id.eq(Some(actor_user_id)),
+                    company_transitions::actor_user_id.eq(actor.user_id),
+                    company_transitions::actor_client_id.eq(actor.client_id),
                     company_transitions::seconds_in_previous
                         .eq(entered.map(|t| (at - t).num_seconds().max(0))),
                     company_transitions::created_at.eq(at),

@@ -22,6 +22,11 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_confirmed_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+        failed_sign_ins -> Integer,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -187,7 +192,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth_grants (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        client_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        grant_type -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        client_id -> BigInt,
+        csrf_digest -> Text,
+        cookie_digest -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scopes -> Text,
+        state -> Nullable<Text>,
+        code_challenge -> Text,
+        step -> Text,
+        user_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_codes (id) {
+        id -> BigInt,
+        code_digest -> Text,
+        account_id -> BigInt,
+        client_id -> BigInt,
+        user_id -> BigInt,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scopes -> Text,
+        code_challenge -> Text,
+        grant_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (jti) {
+        jti -> Text,
+        grant_id -> BigInt,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_refresh_tokens (id) {
+        id -> BigInt,
+        grant_id -> BigInt,
+        token_digest -> Text,
+        scopes -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
+diesel::joinable!(oauth_grants -> oauth_clients (client_id));
+diesel::joinable!(oauth_grants -> accounts (account_id));
+diesel::joinable!(oauth_grants -> users (user_id));
+diesel::joinable!(oauth_access_tokens -> oauth_grants (grant_id));
+diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(phases -> pipelines (pipeline_id));
 diesel::joinable!(companies -> users (owner_id));
@@ -208,4 +302,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     company_transitions,
     token_origins,
     oauth_clients,
+    signing_keys,
+    oauth_grants,
+    authorization_requests,
+    authorization_codes,
+    oauth_access_tokens,
+    oauth_refresh_tokens,
 );

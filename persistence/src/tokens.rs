@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::access::ScopeSet;
 use domain::listing::{Page, PageSize, Position};
-use domain::token::{ApiToken, Principal, TokenKind};
+use domain::token::{Actor, ApiToken, Credential, Principal, TokenKind};
 use domain::values::WebOrigin;
 use subtle::ConstantTimeEq;
 
@@ -273,10 +273,12 @@ pub fn authenticate(
     Ok(Some(Principal {
         account_id: user.account_id,
         account_name,
-        user,
-        token_id,
-        token_kind,
-        allowed_origins,
+        actor: Actor::User(user),
+        credential: Credential::Token {
+            id: token_id,
+            kind: token_kind,
+            allowed_origins,
+        },
         scopes: ScopeSet::from_stored(&scopes),
     }))
 }

@@ -11,6 +11,7 @@ use domain::listing::{Page, PageSize, Position};
 use domain::pipeline::{
     Destination, Move, MoveRefused, Outcome, Place, Status, Transition, is_no_change, plan_move,
 };
+use domain::token::ActorRef;
 
 use crate::companies;
 use crate::keyset::{id_position, into_page};
@@ -78,7 +79,7 @@ pub fn move_company(
     company_id: i64,
     expected_version: Option<i64>,
     request: Move,
-    actor_user_id: i64,
+    actor: ActorRef,
 ) -> Result<(Option<Transition>, Company), StoreError> {
     write_transaction(conn, |conn| {
         let transition = apply(
@@ -87,7 +88,7 @@ pub fn move_company(
             company_id,
             expected_version,
             MoveKind::Requested(request),
-            actor_user_id,
+            actor,
         )?;
         Ok((transition, companies::get(conn, account_id, company_id)?))
     })
@@ -107,7 +108,7 @@ pub(crate) fn apply(
     company_id: i64,
     expected_version: Option<i64>,
     kind: MoveKind,
-    actor_user_id: i64,
+    actor: ActorRef,
 ) -> Result<Option<Transition>, StoreError> {
     let target_phase = match &kind {
         MoveKind::Requested(Move::ToPhase(phase)) | MoveKind::Initial(phase) => Some(*phase),
@@ -232,7 +233,8 @@ pub(crate) fn apply(
             company_transitions::to_status.eq(destination.status.as_str()),
             company_transitions::outcome.eq(row_outcome.map(Outcome::as_str)),
             company_transitions::reason.eq(row_reason),
-            company_transitions::actor_user_id.eq(Some(actor_user_id)),
+            company_transitions::actor_user_id.eq(actor.user_id),
+            company_transitions::actor_client_id.eq(actor.client_id),
             company_transitions::seconds_in_previous.eq(seconds_in_previous),
             company_transitions::created_at.eq(at),
         ))

@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::access::{Rights, Scope};
-use domain::token::{Principal, TokenKind};
+use domain::token::{ActorRef, Principal};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,8 +26,14 @@ impl Caller {
         self.0.account_id
     }
 
-    pub fn user_id(&self) -> i64 {
-        self.0.user.id
+    /// The team member calling; 403 for an app acting for its account.
+    pub fn user_id(&self) -> Result<i64, ApiError> {
+        self.0.user().map(|u| u.id).ok_or(ApiError::UserRequired)
+    }
+
+    /// Who acts, as history records it.
+    pub fn actor(&self) -> ActorRef {
+        self.0.actor_ref()
     }
 
     pub fn rights(&self) -> Rights {
@@ -57,20 +63,19 @@ impl FromRequest for Caller {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let token = presented?;
-            let principal = state
-                .run(move |conn| persistence::tokens::authenticate(conn, &token))
-                .await?
-                .ok_or(ApiError::Unauthorized(
-                    "the access token is unknown, revoked or expired",
-                ))?;
-            if principal.token_kind == TokenKind::Javascript {
+            let principal = if token.starts_with("clt_") {
+                state
+                    .run(move |conn| persistence::tokens::authenticate(conn, &token))
+                    .await?
+            } else {
+                oauth_principal(&state, token).await?
+            }
+            .ok_or(ApiError::Unauthorized(
+                "the access token is unknown, revoked or expired",
+            ))?;
+            if let Some(allowed) = principal.allowed_origins() {
                 let origin = origin
-                    .filter(|o| {
-                        principal
-                            .allowed_origins
-                            .iter()
-                            .any(|allowed| allowed.eq_ignore_ascii_case(o))
-                    })
+                    .filter(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
                     .ok_or(ApiError::OriginNotAllowed)?;
                 // The response may be read by that page: the CORS middleware says so.
                 req.extensions_mut().insert(CorsOrigin(origin));
@@ -78,6 +83,38 @@ impl FromRequest for Caller {
             Ok(Caller(principal))
         })
     }
+}
+
+/// The caller behind an OAuth access token (a JWT): verified against the shared signing
+/// keys, then looked up so that revocation, a deleted app or a deactivated user stop it.
+async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Principal>, ApiError> {
+    let keys = &state.oauth.keys;
+    let Some(kid) = crate::oauth::keys::KeyRing::kid_of(&token) else {
+        return Ok(None);
+    };
+    if keys.needs_reload(&kid) {
+        let live = state.run(persistence::signing_keys::live).await?;
+        keys.remember(&live);
+    }
+    let claims = match keys.verify(&token) {
+        Ok(claims) => claims,
+        Err(rejected) => {
+            tracing::debug!(reason = %rejected.0, "access token refused");
+            return Ok(None);
+        }
+    };
+    let account = claims.account_id;
+    let principal = state
+        .run(move |conn| {
+            persistence::oauth::authenticate_access(
+                conn,
+                &claims.jti,
+                &claims.client_id,
+                &claims.scopes(),
+            )
+        })
+        .await?;
+    Ok(principal.filter(|p| p.account_id == account))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {

@@ -111,7 +111,7 @@ pub async fn create(
             "must be a positive id",
         )));
     }
-    let (account, actor) = (caller.account_id(), caller.user_id());
+    let (account, actor) = (caller.account_id(), caller.actor());
     let company = state
         .run(move |conn| companies::create(conn, account, &fields, phase, actor))
         .await?;
@@ -277,7 +277,7 @@ pub async fn transition(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let request = body.0.into_move()?;
-    let (account, actor) = (caller.account_id(), caller.user_id());
+    let (account, actor) = (caller.account_id(), caller.actor());
     let (transition, company) = state
         .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, actor))
         .await?;

@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod follow_ups;
 pub mod health;
 pub mod me;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;
@@ -26,9 +27,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(
+            web::resource("/.well-known/oauth-authorization-server")
+                .route(web::get().to(oauth::metadata)),
+        )
+        .service(web::resource("/.well-known/jwks.json").route(web::get().to(oauth::jwks)))
+        .service(
+            web::scope("/oauth")
+                .service(
+                    web::resource("/authorize")
+                        .route(web::get().to(oauth::authorize))
+                        .route(web::post().to(oauth::authorize_form)),
+                )
+                .service(web::resource("/token").route(web::post().to(oauth::token)))
+                .service(web::resource("/revoke").route(web::post().to(oauth::revoke)))
+                .service(web::resource("/introspect").route(web::post().to(oauth::introspect))),
+        )
+        .service(
             web::scope("/v1")
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
+                .service(
+                    web::resource("/me/totp")
+                        .route(web::get().to(me::show_totp))
+                        .route(web::post().to(me::enrol_totp))
+                        .route(web::delete().to(me::remove_totp)),
+                )
+                .service(web::resource("/me/totp/confirm").route(web::post().to(me::confirm_totp)))
                 .service(
                     web::resource("/users")
                         .route(web::get().to(users::list))

@@ -308,7 +308,7 @@ pub async fn remove_phase(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
-    let (account, actor) = (caller.account_id(), caller.user_id());
+    let (account, actor) = (caller.account_id(), caller.actor());
     let move_to = query.0.move_to;
     let pipeline = state
         .run(move |conn| {

@@ -36,7 +36,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let (size, _, after) = paging(query.0.limit, None, query.0.cursor.as_deref())?;
-    let (account, user) = (caller.account_id(), caller.user_id());
+    let (account, user) = (caller.account_id(), caller.user_id()?);
     let page = state
         .run(move |conn| tokens::list(conn, account, user, size, after.as_ref()))
         .await?;
@@ -101,7 +101,7 @@ pub async fn create(
             ),
         )));
     }
-    let (account, user) = (caller.account_id(), caller.user_id());
+    let (account, user) = (caller.account_id(), caller.user_id()?);
     let (token, secret) = state
         .run(move |conn| {
             tokens::create(
@@ -141,7 +141,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let id = path_id(&id)?;
-    let (account, user) = (caller.account_id(), caller.user_id());
+    let (account, user) = (caller.account_id(), caller.user_id()?);
     let token = state
         .run(move |conn| tokens::get(conn, account, user, id))
         .await?;
@@ -164,7 +164,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let (account, user) = (caller.account_id(), caller.user_id());
+    let (account, user) = (caller.account_id(), caller.user_id()?);
     state
         .run(move |conn| tokens::revoke(conn, account, user, id))
         .await?;

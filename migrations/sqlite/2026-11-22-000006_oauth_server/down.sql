@@ -1,0 +1,11 @@
+ALTER TABLE users DROP COLUMN locked_until;
+ALTER TABLE users DROP COLUMN failed_sign_ins;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users DROP COLUMN totp_confirmed_at;
+ALTER TABLE users DROP COLUMN totp_secret;
+DROP TABLE oauth_refresh_tokens;
+DROP TABLE oauth_access_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE authorization_requests;
+DROP TABLE oauth_grants;
+DROP TABLE signing_keys;
