@@ -73,7 +73,7 @@ enum KeysCommand {
     List,
     /// Add a new key that signs from now on; older keys keep verifying until retired.
     Rotate,
-    /// Retire a key: tokens it signed stop verifying (within a minute on every replica).
+    /// Retire a key: tokens it signed stop verifying (at once, on every replica).
     Retire {
         /// The key's id (`kid`), as `keys list` shows it.
         kid: String,

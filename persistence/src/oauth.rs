@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use crate::oauth_clients;
 use crate::schema::{
     accounts, authorization_codes, authorization_requests, oauth_access_tokens,
-    oauth_clients as clients, oauth_grants, oauth_refresh_tokens, users,
+    oauth_clients as clients, oauth_grants, oauth_refresh_tokens, signing_keys, users,
 };
 use crate::secrets;
 use crate::users::UserRow;
@@ -536,9 +536,8 @@ pub fn exchange_code(
             )));
         }
         let Some(verifier) = verifier.filter(|v| !v.is_empty()) else {
-            return Ok(Err(OAuthError::new(
-                "invalid_request",
-                "code_verifier is required (PKCE)",
+            return Ok(Err(OAuthError::invalid_grant(
+                "code_verifier is required: the code was issued with a PKCE challenge",
             )));
         };
         if !pkce_matches(verifier, &row.code_challenge) {
@@ -798,14 +797,21 @@ pub fn refresh_token_info(
 }
 
 /// The caller behind a live access token: `None` when the token was revoked or expired, its
-/// grant revoked, its client deleted, or its user deactivated. `claimed_scopes` are the
-/// signed token's scopes; the result holds those the grant and the client still allow.
+/// grant revoked, its client deleted, its user deactivated, or the key `kid` that signed it
+/// retired. `claimed_scopes` are the signed token's scopes; the result holds those the grant
+/// and the client still allow.
 pub fn authenticate_access(
     conn: &mut DbConnection,
+    kid: &str,
     jti: &str,
     claimed_client_id: &str,
     claimed_scopes: &ScopeSet,
 ) -> Result<Option<Principal>, StoreError> {
+    let key_is_live = diesel::dsl::exists(
+        signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .filter(signing_keys::retired_at.is_null()),
+    );
     let found = oauth_access_tokens::table
         .inner_join(
             oauth_grants::table
@@ -814,6 +820,7 @@ pub fn authenticate_access(
                 .left_join(users::table.on(users::id.nullable().eq(oauth_grants::user_id))),
         )
         .filter(oauth_access_tokens::jti.eq(jti))
+        .filter(key_is_live)
         .select((
             oauth_access_tokens::expires_at,
             oauth_access_tokens::revoked_at,

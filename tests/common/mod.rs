@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod oauth;
 pub mod pipelines;
 
 use std::net::TcpListener;
@@ -182,6 +183,8 @@ pub async fn spawn_app_with(settings: api::Settings) -> TestApp {
         .local_addr()
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("{e}"));
+    let mut settings = settings;
+    settings.public_url = Some(format!("http://127.0.0.1:{port}"));
     let server = api::serve(listener, api::AppState::new(db.clone(), settings), Some(1))
         .unwrap_or_else(|e| panic!("cannot start the server: {e}"));
     tokio::spawn(server);

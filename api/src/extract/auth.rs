@@ -108,6 +108,7 @@ async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Princ
         .run(move |conn| {
             persistence::oauth::authenticate_access(
                 conn,
+                &kid,
                 &claims.jti,
                 &claims.client_id,
                 &claims.scopes(),

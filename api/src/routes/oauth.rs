@@ -732,8 +732,9 @@ pub async fn introspect(
         claims.client_id.clone(),
         claims.scopes(),
     );
+    let kid = KeyRing::kid_of(&token).unwrap_or_default();
     let live = state
-        .run(move |conn| store::authenticate_access(conn, &jti, &client_id, &scopes))
+        .run(move |conn| store::authenticate_access(conn, &kid, &jti, &client_id, &scopes))
         .await?;
     Ok(match live {
         Some(principal) => no_store(HttpResponse::Ok().json(json!({
