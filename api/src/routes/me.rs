@@ -183,7 +183,10 @@ pub async fn confirm_totp(
 #[utoipa::path(
     operation_id = "removeMyTotp", delete, path = "/v1/me/totp", tag = "me",
     request_body(content = TotpCode, example = json!({"code": "123456"})),
-    responses((status = 204, description = "The authenticator was removed")),
+    responses(
+        (status = 204, description = "The authenticator was removed"),
+        (status = 404, description = "No authenticator is enrolled", body = Problem, content_type = "application/problem+json"),
+    ),
     security(("bearer" = ["tokens:write"]))
 )]
 pub async fn remove_totp(

@@ -553,9 +553,12 @@ pub async fn token(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let form = form_of(&req, &body)?;
+    // Per client and address: someone who knows a client_id (it is public) cannot use up
+    // the bucket of the client's own servers.
+    let ip = client_ip(&req);
     let limiter_key = client_credentials_of(&req, &form)
-        .map(|(id, _)| format!("client:{id}"))
-        .unwrap_or_else(|_| format!("ip:{}", client_ip(&req)));
+        .map(|(id, _)| format!("client:{id}@{ip}"))
+        .unwrap_or_else(|_| format!("ip:{ip}"));
     if let Err(seconds) = state.oauth.token_limiter.check(&limiter_key) {
         return Err(ApiError::TooManyRequests {
             retry_after_seconds: seconds,
