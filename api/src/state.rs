@@ -76,6 +76,20 @@ impl AppState {
         }
     }
 
+    /// Makes sure the key ring can verify `token`: reads the live signing keys again when the
+    /// token names a key the ring does not know, or its copy is old. Returns the token's `kid`.
+    pub async fn keys_for(&self, token: &str) -> Result<Option<String>, ApiError> {
+        let keys = &self.oauth.keys;
+        let Some(kid) = KeyRing::kid_of(token) else {
+            return Ok(None);
+        };
+        if keys.needs_reload(&kid) {
+            let live = self.run(persistence::signing_keys::live).await?;
+            keys.remember(&live);
+        }
+        Ok(Some(kid))
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool, so that no actix worker
     /// ever waits on the database.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>

@@ -120,8 +120,13 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<SigningKey>, StoreError> {
         .collect())
 }
 
-/// Makes sure a live key exists, creating the first one; returns the live keys.
+/// Makes sure a live key exists, creating the first one; returns the live keys. Only the
+/// very first call writes: every token request calls this, so it reads first.
 pub fn ensure(conn: &mut DbConnection) -> Result<Vec<SigningKey>, StoreError> {
+    let keys = live(conn)?;
+    if !keys.is_empty() {
+        return Ok(keys);
+    }
     write_transaction(conn, |conn| {
         let keys = live(conn)?;
         if !keys.is_empty() {

@@ -88,15 +88,10 @@ impl FromRequest for Caller {
 /// The caller behind an OAuth access token (a JWT): verified against the shared signing
 /// keys, then looked up so that revocation, a deleted app or a deactivated user stop it.
 async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Principal>, ApiError> {
-    let keys = &state.oauth.keys;
-    let Some(kid) = crate::oauth::keys::KeyRing::kid_of(&token) else {
+    let Some(kid) = state.keys_for(&token).await? else {
         return Ok(None);
     };
-    if keys.needs_reload(&kid) {
-        let live = state.run(persistence::signing_keys::live).await?;
-        keys.remember(&live);
-    }
-    let claims = match keys.verify(&token) {
+    let claims = match state.oauth.keys.verify(&token) {
         Ok(claims) => claims,
         Err(rejected) => {
             tracing::debug!(reason = %rejected.0, "access token refused");

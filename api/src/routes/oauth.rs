@@ -546,6 +546,22 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
     response
 }
 
+/// A token request's grant, with its parameters.
+enum Grant {
+    Code {
+        code: String,
+        redirect_uri: Option<String>,
+        verifier: Option<String>,
+    },
+    Refresh {
+        token: String,
+        scope: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+}
+
 /// `POST /oauth/token`
 pub async fn token(
     state: web::Data<AppState>,
@@ -575,51 +591,24 @@ pub async fn token(
         get("refresh_token"),
         get("scope"),
     );
-    let (live, outcome) = match grant_type.as_str() {
-        "authorization_code" => {
-            let code = code
-                .ok_or_else(|| oauth_error("invalid_request", "the code parameter is missing"))?;
-            state
-                .run(move |conn| {
-                    let live = signing_keys::ensure(conn)?;
-                    let outcome = store::exchange_code(
-                        conn,
-                        &client,
-                        &code,
-                        redirect_uri.as_deref(),
-                        verifier.as_deref(),
-                    )?;
-                    Ok((live, outcome))
-                })
-                .await?
-        }
-        "refresh_token" => {
-            let token = refresh_token.ok_or_else(|| {
-                oauth_error("invalid_request", "the refresh_token parameter is missing")
-            })?;
-            state
-                .run(move |conn| {
-                    let live = signing_keys::ensure(conn)?;
-                    let outcome = store::refresh(conn, &client, &token, scope.as_deref())?;
-                    Ok((live, outcome))
-                })
-                .await?
-        }
-        "client_credentials" => {
-            state
-                .run(move |conn| {
-                    let live = signing_keys::ensure(conn)?;
-                    let outcome = store::client_credentials(conn, &client, scope.as_deref())?;
-                    Ok((live, outcome))
-                })
-                .await?
-        }
-        "" => {
-            return Err(oauth_error(
-                "invalid_request",
-                "the grant_type parameter is missing",
-            ));
-        }
+    let missing = |name: &str| {
+        oauth_error(
+            "invalid_request",
+            format!("the {name} parameter is missing"),
+        )
+    };
+    let grant = match grant_type.as_str() {
+        "authorization_code" => Grant::Code {
+            code: code.ok_or_else(|| missing("code"))?,
+            redirect_uri,
+            verifier,
+        },
+        "refresh_token" => Grant::Refresh {
+            token: refresh_token.ok_or_else(|| missing("refresh_token"))?,
+            scope,
+        },
+        "client_credentials" => Grant::ClientCredentials { scope },
+        "" => return Err(missing("grant_type")),
         other => {
             return Err(oauth_error(
                 "unsupported_grant_type",
@@ -629,6 +618,31 @@ pub async fn token(
             ));
         }
     };
+    let (live, outcome) = state
+        .run(move |conn| {
+            let live = signing_keys::ensure(conn)?;
+            let outcome = match grant {
+                Grant::Code {
+                    code,
+                    redirect_uri,
+                    verifier,
+                } => store::exchange_code(
+                    conn,
+                    &client,
+                    &code,
+                    redirect_uri.as_deref(),
+                    verifier.as_deref(),
+                )?,
+                Grant::Refresh { token, scope } => {
+                    store::refresh(conn, &client, &token, scope.as_deref())?
+                }
+                Grant::ClientCredentials { scope } => {
+                    store::client_credentials(conn, &client, scope.as_deref())?
+                }
+            };
+            Ok((live, outcome))
+        })
+        .await?;
     let issued = outcome.map_err(ApiError::OAuth)?;
     let keys = &state.oauth.keys;
     keys.remember(&live);
@@ -652,15 +666,10 @@ pub async fn token(
 
 /// Reads a JWT this server signed (expired or not), reloading the keys when its `kid` is new.
 async fn signed_claims(state: &AppState, token: &str) -> Result<Option<AccessClaims>, ApiError> {
-    let keys = &state.oauth.keys;
-    let Some(kid) = KeyRing::kid_of(token) else {
+    if state.keys_for(token).await?.is_none() {
         return Ok(None);
-    };
-    if keys.needs_reload(&kid) {
-        let live = state.run(signing_keys::live).await?;
-        keys.remember(&live);
     }
-    Ok(keys.verify_ignoring_expiry(token).ok())
+    Ok(state.oauth.keys.verify_ignoring_expiry(token).ok())
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token was known.
