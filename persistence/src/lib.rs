@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod companies;
 pub mod contacts;
 mod error;
+pub mod events;
 mod keyset;
 pub mod oauth;
 pub mod oauth_clients;
@@ -17,6 +18,7 @@ pub mod tokens;
 pub mod totp;
 pub mod transitions;
 pub mod users;
+pub mod webhooks;
 
 pub use error::StoreError;
 pub use pool::{Backend, Db, DbConnection, PooledConnection, write_transaction};

@@ -276,6 +276,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        #[sql_name = "type"]
+        event_type -> Text,
+        record_type -> Text,
+        record_id -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        actor_client_id -> Nullable<BigInt>,
+        data -> Text,
+        previous -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -308,4 +324,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     oauth_access_tokens,
     oauth_refresh_tokens,
+    events,
 );

@@ -3,6 +3,7 @@
 
 pub mod companies;
 pub mod contacts;
+pub mod events;
 mod input;
 pub mod me;
 pub mod oauth_clients;

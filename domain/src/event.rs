@@ -1,0 +1,245 @@
+//! Events: what integrations learn about changes. The kinds of event, the record an event is
+//! about, and which fields an update changed. Rendering a record as JSON is the HTTP layer's
+//! business (it owns the wire shapes); storage asks it through [`RecordJson`].
+
+use serde_json::{Map, Value};
+
+use crate::company::Company;
+use crate::contact::Contact;
+use crate::pipeline::{Phase, Pipeline};
+use crate::token::ActorRef;
+use crate::validation::ValueError;
+
+/// Every kind of event, by its wire name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    CompanyCreated,
+    CompanyUpdated,
+    CompanyDeleted,
+    CompanyPhaseChanged,
+    CompanyWon,
+    CompanyLost,
+    CompanyMerged,
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    ContactMerged,
+    PipelineCreated,
+    PipelineUpdated,
+    PipelineDeleted,
+    PhaseCreated,
+    PhaseUpdated,
+    PhaseDeleted,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 17] = [
+        EventType::CompanyCreated,
+        EventType::CompanyUpdated,
+        EventType::CompanyDeleted,
+        EventType::CompanyPhaseChanged,
+        EventType::CompanyWon,
+        EventType::CompanyLost,
+        EventType::CompanyMerged,
+        EventType::ContactCreated,
+        EventType::ContactUpdated,
+        EventType::ContactDeleted,
+        EventType::ContactMerged,
+        EventType::PipelineCreated,
+        EventType::PipelineUpdated,
+        EventType::PipelineDeleted,
+        EventType::PhaseCreated,
+        EventType::PhaseUpdated,
+        EventType::PhaseDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::CompanyCreated => "company.created",
+            EventType::CompanyUpdated => "company.updated",
+            EventType::CompanyDeleted => "company.deleted",
+            EventType::CompanyPhaseChanged => "company.phase_changed",
+            EventType::CompanyWon => "company.won",
+            EventType::CompanyLost => "company.lost",
+            EventType::CompanyMerged => "company.merged",
+            EventType::ContactCreated => "contact.created",
+            EventType::ContactUpdated => "contact.updated",
+            EventType::ContactDeleted => "contact.deleted",
+            EventType::ContactMerged => "contact.merged",
+            EventType::PipelineCreated => "pipeline.created",
+            EventType::PipelineUpdated => "pipeline.updated",
+            EventType::PipelineDeleted => "pipeline.deleted",
+            EventType::PhaseCreated => "phase.created",
+            EventType::PhaseUpdated => "phase.updated",
+            EventType::PhaseDeleted => "phase.deleted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new(
+                    "unknown_event_type",
+                    format!(
+                        "`{raw}` is not an event type; the types are {}",
+                        Self::ALL.map(EventType::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// The kind of record the event is about.
+    pub fn record_type(self) -> RecordType {
+        use EventType::*;
+        match self {
+            CompanyCreated | CompanyUpdated | CompanyDeleted | CompanyPhaseChanged | CompanyWon
+            | CompanyLost | CompanyMerged => RecordType::Company,
+            ContactCreated | ContactUpdated | ContactDeleted | ContactMerged => RecordType::Contact,
+            PipelineCreated | PipelineUpdated | PipelineDeleted => RecordType::Pipeline,
+            PhaseCreated | PhaseUpdated | PhaseDeleted => RecordType::Phase,
+        }
+    }
+}
+
+/// The kinds of record events speak of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    Company,
+    Contact,
+    Pipeline,
+    Phase,
+}
+
+impl RecordType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Company => "company",
+            RecordType::Contact => "contact",
+            RecordType::Pipeline => "pipeline",
+            RecordType::Phase => "phase",
+        }
+    }
+}
+
+/// Renders records as the API shows them, so that an event carries the same JSON a `GET`
+/// of the record answers. Implemented by the HTTP layer, which owns the wire shapes.
+pub trait RecordJson: Send + Sync {
+    fn company(&self, company: &Company) -> Value;
+    fn contact(&self, contact: &Contact) -> Value;
+    fn pipeline(&self, pipeline: &Pipeline) -> Value;
+    fn phase(&self, pipeline_id: i64, phase: &Phase) -> Value;
+}
+
+/// What a write needs to record its events: who acts, and how records look on the wire.
+#[derive(Clone, Copy)]
+pub struct Outbox<'a> {
+    pub actor: ActorRef,
+    pub render: &'a dyn RecordJson,
+}
+
+impl std::fmt::Debug for Outbox<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("actor", &self.actor)
+            .finish()
+    }
+}
+
+/// One event about to be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: EventType,
+    pub record_id: i64,
+    /// The record as it now is (as it was, for a deletion).
+    pub data: Value,
+    /// For updates: the previous values of the fields that changed.
+    pub previous: Option<Map<String, Value>>,
+}
+
+impl NewEvent {
+    pub fn new(event_type: EventType, record_id: i64, data: Value) -> Self {
+        NewEvent {
+            event_type,
+            record_id,
+            data,
+            previous: None,
+        }
+    }
+
+    /// An update: `previous` holds the old values of the fields that differ in `after`.
+    pub fn changed(event_type: EventType, record_id: i64, before: &Value, after: Value) -> Self {
+        let previous = changed_fields(before, &after);
+        NewEvent {
+            event_type,
+            record_id,
+            data: after,
+            previous: Some(previous),
+        }
+    }
+}
+
+/// Fields that change on every write or with the clock, and so say nothing about what a
+/// caller changed.
+const NOT_COMPARED: [&str; 5] = [
+    "version",
+    "updated_at",
+    "days_in_phase",
+    "time_in_phases",
+    "follow_up_due",
+];
+
+/// The previous values of the top-level fields whose value differs between `before` and
+/// `after` (a field missing on one side counts as `null`).
+pub fn changed_fields(before: &Value, after: &Value) -> Map<String, Value> {
+    let empty = Map::new();
+    let old = before.as_object().unwrap_or(&empty);
+    let new = after.as_object().unwrap_or(&empty);
+    let mut changed = Map::new();
+    let keys = old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)));
+    for key in keys {
+        if NOT_COMPARED.contains(&key.as_str()) {
+            continue;
+        }
+        let was = old.get(key).unwrap_or(&Value::Null);
+        let is = new.get(key).unwrap_or(&Value::Null);
+        if was != is {
+            changed.insert(key.clone(), was.clone());
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_event_type_parses_back_from_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Ok(t));
+        }
+        assert!(EventType::parse("company.exploded").is_err());
+    }
+
+    #[test]
+    fn changed_fields_hold_the_old_values_of_what_changed() {
+        let before = json!({"name": "Acme", "industry": "Oil", "phone": null, "version": 1});
+        let after = json!({"name": "Acme", "industry": "Solar", "phone": "1", "version": 2});
+        assert_eq!(
+            Value::Object(changed_fields(&before, &after)),
+            json!({"industry": "Oil", "phone": null})
+        );
+    }
+
+    #[test]
+    fn clock_and_version_fields_are_not_changes() {
+        let before = json!({"days_in_phase": 1, "updated_at": "a", "time_in_phases": []});
+        let after = json!({"days_in_phase": 2, "updated_at": "b", "time_in_phases": [1]});
+        assert!(changed_fields(&before, &after).is_empty());
+    }
+}
