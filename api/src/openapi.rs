@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
 use crate::routes::{
-    companies, contacts, follow_ups, health, me, oauth_clients, pipelines, tokens, users,
+    companies, contacts, events, follow_ups, health, me, oauth_clients, pipelines, tokens, users,
 };
 use crate::wire;
 
@@ -39,6 +39,7 @@ use crate::wire;
         pipelines::board, pipelines::stats, follow_ups::list,
         oauth_clients::list, oauth_clients::create, oauth_clients::show, oauth_clients::update,
         oauth_clients::delete, oauth_clients::rotate_secret,
+        events::list, events::show,
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
@@ -57,6 +58,8 @@ use crate::wire;
         follow_ups::FollowUpOut, follow_ups::FollowUpList,
         wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
+        wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
+        wire::events::EventDataOut,
     )),
     modifiers(&Security, &CommonErrors),
     tags(
@@ -67,6 +70,7 @@ use crate::wire;
         (name = "contacts", description = "Contacts"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
+        (name = "events", description = "The events feed: every change, for polling integrations"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::access::{Resource, Scope};
 use crate::company::Company;
 use crate::contact::Contact;
 use crate::pipeline::{Phase, Pipeline};
@@ -113,6 +114,34 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    pub const ALL: [RecordType; 4] = [
+        RecordType::Company,
+        RecordType::Contact,
+        RecordType::Pipeline,
+        RecordType::Phase,
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new(
+                    "invalid_choice",
+                    "must be one of company, contact, pipeline, phase",
+                )
+            })
+    }
+
+    /// The scope that reads records of this kind, and so their events.
+    pub fn read_scope(self) -> Scope {
+        match self {
+            RecordType::Company => Scope::Read(Resource::Companies),
+            RecordType::Contact => Scope::Read(Resource::Contacts),
+            RecordType::Pipeline | RecordType::Phase => Scope::Read(Resource::Pipelines),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordType::Company => "company",

@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
+use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Status};
-use domain::token::ActorRef;
 
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
@@ -15,7 +15,7 @@ use crate::pool::on_backend;
 use crate::schema::{companies, company_tags, contacts};
 use crate::transitions::{self, MoveKind};
 use crate::users::check_owner;
-use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = companies)]
@@ -146,7 +146,7 @@ pub fn create(
     account_id: i64,
     fields: &CompanyFields,
     phase_id: Option<i64>,
-    actor: ActorRef,
+    outbox: &Outbox<'_>,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
@@ -164,9 +164,24 @@ pub fn create(
             .get_result(conn)?;
         write_tags(conn, account_id, id, fields)?;
         if let Some(phase) = phase_id {
-            transitions::apply(conn, account_id, id, None, MoveKind::Initial(phase), actor)?;
+            transitions::apply(
+                conn,
+                account_id,
+                id,
+                None,
+                MoveKind::Initial(phase),
+                outbox.actor,
+            )?;
         }
-        get(conn, account_id, id)
+        let company = get(conn, account_id, id)?;
+        let data = outbox.render.company(&company);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::CompanyCreated, id, data),
+        )?;
+        Ok(company)
     })
 }
 
@@ -178,6 +193,29 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company,
     Ok(company)
 }
 
+/// Companies by id, in id order, with their time in each phase; ids of other accounts are
+/// left out.
+pub(crate) fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Company>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Bounded chunks keep each statement under SQLite's limit on bound variables.
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<CompanyRow> = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::id.eq_any(chunk))
+            .select(CompanyRow::as_select())
+            .load(conn)?;
+        let mut companies: Vec<Company> = rows.into_iter().map(Company::from).collect();
+        transitions::attach_times(conn, account_id, &mut companies)?;
+        found.extend(companies);
+    }
+    found.sort_by_key(|c| c.id);
+    Ok(found)
+}
+
 /// Applies `patch` when the company is at `expected_version` (if one is given).
 pub fn update(
     conn: &mut DbConnection,
@@ -185,6 +223,7 @@ pub fn update(
     id: i64,
     expected_version: Option<i64>,
     patch: CompanyPatch,
+    outbox: &Outbox<'_>,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
         let current = find_for_update(conn, account_id, id)?;
@@ -219,7 +258,15 @@ pub fn update(
                 .execute(conn)?;
             write_tags(conn, account_id, id, &fields)?;
         }
-        get(conn, account_id, id)
+        let company = get(conn, account_id, id)?;
+        let event = NewEvent::changed(
+            EventType::CompanyUpdated,
+            id,
+            &outbox.render.company(&current),
+            outbox.render.company(&company),
+        );
+        events::record_one(conn, account_id, outbox, event)?;
+        Ok(company)
     })
 }
 
@@ -229,10 +276,12 @@ pub fn delete(
     account_id: i64,
     id: i64,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_row(conn, account_id, id)?;
+        let current = find_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
+        let data = outbox.render.company(&get(conn, account_id, id)?);
         diesel::update(
             contacts::table
                 .filter(contacts::account_id.eq(account_id))
@@ -252,7 +301,12 @@ pub fn delete(
                 .filter(companies::account_id.eq(account_id)),
         )
         .execute(conn)?;
-        Ok(())
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::CompanyDeleted, id, data),
+        )
     })
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, check_reporting_line};
+use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
 use crate::companies::check_company;
@@ -14,7 +15,7 @@ use crate::pool::on_backend;
 use crate::schema::{companies, contact_tags, contacts};
 use crate::users::check_owner;
 use crate::{
-    DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
+    DbConnection, StoreError, check_version, events, lock_account, now, to_utc, write_transaction,
 };
 
 /// How far up an org chart the cycle check walks; deeper charts are refused.
@@ -124,6 +125,7 @@ pub fn create(
     conn: &mut DbConnection,
     account_id: i64,
     fields: &ContactFields,
+    outbox: &Outbox<'_>,
 ) -> Result<Contact, StoreError> {
     write_transaction(conn, |conn| {
         check_links(conn, account_id, None, fields)?;
@@ -139,7 +141,15 @@ pub fn create(
             .returning(contacts::id)
             .get_result(conn)?;
         write_tags(conn, account_id, id, fields)?;
-        find_row(conn, account_id, id)
+        let contact = find_row(conn, account_id, id)?;
+        let data = outbox.render.contact(&contact);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::ContactCreated, id, data),
+        )?;
+        Ok(contact)
     })
 }
 
@@ -153,14 +163,17 @@ pub fn update(
     id: i64,
     expected_version: Option<i64>,
     patch: ContactPatch,
+    outbox: &Outbox<'_>,
 ) -> Result<Contact, StoreError> {
     write_transaction(conn, |conn| {
         let reporting_change = patch.reports_to_id.is_some();
+        let current = find_row_for_update(conn, account_id, id)?;
         if reporting_change {
             // Two concurrent edits could each pass the cycle check and together close a loop.
+            // The account's lock comes after the contact's row, as in every write that records
+            // an event (which takes the account's lock last).
             lock_account(conn, account_id)?;
         }
-        let current = find_row_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         let tags_change = patch.tags.is_some();
         let owner_change = patch.owner_id.is_some();
@@ -199,7 +212,15 @@ pub fn update(
                 .execute(conn)?;
             write_tags(conn, account_id, id, &fields)?;
         }
-        find_row(conn, account_id, id)
+        let contact = find_row(conn, account_id, id)?;
+        let event = NewEvent::changed(
+            EventType::ContactUpdated,
+            id,
+            &outbox.render.contact(&current),
+            outbox.render.contact(&contact),
+        );
+        events::record_one(conn, account_id, outbox, event)?;
+        Ok(contact)
     })
 }
 
@@ -209,10 +230,12 @@ pub fn delete(
     account_id: i64,
     id: i64,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_row(conn, account_id, id)?;
+        let current = find_row_for_update(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
+        let data = outbox.render.contact(&current);
         diesel::update(
             contacts::table
                 .filter(contacts::account_id.eq(account_id))
@@ -232,7 +255,12 @@ pub fn delete(
                 .filter(contacts::account_id.eq(account_id)),
         )
         .execute(conn)?;
-        Ok(())
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::ContactDeleted, id, data),
+        )
     })
 }
 

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use domain::event::{EventType, NewEvent, Outbox};
+use domain::event::{EventType, NewEvent, Outbox, RecordType};
 use domain::listing::PageSize;
 use serde_json::Value;
 
@@ -156,7 +156,8 @@ pub struct EventFilter {
     pub after: Option<i64>,
     /// Only these types; empty: every type.
     pub types: Vec<EventType>,
-    pub record_type: Option<String>,
+    /// Only events about these kinds of record; empty: every kind.
+    pub record_types: Vec<RecordType>,
     pub record_id: Option<i64>,
 }
 
@@ -179,8 +180,9 @@ pub fn list(
         let names: Vec<&'static str> = filter.types.iter().map(|t| t.as_str()).collect();
         query = query.filter(events::event_type.eq_any(names));
     }
-    if let Some(record_type) = &filter.record_type {
-        query = query.filter(events::record_type.eq(record_type.clone()));
+    if !filter.record_types.is_empty() {
+        let names: Vec<&'static str> = filter.record_types.iter().map(|t| t.as_str()).collect();
+        query = query.filter(events::record_type.eq_any(names));
     }
     if let Some(record_id) = filter.record_id {
         query = query.filter(events::record_id.eq(record_id));

@@ -6,17 +6,17 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use domain::Invalid;
+use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position};
 use domain::pipeline::{
     DEFAULT_PHASES, DEFAULT_PIPELINE_NAME, Phase, Pipeline, Status, is_permutation, median,
 };
-use domain::token::ActorRef;
 use domain::values::Label;
 
 use crate::keyset::{id_position, into_page};
 use crate::pool::on_backend;
 use crate::schema::{companies, company_transitions, phases, pipelines};
-use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = pipelines)]
@@ -148,8 +148,19 @@ pub fn create(
     account_id: i64,
     name: &Label,
     phases: &[NewPhase],
+    outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
-    write_transaction(conn, |conn| insert(conn, account_id, name, false, phases))
+    write_transaction(conn, |conn| {
+        let pipeline = insert(conn, account_id, name, false, phases)?;
+        let data = outbox.render.pipeline(&pipeline);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::PipelineCreated, pipeline.id, data),
+        )?;
+        Ok(pipeline)
+    })
 }
 
 fn insert(
@@ -370,6 +381,7 @@ pub fn update(
     id: i64,
     expected_version: Option<i64>,
     patch: PipelinePatch,
+    outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
         let current = find_for_update(conn, account_id, id, expected_version)?;
@@ -417,8 +429,27 @@ pub fn update(
                 pipelines::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        find(conn, account_id, id)
+        let pipeline = find(conn, account_id, id)?;
+        record_pipeline_change(conn, account_id, outbox, &current, &pipeline)?;
+        Ok(pipeline)
     })
+}
+
+/// `pipeline.updated`, with the previous values of what changed.
+fn record_pipeline_change(
+    conn: &mut DbConnection,
+    account_id: i64,
+    outbox: &Outbox<'_>,
+    before: &Pipeline,
+    after: &Pipeline,
+) -> Result<(), StoreError> {
+    let event = NewEvent::changed(
+        EventType::PipelineUpdated,
+        after.id,
+        &outbox.render.pipeline(before),
+        outbox.render.pipeline(after),
+    );
+    events::record_one(conn, account_id, outbox, event)
 }
 
 /// Deletes a pipeline that holds no company; the default pipeline stays.
@@ -427,6 +458,7 @@ pub fn delete(
     account_id: i64,
     id: i64,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
         let current = find_for_update(conn, account_id, id, expected_version)?;
@@ -450,7 +482,13 @@ pub fn delete(
         }
         diesel::delete(phases::table.filter(phases::pipeline_id.eq(id))).execute(conn)?;
         diesel::delete(pipelines::table.filter(pipelines::id.eq(id))).execute(conn)?;
-        Ok(())
+        let data = outbox.render.pipeline(&current);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::PipelineDeleted, id, data),
+        )
     })
 }
 
@@ -462,6 +500,7 @@ pub fn add_phase(
     phase: &NewPhase,
     position: Option<i64>,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<(Pipeline, i64), StoreError> {
     write_transaction(conn, |conn| {
         let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
@@ -480,7 +519,17 @@ pub fn add_phase(
         order.insert(usize::try_from(position).unwrap_or(order.len()), id);
         write_order(conn, &order)?;
         bump(conn, pipeline_id)?;
-        Ok((find(conn, account_id, pipeline_id)?, id))
+        let pipeline = find(conn, account_id, pipeline_id)?;
+        if let Some(added) = pipeline.phase(id) {
+            let data = outbox.render.phase(pipeline_id, added);
+            events::record_one(
+                conn,
+                account_id,
+                outbox,
+                NewEvent::new(EventType::PhaseCreated, id, data),
+            )?;
+        }
+        Ok((pipeline, id))
     })
 }
 
@@ -492,6 +541,7 @@ pub fn update_phase(
     phase_id: i64,
     patch: PhasePatch,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
         let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
@@ -545,7 +595,17 @@ pub fn update_phase(
             .execute(conn)?;
         }
         bump(conn, pipeline_id)?;
-        find(conn, account_id, pipeline_id)
+        let after = find(conn, account_id, pipeline_id)?;
+        if let Some(changed) = after.phase(phase_id) {
+            let event = NewEvent::changed(
+                EventType::PhaseUpdated,
+                phase_id,
+                &outbox.render.phase(pipeline_id, &current),
+                outbox.render.phase(pipeline_id, changed),
+            );
+            events::record_one(conn, account_id, outbox, event)?;
+        }
+        Ok(after)
     })
 }
 
@@ -556,6 +616,7 @@ pub fn reorder(
     pipeline_id: i64,
     order: &[i64],
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
         let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
@@ -576,7 +637,9 @@ pub fn reorder(
         }
         write_order(conn, order)?;
         bump(conn, pipeline_id)?;
-        find(conn, account_id, pipeline_id)
+        let after = find(conn, account_id, pipeline_id)?;
+        record_pipeline_change(conn, account_id, outbox, &pipeline, &after)?;
+        Ok(after)
     })
 }
 
@@ -590,8 +653,8 @@ pub fn remove_phase(
     pipeline_id: i64,
     phase_id: i64,
     move_to: Option<i64>,
-    actor: ActorRef,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
         let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
@@ -615,9 +678,10 @@ pub fn remove_phase(
             .filter(companies::phase_id.eq(phase_id))
             .select((companies::id, companies::phase_entered_at))
             .load(conn)?;
+        let mut moved = Vec::new();
         match &target {
             Some(target) if !held.is_empty() => {
-                move_all(conn, account_id, &pipeline, &removed, target, &held, actor)?
+                moved = move_all(conn, account_id, &pipeline, &removed, target, &held, outbox)?
             }
             None if !held.is_empty() => {
                 return Err(StoreError::Conflict(format!(
@@ -679,11 +743,18 @@ pub fn remove_phase(
             .collect();
         write_order(conn, &order)?;
         bump(conn, pipeline_id)?;
+        moved.push(NewEvent::new(
+            EventType::PhaseDeleted,
+            phase_id,
+            outbox.render.phase(pipeline_id, &removed),
+        ));
+        events::record(conn, account_id, outbox, moved)?;
         find(conn, account_id, pipeline_id)
     })
 }
 
-/// Moves every company of a removed phase: history rows in batches, then one update.
+/// Moves every company of a removed phase: history rows in batches, then one update. Returns
+/// the moves' `company.phase_changed` events, for the caller to record last.
 fn move_all(
     conn: &mut DbConnection,
     account_id: i64,
@@ -691,8 +762,11 @@ fn move_all(
     from: &Phase,
     to: &Phase,
     held: &[(i64, Option<NaiveDateTime>)],
-    actor: ActorRef,
-) -> Result<(), StoreError> {
+    outbox: &Outbox<'_>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let actor = outbox.actor;
+    let ids: Vec<i64> = held.iter().map(|(id, _)| *id).collect();
+    let before = crate::companies::get_many(conn, account_id, &ids)?;
     let at = now();
     for chunk in held.chunks(500) {
         let rows: Vec<_> = chunk
@@ -735,7 +809,19 @@ fn move_all(
         companies::updated_at.eq(at),
     ))
     .execute(conn)?;
-    Ok(())
+    let after = crate::companies::get_many(conn, account_id, &ids)?;
+    Ok(before
+        .iter()
+        .zip(&after)
+        .map(|(was, is)| {
+            NewEvent::changed(
+                EventType::CompanyPhaseChanged,
+                is.id,
+                &outbox.render.company(was),
+                outbox.render.company(is),
+            )
+        })
+        .collect())
 }
 
 fn check_allowed_next(

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::company::{Company, PhaseTime};
+use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position};
 use domain::pipeline::{
     Destination, Move, MoveRefused, Outcome, Place, Status, Transition, is_no_change, plan_move,
@@ -17,7 +18,7 @@ use crate::companies;
 use crate::keyset::{id_position, into_page};
 use crate::pipelines;
 use crate::schema::{companies as companies_table, company_transitions};
-use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 /// What moves a company.
 #[derive(Debug, Clone)]
@@ -72,32 +73,55 @@ impl From<TransitionRow> for Transition {
     }
 }
 
-/// Moves a company in its own transaction; `None` when it is already where the move leads.
+/// Moves a company in its own transaction, with its history row and its event; `None` when
+/// it is already where the move leads.
 pub fn move_company(
     conn: &mut DbConnection,
     account_id: i64,
     company_id: i64,
     expected_version: Option<i64>,
     request: Move,
-    actor: ActorRef,
+    outbox: &Outbox<'_>,
 ) -> Result<(Option<Transition>, Company), StoreError> {
     write_transaction(conn, |conn| {
-        let transition = apply(
+        let moved = apply(
             conn,
             account_id,
             company_id,
             expected_version,
             MoveKind::Requested(request),
-            actor,
+            outbox.actor,
         )?;
-        Ok((transition, companies::get(conn, account_id, company_id)?))
+        let company = companies::get(conn, account_id, company_id)?;
+        let Some((transition, before)) = moved else {
+            return Ok((None, company));
+        };
+        let event = NewEvent::changed(
+            move_event_type(&transition),
+            company_id,
+            &outbox.render.company(&before),
+            outbox.render.company(&company),
+        );
+        events::record_one(conn, account_id, outbox, event)?;
+        Ok((Some(transition), company))
     })
+}
+
+/// `company.won` and `company.lost` for the moves that win or lose; every other move is
+/// `company.phase_changed`.
+pub(crate) fn move_event_type(transition: &Transition) -> EventType {
+    match transition.outcome {
+        Some(Outcome::Won) => EventType::CompanyWon,
+        Some(Outcome::Lost) => EventType::CompanyLost,
+        None => EventType::CompanyPhaseChanged,
+    }
 }
 
 /// How often a move re-reads a company that changed pipeline while it took its locks.
 const LOCK_ATTEMPTS: usize = 5;
 
-/// Moves a company inside the caller's transaction.
+/// Moves a company inside the caller's transaction; returns the history row and the company
+/// as it was before, or `None` when nothing moved.
 ///
 /// Lock order, the same as configuration changes take: first the pipelines involved
 /// (shared, so moves run side by side but not beside a change of those pipelines' phases),
@@ -109,7 +133,7 @@ pub(crate) fn apply(
     expected_version: Option<i64>,
     kind: MoveKind,
     actor: ActorRef,
-) -> Result<Option<Transition>, StoreError> {
+) -> Result<Option<(Transition, Company)>, StoreError> {
     let target_phase = match &kind {
         MoveKind::Requested(Move::ToPhase(phase)) | MoveKind::Initial(phase) => Some(*phase),
         MoveKind::Requested(_) => None,
@@ -253,7 +277,7 @@ pub(crate) fn apply(
             companies_table::updated_at.eq(at),
         ))
         .execute(conn)?;
-    Ok(Some(find(conn, id)?))
+    Ok(Some((find(conn, id)?, company)))
 }
 
 fn refusal(request: &Move, refused: MoveRefused) -> StoreError {

@@ -7,6 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::access::{Rights, Scope};
+use domain::event::Outbox;
 use domain::token::{ActorRef, Principal};
 
 use crate::error::ApiError;
@@ -34,6 +35,15 @@ impl Caller {
     /// Who acts, as history records it.
     pub fn actor(&self) -> ActorRef {
         self.0.actor_ref()
+    }
+
+    /// What a write needs to record its events: this caller as the actor, and the wire
+    /// shapes of records.
+    pub fn outbox(&self) -> Outbox<'static> {
+        Outbox {
+            actor: self.actor(),
+            render: &crate::wire::events::WIRE_JSON,
+        }
     }
 
     pub fn rights(&self) -> Rights {

@@ -111,9 +111,9 @@ pub async fn create(
             "must be a positive id",
         )));
     }
-    let (account, actor) = (caller.account_id(), caller.actor());
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let company = state
-        .run(move |conn| companies::create(conn, account, &fields, phase, actor))
+        .run(move |conn| companies::create(conn, account, &fields, phase, &outbox))
         .await?;
     Ok(created(
         format!("/v1/companies/{}", company.id),
@@ -171,9 +171,9 @@ pub async fn update(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let company = state
-        .run(move |conn| companies::update(conn, account, id, if_match.0, patch))
+        .run(move |conn| companies::update(conn, account, id, if_match.0, patch, &outbox))
         .await?;
     Ok(record(company.version, CompanyOut::from(company)))
 }
@@ -201,9 +201,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     state
-        .run(move |conn| companies::delete(conn, account, id, if_match.0))
+        .run(move |conn| companies::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -277,9 +277,9 @@ pub async fn transition(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let request = body.0.into_move()?;
-    let (account, actor) = (caller.account_id(), caller.actor());
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let (transition, company) = state
-        .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, actor))
+        .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, &outbox))
         .await?;
     let version = company.version;
     let body = MoveOut {

@@ -91,9 +91,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let fields = body.0.into_fields()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let contact = state
-        .run(move |conn| contacts::create(conn, account, &fields))
+        .run(move |conn| contacts::create(conn, account, &fields, &outbox))
         .await?;
     Ok(created(
         format!("/v1/contacts/{}", contact.id),
@@ -151,9 +151,9 @@ pub async fn update(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let contact = state
-        .run(move |conn| contacts::update(conn, account, id, if_match.0, patch))
+        .run(move |conn| contacts::update(conn, account, id, if_match.0, patch, &outbox))
         .await?;
     Ok(record(contact.version, ContactOut::from(contact)))
 }
@@ -181,9 +181,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     state
-        .run(move |conn| contacts::delete(conn, account, id, if_match.0))
+        .run(move |conn| contacts::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

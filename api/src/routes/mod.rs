@@ -2,6 +2,7 @@
 
 pub mod companies;
 pub mod contacts;
+pub mod events;
 pub mod follow_ups;
 pub mod health;
 pub mod me;
@@ -106,6 +107,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(oauth_clients::rotate_secret)),
                 )
                 .service(web::resource("/follow-ups").route(web::get().to(follow_ups::list)))
+                .service(web::resource("/events").route(web::get().to(events::list)))
+                .service(web::resource("/events/{id}").route(web::get().to(events::show)))
                 .service(
                     web::resource("/pipelines")
                         .route(web::get().to(pipelines::list))

@@ -71,9 +71,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let (name, phases) = body.0.into_parts()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let pipeline = state
-        .run(move |conn| pipelines::create(conn, account, &name, &phases))
+        .run(move |conn| pipelines::create(conn, account, &name, &phases, &outbox))
         .await?;
     Ok(created(
         format!("/v1/pipelines/{}", pipeline.id),
@@ -129,9 +129,9 @@ pub async fn update(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let pipeline = state
-        .run(move |conn| pipelines::update(conn, account, id, if_match.0, patch))
+        .run(move |conn| pipelines::update(conn, account, id, if_match.0, patch, &outbox))
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
 }
@@ -160,9 +160,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     state
-        .run(move |conn| pipelines::delete(conn, account, id, if_match.0))
+        .run(move |conn| pipelines::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -197,9 +197,11 @@ pub async fn add_phase(
     }
     let phase = body.0.into_new(&mut parser, "");
     let phase = parser.build(phase)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let (pipeline, phase_id) = state
-        .run(move |conn| pipelines::add_phase(conn, account, id, &phase, position, if_match.0))
+        .run(move |conn| {
+            pipelines::add_phase(conn, account, id, &phase, position, if_match.0, &outbox)
+        })
         .await?;
     Ok(created(
         format!("/v1/pipelines/{}/phases/{phase_id}", pipeline.id),
@@ -227,10 +229,10 @@ pub async fn reorder_phases(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let order = body.0.phase_ids;
     let pipeline = state
-        .run(move |conn| pipelines::reorder(conn, account, id, &order, if_match.0))
+        .run(move |conn| pipelines::reorder(conn, account, id, &order, if_match.0, &outbox))
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
 }
@@ -278,9 +280,11 @@ pub async fn update_phase(
     caller.require(WRITE)?;
     let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
     let patch = body.0.into_patch()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let pipeline = state
-        .run(move |conn| pipelines::update_phase(conn, account, id, phase_id, patch, if_match.0))
+        .run(move |conn| {
+            pipelines::update_phase(conn, account, id, phase_id, patch, if_match.0, &outbox)
+        })
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
 }
@@ -308,11 +312,11 @@ pub async fn remove_phase(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let (id, phase_id) = (path_id(&path.0)?, path_id(&path.1)?);
-    let (account, actor) = (caller.account_id(), caller.actor());
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let move_to = query.0.move_to;
     let pipeline = state
         .run(move |conn| {
-            pipelines::remove_phase(conn, account, id, phase_id, move_to, actor, if_match.0)
+            pipelines::remove_phase(conn, account, id, phase_id, move_to, if_match.0, &outbox)
         })
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
