@@ -65,6 +65,44 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Import companies or contacts from a CSV file of any size, through the same checks
+    /// and reports as `POST /v1/companies/import`.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportKind {
+    Companies,
+    Contacts,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportModeArg {
+    /// Every row creates a record.
+    Insert,
+    /// A row whose key (a company's domain, a contact's email) names an existing record
+    /// updates it.
+    Upsert,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    kind: ImportKind,
+    /// A CSV file whose header line names the fields, as the API's import takes it.
+    file: std::path::PathBuf,
+    /// The account to import into; may be left out when the database holds one account.
+    #[arg(long)]
+    account: Option<i64>,
+    #[arg(long, value_enum, default_value_t = ImportModeArg::Insert)]
+    mode: ImportModeArg,
+    /// All or nothing: one bad row writes no row.
+    #[arg(long)]
+    atomic: bool,
+    /// Rows per batch (each batch commits on its own unless --atomic).
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +173,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(&cli.database_url, cli.pool_size, args),
         Some(Command::Migrate) => migrate(&cli.database_url),
         Some(Command::Keys { command }) => keys(&cli.database_url, command),
+        Some(Command::Import(args)) => import(&cli.database_url, args),
         Some(Command::Account {
             command:
                 AccountCommand::Create {
@@ -278,6 +317,125 @@ fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
         }
     };
     say(format_args!("{text}")).map_err(|e| format!("cannot write the answer: {e}"))
+}
+
+fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
+    use api::wire::import::{CsvRows, Kind, company_rows, contact_rows};
+    use domain::event::Outbox;
+    use persistence::import::{ImportMode, RowOutcome};
+
+    let db = open(database_url, 1)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let account = match args.account {
+        Some(id) => {
+            persistence::accounts::get(&mut conn, id)
+                .map_err(|_| format!("there is no account {id}"))?
+                .id
+        }
+        None => persistence::accounts::sole(&mut conn)
+            .map_err(|e| format!("{e:?}"))?
+            .ok_or("the database holds several accounts (or none): pass --account <id>")?,
+    };
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let kind = match args.kind {
+        ImportKind::Companies => Kind::Companies,
+        ImportKind::Contacts => Kind::Contacts,
+    };
+    let mode = match args.mode {
+        ImportModeArg::Insert => ImportMode::Insert,
+        ImportModeArg::Upsert => ImportMode::Upsert,
+    };
+    let mut rows = CsvRows::new(kind, std::io::BufReader::new(file))
+        .map_err(|e| format!("{}: {}", args.file.display(), e.problem().detail))?;
+    // Written by the command line: no team member or app acts.
+    let outbox = Outbox {
+        actor: domain::token::ActorRef::default(),
+        render: &api::wire::events::WIRE_JSON,
+    };
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {percent:>3}% {msg} ({elapsed}, about {eta} left)",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let started = std::time::Instant::now();
+    let (mut created, mut updated, mut failed) = (0usize, 0usize, 0usize);
+    let batch = if args.atomic {
+        usize::MAX
+    } else {
+        args.batch.max(1)
+    };
+    loop {
+        let mut raw = Vec::new();
+        while raw.len() < batch {
+            match rows
+                .next_row()
+                .map_err(|e| format!("{}: {}", args.file.display(), e.problem().detail))?
+            {
+                Some(row) => raw.push(row),
+                None => break,
+            }
+        }
+        if raw.is_empty() {
+            break;
+        }
+        let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
+        let outcomes = match kind {
+            Kind::Companies => persistence::companies::import(
+                &mut conn,
+                account,
+                company_rows(raw, mode),
+                mode,
+                args.atomic,
+                &outbox,
+            ),
+            Kind::Contacts => persistence::contacts::import(
+                &mut conn,
+                account,
+                contact_rows(raw, mode),
+                mode,
+                args.atomic,
+                &outbox,
+            ),
+        }
+        .map_err(|e| format!("the import stopped: {e:?}"))?;
+        for (row, outcome) in numbers.iter().zip(outcomes) {
+            match outcome {
+                RowOutcome::Created(_) => created += 1,
+                RowOutcome::Updated(_) => updated += 1,
+                RowOutcome::Failed(invalid) => {
+                    failed += 1;
+                    bar.suspend(|| {
+                        let _ = say(format_args!("row {row}: {invalid}"));
+                    });
+                }
+                RowOutcome::Skipped => {}
+            }
+        }
+        bar.set_position(rows.byte_position());
+        bar.set_message(format!(
+            "{created} created, {updated} updated, {failed} failed"
+        ));
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let written = created + updated;
+    let summary = if args.atomic && failed > 0 {
+        format!("nothing was written (--atomic): {failed} rows are invalid")
+    } else {
+        format!(
+            "{created} created, {updated} updated, {failed} failed in {seconds:.1} s ({:.0} rows/s)",
+            written as f64 / seconds.max(0.001)
+        )
+    };
+    say(format_args!("{summary}")).map_err(|e| format!("cannot write the summary: {e}"))?;
+    if failed > 0 {
+        return Err(format!("{failed} rows were not imported"));
+    }
+    Ok(())
 }
 
 fn migrate(database_url: &str) -> Result<(), String> {

@@ -12,7 +12,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
 use crate::routes::{
-    companies, contacts, events, follow_ups, health, me, oauth_clients, pipelines, tokens, users,
+    companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines, tokens,
+    users,
 };
 use crate::wire;
 
@@ -40,6 +41,7 @@ use crate::wire;
         oauth_clients::list, oauth_clients::create, oauth_clients::show, oauth_clients::update,
         oauth_clients::delete, oauth_clients::rotate_secret,
         events::list, events::show,
+        import::companies, import::contacts,
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
@@ -60,6 +62,7 @@ use crate::wire;
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
         wire::events::EventDataOut,
+        wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
     )),
     modifiers(&Security, &CommonErrors),
     tags(

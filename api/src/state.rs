@@ -15,6 +15,8 @@ use crate::oauth::limits::{Limiter, RateLimit};
 pub struct Settings {
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The largest body of an import request (`/v1/companies/import`), in bytes.
+    pub import_body_limit: usize,
     /// The URL clients reach the service at: the OAuth issuer (`iss`), and the base of the
     /// endpoints in the server metadata. `None`: `http://localhost:8080`.
     pub public_url: Option<String>,
@@ -30,6 +32,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             body_limit: 256 * 1024,
+            // 10,000 rows of about 3 KiB each.
+            import_body_limit: 32 * 1024 * 1024,
             public_url: None,
             token_rate: RateLimit {
                 per_second: 50.0,

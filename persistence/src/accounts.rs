@@ -51,6 +51,15 @@ pub fn create_default_if_empty(
     })
 }
 
+/// The id of the only account, when there is exactly one.
+pub fn sole(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+    let ids: Vec<i64> = accounts::table.select(accounts::id).limit(2).load(conn)?;
+    Ok(match ids.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    })
+}
+
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Account, StoreError> {
     accounts::table
         .filter(accounts::id.eq(id))

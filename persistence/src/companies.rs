@@ -1,5 +1,7 @@
 //! Companies: CRUD and filtered keyset lists, always within one account.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
@@ -8,6 +10,7 @@ use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Status};
 
+use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
@@ -226,48 +229,219 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_for_update(conn, account_id, id)?;
-        check_version(current.version, expected_version)?;
-        if patch.owner_id.is_some() {
-            check_owner(conn, account_id, "owner_id", patch.new_owner())?;
-        }
-        let tags_change = patch.tags.is_some();
-        let fields = patch
-            .apply(&current)
-            .map_err(|e| Invalid::default().with("custom_fields", e))?;
-        let updated = diesel::update(
-            companies::table
-                .filter(companies::id.eq(id))
-                .filter(companies::account_id.eq(account_id))
-                .filter(companies::version.eq(current.version)),
-        )
-        .set((
-            &CompanyValues::from(&fields),
-            companies::version.eq(current.version + 1),
-            companies::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
-            // Another writer got there between our read and our write.
-            return Err(StoreError::Stale {
-                current: current.version + 1,
-            });
-        }
-        if tags_change {
-            diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
-                .execute(conn)?;
-            write_tags(conn, account_id, id, &fields)?;
-        }
-        let company = get(conn, account_id, id)?;
-        let event = NewEvent::changed(
-            EventType::CompanyUpdated,
-            id,
-            &outbox.render.company(&current),
-            outbox.render.company(&company),
-        );
+        let (company, event) = update_in(conn, account_id, id, expected_version, patch, outbox)?;
         events::record_one(conn, account_id, outbox, event)?;
         Ok(company)
     })
+}
+
+/// Applies `patch` inside the caller's transaction; returns the company and its
+/// `company.updated` event, for the caller to record last.
+fn update_in(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: CompanyPatch,
+    outbox: &Outbox<'_>,
+) -> Result<(Company, NewEvent), StoreError> {
+    let current = find_for_update(conn, account_id, id)?;
+    check_version(current.version, expected_version)?;
+    if patch.owner_id.is_some() {
+        check_owner(conn, account_id, "owner_id", patch.new_owner())?;
+    }
+    let tags_change = patch.tags.is_some();
+    let fields = patch
+        .apply(&current)
+        .map_err(|e| Invalid::default().with("custom_fields", e))?;
+    let updated = diesel::update(
+        companies::table
+            .filter(companies::id.eq(id))
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::version.eq(current.version)),
+    )
+    .set((
+        &CompanyValues::from(&fields),
+        companies::version.eq(current.version + 1),
+        companies::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        // Another writer got there between our read and our write.
+        return Err(StoreError::Stale {
+            current: current.version + 1,
+        });
+    }
+    if tags_change {
+        diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
+            .execute(conn)?;
+        write_tags(conn, account_id, id, &fields)?;
+    }
+    let company = get(conn, account_id, id)?;
+    let event = NewEvent::changed(
+        EventType::CompanyUpdated,
+        id,
+        &outbox.render.company(&current),
+        outbox.render.company(&company),
+    );
+    Ok((company, event))
+}
+
+/// A company row of an import: its fields, and the phase to place it in.
+#[derive(Debug, Clone)]
+pub struct NewCompany {
+    pub fields: CompanyFields,
+    pub phase_id: Option<i64>,
+}
+
+/// Imports companies; upserts match on the domain. See [`crate::import`].
+pub fn import(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: Vec<ImportRow<NewCompany, CompanyPatch>>,
+    mode: ImportMode,
+    atomic: bool,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<RowOutcome>, StoreError> {
+    import::run::<Companies>(conn, account_id, rows, mode, atomic, outbox)
+}
+
+struct Companies;
+
+impl import::Target for Companies {
+    type Create = NewCompany;
+    type Patch = CompanyPatch;
+    const KEY_FIELD: &'static str = "domain";
+
+    fn refs_of_create(create: &NewCompany) -> Vec<Ref> {
+        let owner = create.fields.owner_id.map(|id| Ref::User("owner_id", id));
+        let phase = create.phase_id.map(|id| Ref::Phase("phase_id", id));
+        owner.into_iter().chain(phase).collect()
+    }
+
+    fn refs_of_patch(patch: &CompanyPatch) -> Vec<Ref> {
+        patch
+            .new_owner()
+            .map(|id| Ref::User("owner_id", id))
+            .into_iter()
+            .collect()
+    }
+
+    fn existing(
+        conn: &mut DbConnection,
+        account_id: i64,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<i64>>, StoreError> {
+        let mut found: HashMap<String, Vec<i64>> = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let rows: Vec<(Option<String>, i64)> = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::domain.eq_any(keys))
+            .select((companies::domain, companies::id))
+            .order(companies::id.asc())
+            .load(conn)?;
+        for (domain, id) in rows {
+            if let Some(domain) = domain {
+                found.entry(domain).or_default().push(id);
+            }
+        }
+        Ok(found)
+    }
+
+    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+        if let DbConnection::Postgresql(pg) = conn {
+            for chunk in ids.chunks(1000) {
+                companies::table
+                    .filter(companies::account_id.eq(account_id))
+                    .filter(companies::id.eq_any(chunk))
+                    .order(companies::id.asc())
+                    .select(companies::id)
+                    .for_update()
+                    .load::<i64>(pg)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(
+        conn: &mut DbConnection,
+        account_id: i64,
+        rows: &[&NewCompany],
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let at = now();
+        let values: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                (
+                    CompanyValues::from(&row.fields),
+                    companies::account_id.eq(account_id),
+                    companies::version.eq(1),
+                    companies::created_at.eq(at),
+                    companies::updated_at.eq(at),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(companies::table)
+            .values(&values)
+            .returning(companies::id)
+            .get_results(c))?;
+        let tags: Vec<_> = rows
+            .iter()
+            .zip(&ids)
+            .flat_map(|(row, id)| {
+                row.fields.tags.iter().map(move |tag| {
+                    (
+                        company_tags::company_id.eq(*id),
+                        company_tags::account_id.eq(account_id),
+                        company_tags::tag.eq(tag.to_owned()),
+                    )
+                })
+            })
+            .collect();
+        for chunk in tags.chunks(5000) {
+            on_backend!(conn, |c| diesel::insert_into(company_tags::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        for (row, id) in rows.iter().zip(&ids) {
+            if let Some(phase) = row.phase_id {
+                transitions::apply(
+                    conn,
+                    account_id,
+                    *id,
+                    None,
+                    MoveKind::Initial(phase),
+                    outbox.actor,
+                )?;
+            }
+        }
+        Ok(ids)
+    }
+
+    fn created_events(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        Ok(get_many(conn, account_id, ids)?
+            .iter()
+            .map(|c| NewEvent::new(EventType::CompanyCreated, c.id, outbox.render.company(c)))
+            .collect())
+    }
+
+    fn update(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        patch: CompanyPatch,
+        outbox: &Outbox<'_>,
+    ) -> Result<NewEvent, StoreError> {
+        update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
+    }
 }
 
 /// Deletes a company; its contacts stay, unlinked from it.

@@ -1,5 +1,7 @@
 //! Contacts: CRUD, filtered keyset lists, links to a company and to the contact they report to.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
@@ -8,6 +10,7 @@ use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
 use crate::companies::check_company;
+use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
@@ -166,62 +169,234 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Contact, StoreError> {
     write_transaction(conn, |conn| {
-        let reporting_change = patch.reports_to_id.is_some();
-        let current = find_row_for_update(conn, account_id, id)?;
-        if reporting_change {
-            // Two concurrent edits could each pass the cycle check and together close a loop.
-            // The account's lock comes after the contact's row, as in every write that records
-            // an event (which takes the account's lock last).
-            lock_account(conn, account_id)?;
-        }
-        check_version(current.version, expected_version)?;
-        let tags_change = patch.tags.is_some();
-        let owner_change = patch.owner_id.is_some();
-        let company_change = patch.company_id.is_some();
-        let fields = patch
-            .apply(&current)
-            .map_err(|e| Invalid::default().with("custom_fields", e))?;
-        if owner_change {
-            check_owner(conn, account_id, "owner_id", fields.owner_id)?;
-        }
-        if company_change {
-            check_company(conn, account_id, "company_id", fields.company_id)?;
-        }
-        if reporting_change {
-            check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
-        }
-        let updated = diesel::update(
-            contacts::table
-                .filter(contacts::id.eq(id))
-                .filter(contacts::account_id.eq(account_id))
-                .filter(contacts::version.eq(current.version)),
-        )
-        .set((
-            &ContactValues::from(&fields),
-            contacts::version.eq(current.version + 1),
-            contacts::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
-            return Err(StoreError::Stale {
-                current: current.version + 1,
-            });
-        }
-        if tags_change {
-            diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
-                .execute(conn)?;
-            write_tags(conn, account_id, id, &fields)?;
-        }
-        let contact = find_row(conn, account_id, id)?;
-        let event = NewEvent::changed(
-            EventType::ContactUpdated,
-            id,
-            &outbox.render.contact(&current),
-            outbox.render.contact(&contact),
-        );
+        let (contact, event) = update_in(conn, account_id, id, expected_version, patch, outbox)?;
         events::record_one(conn, account_id, outbox, event)?;
         Ok(contact)
     })
+}
+
+/// Applies `patch` inside the caller's transaction; returns the contact and its
+/// `contact.updated` event, for the caller to record last.
+fn update_in(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: ContactPatch,
+    outbox: &Outbox<'_>,
+) -> Result<(Contact, NewEvent), StoreError> {
+    let reporting_change = patch.reports_to_id.is_some();
+    let current = find_row_for_update(conn, account_id, id)?;
+    if reporting_change {
+        // Two concurrent edits could each pass the cycle check and together close a loop.
+        // The account's lock comes after the contact's row, as in every write that records
+        // an event (which takes the account's lock last).
+        lock_account(conn, account_id)?;
+    }
+    check_version(current.version, expected_version)?;
+    let tags_change = patch.tags.is_some();
+    let owner_change = patch.owner_id.is_some();
+    let company_change = patch.company_id.is_some();
+    let fields = patch
+        .apply(&current)
+        .map_err(|e| Invalid::default().with("custom_fields", e))?;
+    if owner_change {
+        check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+    }
+    if company_change {
+        check_company(conn, account_id, "company_id", fields.company_id)?;
+    }
+    if reporting_change {
+        check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
+    }
+    let updated = diesel::update(
+        contacts::table
+            .filter(contacts::id.eq(id))
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::version.eq(current.version)),
+    )
+    .set((
+        &ContactValues::from(&fields),
+        contacts::version.eq(current.version + 1),
+        contacts::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::Stale {
+            current: current.version + 1,
+        });
+    }
+    if tags_change {
+        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
+            .execute(conn)?;
+        write_tags(conn, account_id, id, &fields)?;
+    }
+    let contact = find_row(conn, account_id, id)?;
+    let event = NewEvent::changed(
+        EventType::ContactUpdated,
+        id,
+        &outbox.render.contact(&current),
+        outbox.render.contact(&contact),
+    );
+    Ok((contact, event))
+}
+
+/// Imports contacts; upserts match on the email, ignoring case. See [`crate::import`].
+pub fn import(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: Vec<ImportRow<ContactFields, ContactPatch>>,
+    mode: ImportMode,
+    atomic: bool,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<RowOutcome>, StoreError> {
+    import::run::<Contacts>(conn, account_id, rows, mode, atomic, outbox)
+}
+
+struct Contacts;
+
+impl import::Target for Contacts {
+    type Create = ContactFields;
+    type Patch = ContactPatch;
+    const KEY_FIELD: &'static str = "email";
+
+    fn refs_of_create(create: &ContactFields) -> Vec<Ref> {
+        [
+            create.owner_id.map(|id| Ref::User("owner_id", id)),
+            create.company_id.map(|id| Ref::Company("company_id", id)),
+            create
+                .reports_to_id
+                .map(|id| Ref::Contact("reports_to_id", id)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    fn refs_of_patch(patch: &ContactPatch) -> Vec<Ref> {
+        // A new manager is checked by the update itself, which also looks for loops.
+        [
+            patch.owner_id.flatten().map(|id| Ref::User("owner_id", id)),
+            patch
+                .company_id
+                .flatten()
+                .map(|id| Ref::Company("company_id", id)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    fn existing(
+        conn: &mut DbConnection,
+        account_id: i64,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<i64>>, StoreError> {
+        let mut found: HashMap<String, Vec<i64>> = HashMap::new();
+        if keys.is_empty() {
+            return Ok(found);
+        }
+        let rows: Vec<(Option<String>, i64)> = contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::email_normalized.eq_any(keys))
+            .select((contacts::email_normalized, contacts::id))
+            .order(contacts::id.asc())
+            .load(conn)?;
+        for (email, id) in rows {
+            if let Some(email) = email {
+                found.entry(email).or_default().push(id);
+            }
+        }
+        Ok(found)
+    }
+
+    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+        if let DbConnection::Postgresql(pg) = conn {
+            for chunk in ids.chunks(1000) {
+                contacts::table
+                    .filter(contacts::account_id.eq(account_id))
+                    .filter(contacts::id.eq_any(chunk))
+                    .order(contacts::id.asc())
+                    .select(contacts::id)
+                    .for_update()
+                    .load::<i64>(pg)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(
+        conn: &mut DbConnection,
+        account_id: i64,
+        rows: &[&ContactFields],
+        _outbox: &Outbox<'_>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let at = now();
+        let values: Vec<_> = rows
+            .iter()
+            .map(|fields| {
+                (
+                    ContactValues::from(*fields),
+                    contacts::account_id.eq(account_id),
+                    contacts::version.eq(1),
+                    contacts::created_at.eq(at),
+                    contacts::updated_at.eq(at),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(contacts::table)
+            .values(&values)
+            .returning(contacts::id)
+            .get_results(c))?;
+        let tags: Vec<_> = rows
+            .iter()
+            .zip(&ids)
+            .flat_map(|(fields, id)| {
+                fields.tags.iter().map(move |tag| {
+                    (
+                        contact_tags::contact_id.eq(*id),
+                        contact_tags::account_id.eq(account_id),
+                        contact_tags::tag.eq(tag.to_owned()),
+                    )
+                })
+            })
+            .collect();
+        for chunk in tags.chunks(5000) {
+            on_backend!(conn, |c| diesel::insert_into(contact_tags::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(ids)
+    }
+
+    fn created_events(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        let rows: Vec<ContactRow> = contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::id.eq_any(ids))
+            .order(contacts::id.asc())
+            .select(ContactRow::as_select())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(Contact::from)
+            .map(|c| NewEvent::new(EventType::ContactCreated, c.id, outbox.render.contact(&c)))
+            .collect())
+    }
+
+    fn update(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        patch: ContactPatch,
+        outbox: &Outbox<'_>,
+    ) -> Result<NewEvent, StoreError> {
+        update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
+    }
 }
 
 /// Deletes a contact; whoever reported to them now reports to nobody.

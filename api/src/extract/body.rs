@@ -105,6 +105,24 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Deserializes a JSON value (a row of an import), naming the field at fault.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::Invalid(Invalid::one(
+            "",
+            "not_an_object",
+            "must be a JSON object",
+        )));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        ApiError::Invalid(Invalid(vec![field_error(
+            &path,
+            &error.into_inner().to_string(),
+        )]))
+    })
+}
+
 /// Turns serde's message into a field error: unknown and missing fields are named as such.
 fn field_error(path: &str, message: &str) -> FieldError {
     let message = message

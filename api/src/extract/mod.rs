@@ -8,7 +8,7 @@ mod if_match;
 mod query;
 
 pub use auth::{Caller, CorsOrigin};
-pub use body::Body;
+pub use body::{Body, parse_value};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};
 pub use query::Query;

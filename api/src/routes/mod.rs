@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod events;
 pub mod follow_ups;
 pub mod health;
+pub mod import;
 pub mod me;
 pub mod oauth;
 pub mod oauth_clients;
@@ -81,6 +82,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(companies::create)),
                 )
                 .service(
+                    web::resource("/companies/import").route(web::post().to(import::companies)),
+                )
+                .service(
                     web::resource("/companies/{id}")
                         .route(web::get().to(companies::show))
                         .route(web::patch().to(companies::update))
@@ -142,6 +146,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(contacts::list))
                         .route(web::post().to(contacts::create)),
                 )
+                .service(web::resource("/contacts/import").route(web::post().to(import::contacts)))
                 .service(
                     web::resource("/contacts/{id}")
                         .route(web::get().to(contacts::show))

@@ -4,6 +4,7 @@
 pub mod companies;
 pub mod contacts;
 pub mod events;
+pub mod import;
 mod input;
 pub mod me;
 pub mod oauth_clients;

@@ -1,0 +1,174 @@
+//! `POST /v1/companies/import` and `POST /v1/contacts/import`: many records in one request,
+//! from a JSON array or CSV, with a report on every row.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::access::{Resource, Scope};
+use futures_util::StreamExt;
+use persistence::{companies, contacts};
+
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
+use crate::extract::{Caller, Query};
+use crate::state::AppState;
+use crate::wire::import::{
+    ImportProblem, ImportQuery, ImportReport, Kind, RawRow, company_rows, contact_rows, csv_rows,
+    json_rows,
+};
+
+/// Import companies
+///
+/// Up to 10,000 companies from a JSON array of company bodies (as `POST /v1/companies` takes
+/// them), or from CSV (`Content-Type: text/csv`) whose header line names the fields (`tags`
+/// comma-separated in one cell, `custom_fields.<key>` columns, empty cells absent). With
+/// `mode=upsert`, a row whose `domain` names one existing company updates it; with
+/// `atomic=true`, one bad row writes nothing. Every row is reported: created, updated, or the
+/// problem that refused it. Each written row records its event, as a single create or update
+/// would. For larger files, `clientline import companies FILE.csv` feeds the same code.
+#[utoipa::path(
+    operation_id = "importCompanies", post, path = "/v1/companies/import", tag = "companies",
+    params(ImportQuery),
+    request_body(description = "A JSON array of companies, or CSV whose header line names the fields", content(
+        (Vec<crate::wire::companies::CompanyCreate> = "application/json"),
+        (String = "text/csv", example = json!("name,domain,industry,tags\nAcme Ltd,acme.com,Engineering,\"vip,key account\"\n")),
+    )),
+    responses(
+        (status = 200, description = "The report: every row's outcome in order", body = ImportReport),
+        (status = 400, description = "The body is not JSON or CSV, or a query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds the import size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an array, more than 10,000 rows, an unknown CSV column; or, with `atomic=true`, a bad row: nothing was written, and the report says why", body = ImportProblem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["companies:write"]))
+)]
+pub async fn companies(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ImportQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write(Resource::Companies))?;
+    let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
+    let raw = read_rows(&state, &req, payload, Kind::Companies).await?;
+    let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
+    let rows = company_rows(raw, mode);
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let outcomes = state
+        .run(move |conn| companies::import(conn, account, rows, mode, atomic, &outbox))
+        .await?;
+    Ok(answer(ImportReport::new(mode, atomic, &numbers, outcomes)))
+}
+
+/// Import contacts
+///
+/// Up to 10,000 contacts from a JSON array of contact bodies (as `POST /v1/contacts` takes
+/// them), or from CSV (`Content-Type: text/csv`) whose header line names the fields. With
+/// `mode=upsert`, a row whose `email` names one existing contact (ignoring case) updates it;
+/// with `atomic=true`, one bad row writes nothing. Every row is reported. For larger files,
+/// `clientline import contacts FILE.csv` feeds the same code.
+#[utoipa::path(
+    operation_id = "importContacts", post, path = "/v1/contacts/import", tag = "contacts",
+    params(ImportQuery),
+    request_body(description = "A JSON array of contacts, or CSV whose header line names the fields", content(
+        (Vec<crate::wire::contacts::ContactCreate> = "application/json"),
+        (String = "text/csv", example = json!("first_name,last_name,email,company_id\nAna,Lovelace,ana@acme.com,1\n")),
+    )),
+    responses(
+        (status = 200, description = "The report: every row's outcome in order", body = ImportReport),
+        (status = 400, description = "The body is not JSON or CSV, or a query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds the import size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an array, more than 10,000 rows, an unknown CSV column; or, with `atomic=true`, a bad row: nothing was written, and the report says why", body = ImportProblem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["contacts:write"]))
+)]
+pub async fn contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ImportQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write(Resource::Contacts))?;
+    let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
+    let raw = read_rows(&state, &req, payload, Kind::Contacts).await?;
+    let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
+    let rows = contact_rows(raw, mode);
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let outcomes = state
+        .run(move |conn| contacts::import(conn, account, rows, mode, atomic, &outbox))
+        .await?;
+    Ok(answer(ImportReport::new(mode, atomic, &numbers, outcomes)))
+}
+
+/// 200 with the report; for an atomic import that wrote nothing, 422 with the report inside
+/// the problem.
+fn answer(report: ImportReport) -> HttpResponse {
+    if report.atomic && report.failed > 0 {
+        let problem = ApiError::Invalid(domain::Invalid::one(
+            "",
+            "import_rejected",
+            format!(
+                "{} of {} rows are invalid, so nothing was written (atomic=true); see `rows`",
+                report.failed,
+                report.rows.len()
+            ),
+        ))
+        .problem();
+        return HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY)
+            .content_type(PROBLEM_JSON)
+            .json(ImportProblem { problem, report });
+    }
+    HttpResponse::Ok().json(report)
+}
+
+/// Reads the body (within the import size limit) and splits it into rows by its content type.
+async fn read_rows(
+    state: &AppState,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    kind: Kind,
+) -> Result<Vec<RawRow>, ApiError> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let csv = match essence.as_str() {
+        "text/csv" => true,
+        "application/json" => false,
+        _ => return Err(ApiError::UnsupportedMediaType),
+    };
+    let limit = state.settings.import_body_limit;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::BadRequest(format!("the body could not be read: {e}"), Vec::new())
+        })?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    // Parsing 10,000 rows takes a while: off the actix workers, like database work.
+    actix_web::web::block(move || {
+        if csv {
+            csv_rows(kind, &bytes)
+        } else {
+            json_rows(&bytes)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}

@@ -1,0 +1,476 @@
+//! Bulk import on the wire: rows from a JSON array or a CSV file, each parsed as the create
+//! (and, for upserts, the update) body of its record, and the per-row report.
+//!
+//! CSV: the first line names the columns, which are the fields of the JSON body; `tags` is a
+//! comma-separated list (quote the cell); `custom_fields.<key>` columns fill custom fields;
+//! an empty cell is an absent field.
+
+use domain::company::CompanyPatch;
+use domain::contact::{ContactFields, ContactPatch};
+use domain::values::{DomainName, Email};
+use domain::{FieldError, Invalid};
+use persistence::companies::NewCompany;
+use persistence::import::{ImportMode, ImportRow, MAX_ROWS, RowOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use super::companies::{CompanyCreate, CompanyUpdate};
+use super::contacts::{ContactCreate, ContactUpdate};
+use crate::error::{ApiError, Problem};
+use crate::extract::parse_value;
+
+/// A row of an import before it is parsed as a record: its number and its fields.
+pub type RawRow = (usize, Result<Map<String, Value>, Invalid>);
+
+/// The kind of record an import creates; it decides how CSV cells are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Companies,
+    Contacts,
+}
+
+impl Kind {
+    fn integer_fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Companies => &["owner_id", "phase_id"],
+            Kind::Contacts => &["owner_id", "company_id", "reports_to_id"],
+        }
+    }
+
+    fn bool_fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Companies => &["show_in_pipeline"],
+            Kind::Contacts => &[],
+        }
+    }
+}
+
+/// `mode` and `atomic` of an import request.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `insert` (default): every row creates a record. `upsert`: a row whose key names an
+    /// existing record (a company's `domain`, a contact's `email`, ignoring case) updates it
+    /// with the row's non-empty fields, as a PATCH would; other rows create records.
+    pub mode: Option<String>,
+    /// `true`: all or nothing; one bad row writes no row and the answer is 422 with the
+    /// report. Default `false`: good rows are written, bad ones reported.
+    pub atomic: Option<bool>,
+}
+
+impl ImportQuery {
+    pub fn mode(&self) -> Result<ImportMode, ApiError> {
+        match self.mode.as_deref() {
+            None | Some("insert") => Ok(ImportMode::Insert),
+            Some("upsert") => Ok(ImportMode::Upsert),
+            Some(_) => Err(ApiError::BadRequest(
+                "query parameter `mode` must be `insert` or `upsert`".into(),
+                vec![FieldError::new(
+                    "mode",
+                    "invalid_choice",
+                    "must be insert or upsert",
+                )],
+            )),
+        }
+    }
+}
+
+/// The rows of a JSON array body. Anything but an array of at most [`MAX_ROWS`] is refused
+/// whole; an element that is not an object fails as a row.
+pub fn json_rows(bytes: &[u8]) -> Result<Vec<RawRow>, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(format!("the body is not valid JSON: {e}"), Vec::new())
+    })?;
+    let Value::Array(items) = value else {
+        return Err(ApiError::Invalid(Invalid::one(
+            "",
+            "not_an_array",
+            "the body must be a JSON array of records, or CSV with `Content-Type: text/csv`",
+        )));
+    };
+    check_count(items.len())?;
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let row = match item {
+                Value::Object(map) => Ok(map),
+                _ => Err(Invalid::one(
+                    "",
+                    "not_an_object",
+                    "each row must be a JSON object",
+                )),
+            };
+            (i + 1, row)
+        })
+        .collect())
+}
+
+/// The rows of a CSV body: at most [`MAX_ROWS`] rows below a header line.
+pub fn csv_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<RawRow>, ApiError> {
+    let mut reader = CsvRows::new(kind, bytes)?;
+    let mut rows = Vec::new();
+    while let Some(row) = reader.next_row()? {
+        rows.push(row);
+        check_count(rows.len())?;
+    }
+    Ok(rows)
+}
+
+fn check_count(count: usize) -> Result<(), ApiError> {
+    if count > MAX_ROWS {
+        return Err(ApiError::Invalid(Invalid::one(
+            "",
+            "too_many_rows",
+            format!(
+                "an import holds at most {MAX_ROWS} rows; split the file, or use `clientline import` for larger ones"
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// Reads CSV rows one at a time, for requests and for the command line's large files alike.
+pub struct CsvRows<R: std::io::Read> {
+    kind: Kind,
+    columns: Vec<Column>,
+    reader: csv::Reader<R>,
+    record: csv::StringRecord,
+    row: usize,
+}
+
+enum Column {
+    Field(String),
+    Custom(String),
+}
+
+impl<R: std::io::Read> CsvRows<R> {
+    /// Reads the header line; unknown columns are refused whole, naming them.
+    pub fn new(kind: Kind, source: R) -> Result<Self, ApiError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .from_reader(source);
+        let headers = reader
+            .headers()
+            .map_err(|e| {
+                ApiError::BadRequest(format!("the CSV header cannot be read: {e}"), Vec::new())
+            })?
+            .clone();
+        let known = known_columns(kind);
+        let mut columns = Vec::with_capacity(headers.len());
+        let mut invalid = Invalid::default();
+        for name in headers.iter() {
+            let name = name.trim_start_matches('\u{feff}');
+            if let Some(key) = name.strip_prefix("custom_fields.") {
+                columns.push(Column::Custom(key.to_owned()));
+            } else if known.contains(&name) {
+                columns.push(Column::Field(name.to_owned()));
+            } else {
+                invalid.push(FieldError::new(
+                    name,
+                    "unknown_column",
+                    format!(
+                        "`{name}` is not a column; columns are {} and custom_fields.<key>",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        invalid.into_result()?;
+        Ok(CsvRows {
+            kind,
+            columns,
+            reader,
+            record: csv::StringRecord::new(),
+            row: 0,
+        })
+    }
+
+    /// How far into the source the reader is, in bytes.
+    pub fn byte_position(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    /// The next row, or `None` at the end. A line that is not CSV is refused whole.
+    pub fn next_row(&mut self) -> Result<Option<RawRow>, ApiError> {
+        let more = self.reader.read_record(&mut self.record).map_err(|e| {
+            ApiError::BadRequest(
+                format!("the CSV cannot be read after row {}: {e}", self.row),
+                Vec::new(),
+            )
+        })?;
+        if !more {
+            return Ok(None);
+        }
+        self.row += 1;
+        Ok(Some((self.row, self.fields())))
+    }
+
+    fn fields(&self) -> Result<Map<String, Value>, Invalid> {
+        let mut fields = Map::new();
+        let mut custom = Map::new();
+        let mut invalid = Invalid::default();
+        for (column, cell) in self.columns.iter().zip(self.record.iter()) {
+            if cell.is_empty() {
+                continue;
+            }
+            match column {
+                Column::Custom(key) => {
+                    custom.insert(key.clone(), Value::String(cell.to_owned()));
+                }
+                Column::Field(name) if name == "tags" => {
+                    let tags = cell
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(|t| Value::String(t.to_owned()))
+                        .collect();
+                    fields.insert(name.clone(), Value::Array(tags));
+                }
+                Column::Field(name) if self.kind.integer_fields().contains(&name.as_str()) => {
+                    match cell.parse::<i64>() {
+                        Ok(n) => {
+                            fields.insert(name.clone(), Value::from(n));
+                        }
+                        Err(_) => invalid.push(FieldError::new(
+                            name.as_str(),
+                            "invalid_type",
+                            "must be a whole number",
+                        )),
+                    }
+                }
+                Column::Field(name) if self.kind.bool_fields().contains(&name.as_str()) => {
+                    match cell.to_ascii_lowercase().as_str() {
+                        "true" | "yes" | "1" => {
+                            fields.insert(name.clone(), Value::Bool(true));
+                        }
+                        "false" | "no" | "0" => {
+                            fields.insert(name.clone(), Value::Bool(false));
+                        }
+                        _ => invalid.push(FieldError::new(
+                            name.as_str(),
+                            "invalid_type",
+                            "must be true or false",
+                        )),
+                    }
+                }
+                Column::Field(name) => {
+                    fields.insert(name.clone(), Value::String(cell.to_owned()));
+                }
+            }
+        }
+        if !custom.is_empty() {
+            fields.insert("custom_fields".into(), Value::Object(custom));
+        }
+        invalid.into_result().map(|()| fields)
+    }
+}
+
+fn known_columns(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Companies => &[
+            "name",
+            "domain",
+            "website",
+            "email",
+            "phone",
+            "industry",
+            "size_band",
+            "address",
+            "description",
+            "owner_id",
+            "tags",
+            "show_in_pipeline",
+            "phase_id",
+        ],
+        Kind::Contacts => &[
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "job_title",
+            "company_id",
+            "reports_to_id",
+            "owner_id",
+            "tags",
+        ],
+    }
+}
+
+fn invalid_of(error: ApiError) -> Invalid {
+    match error {
+        ApiError::Invalid(invalid) => invalid,
+        other => Invalid::one("", "invalid", other.to_string()),
+    }
+}
+
+/// Parses raw rows as companies: as new ones, and for upserts also as changes.
+pub fn company_rows(
+    rows: Vec<RawRow>,
+    mode: ImportMode,
+) -> Vec<ImportRow<NewCompany, CompanyPatch>> {
+    rows.into_iter()
+        .map(|(row, fields)| {
+            let key = fields.as_ref().ok().and_then(|f| {
+                f.get("domain")
+                    .and_then(Value::as_str)
+                    .and_then(|d| DomainName::parse(d).ok())
+                    .map(|d| d.as_str().to_owned())
+            });
+            let patch = (mode == ImportMode::Upsert).then(|| {
+                fields.clone().and_then(|f| {
+                    parse_value::<CompanyUpdate>(Value::Object(f))
+                        .map_err(invalid_of)?
+                        .into_patch()
+                })
+            });
+            let create = fields.and_then(|f| {
+                let body = parse_value::<CompanyCreate>(Value::Object(f)).map_err(invalid_of)?;
+                let phase_id = body.phase_id;
+                if phase_id.is_some_and(|p| p < 1) {
+                    return Err(Invalid::one(
+                        "phase_id",
+                        "invalid_id",
+                        "must be a positive id",
+                    ));
+                }
+                Ok(NewCompany {
+                    fields: body.into_fields()?,
+                    phase_id,
+                })
+            });
+            ImportRow {
+                row,
+                key,
+                create,
+                patch,
+            }
+        })
+        .collect()
+}
+
+/// Parses raw rows as contacts: as new ones, and for upserts also as changes.
+pub fn contact_rows(
+    rows: Vec<RawRow>,
+    mode: ImportMode,
+) -> Vec<ImportRow<ContactFields, ContactPatch>> {
+    rows.into_iter()
+        .map(|(row, fields)| {
+            let key = fields.as_ref().ok().and_then(|f| {
+                f.get("email")
+                    .and_then(Value::as_str)
+                    .and_then(|e| Email::parse(e).ok())
+                    .map(|e| e.normalized())
+            });
+            let patch = (mode == ImportMode::Upsert).then(|| {
+                fields.clone().and_then(|f| {
+                    parse_value::<ContactUpdate>(Value::Object(f))
+                        .map_err(invalid_of)?
+                        .into_patch()
+                })
+            });
+            let create = fields.and_then(|f| {
+                parse_value::<ContactCreate>(Value::Object(f))
+                    .map_err(invalid_of)?
+                    .into_fields()
+            });
+            ImportRow {
+                row,
+                key,
+                create,
+                patch,
+            }
+        })
+        .collect()
+}
+
+/// What became of one row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowOut {
+    /// The row's number, counted from 1 (CSV: below the header line).
+    #[schema(example = 3)]
+    pub row: usize,
+    /// `created`, `updated`, `failed`, or `skipped` (valid, but not written because an
+    /// atomic import had a bad row).
+    #[schema(example = "created")]
+    pub status: &'static str,
+    /// The record's id, when the row was written.
+    pub id: Option<i64>,
+    /// Why the row failed: the problem a single create or update would have answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
+/// The report of an import: counts, and every row's outcome in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// `insert` or `upsert`.
+    pub mode: &'static str,
+    pub atomic: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub rows: Vec<ImportRowOut>,
+}
+
+impl ImportReport {
+    pub fn new(
+        mode: ImportMode,
+        atomic: bool,
+        numbers: &[usize],
+        outcomes: Vec<RowOutcome>,
+    ) -> Self {
+        let mut report = ImportReport {
+            mode: match mode {
+                ImportMode::Insert => "insert",
+                ImportMode::Upsert => "upsert",
+            },
+            atomic,
+            created: 0,
+            updated: 0,
+            failed: 0,
+            skipped: 0,
+            rows: Vec::with_capacity(outcomes.len()),
+        };
+        for (row, outcome) in numbers.iter().zip(outcomes) {
+            let (status, id, error) = match outcome {
+                RowOutcome::Created(id) => {
+                    report.created += 1;
+                    ("created", Some(id), None)
+                }
+                RowOutcome::Updated(id) => {
+                    report.updated += 1;
+                    ("updated", Some(id), None)
+                }
+                RowOutcome::Failed(invalid) => {
+                    report.failed += 1;
+                    ("failed", None, Some(ApiError::Invalid(invalid).problem()))
+                }
+                RowOutcome::Skipped => {
+                    report.skipped += 1;
+                    ("skipped", None, None)
+                }
+            };
+            report.rows.push(ImportRowOut {
+                row: *row,
+                status,
+                id,
+                error,
+            });
+        }
+        report
+    }
+}
+
+/// An atomic import with bad rows: a problem that carries the report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportProblem {
+    #[serde(flatten)]
+    pub problem: Problem,
+    #[serde(flatten)]
+    pub report: ImportReport,
+}

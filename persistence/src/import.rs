@@ -1,0 +1,459 @@
+//! Bulk import: many rows of one kind of record in chunks, each row reported on its own.
+//!
+//! A chunk costs a fixed number of statements whatever its size (one lookup per kind of
+//! reference, one for the upsert keys, one multi-row insert per table, one for the events),
+//! plus a few per row that updates an existing record. Without `atomic`, each chunk commits on
+//! its own and bad rows are skipped; with it, everything is one transaction and a single bad
+//! row writes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::event::{NewEvent, Outbox};
+
+use crate::schema::{companies, contacts, phases, users};
+use crate::{DbConnection, StoreError, write_transaction};
+
+/// Rows per chunk: bounded so that a multi-row insert stays under SQLite's limit on bound
+/// variables and one chunk holds SQLite's write lock only briefly.
+pub const CHUNK_ROWS: usize = 500;
+
+/// The most rows one import request may carry.
+pub const MAX_ROWS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Every row creates a record.
+    Insert,
+    /// A row whose key (a company's domain, a contact's email) names an existing record
+    /// updates it; any other row creates one.
+    Upsert,
+}
+
+/// One row of an import, parsed both ways: as a new record, and (for upserts) as a change to
+/// an existing one. Which applies depends on what the database holds.
+#[derive(Debug)]
+pub struct ImportRow<C, P> {
+    /// The row's number in the request or file, counted from 1.
+    pub row: usize,
+    /// The upsert key, normalised, when the row has a valid one.
+    pub key: Option<String>,
+    pub create: Result<C, Invalid>,
+    /// Present in upsert mode.
+    pub patch: Option<Result<P, Invalid>>,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowOutcome {
+    Created(i64),
+    Updated(i64),
+    Failed(Invalid),
+    /// Valid, but not written: an atomic import in which another row failed.
+    Skipped,
+}
+
+/// A reference from a row to another record, checked for the whole chunk at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ref {
+    /// An active team member.
+    User(&'static str, i64),
+    Company(&'static str, i64),
+    Contact(&'static str, i64),
+    Phase(&'static str, i64),
+}
+
+/// One kind of record that can be imported.
+pub(crate) trait Target {
+    type Create;
+    type Patch;
+
+    /// The field that holds the upsert key, for error messages.
+    const KEY_FIELD: &'static str;
+
+    fn refs_of_create(create: &Self::Create) -> Vec<Ref>;
+    fn refs_of_patch(patch: &Self::Patch) -> Vec<Ref>;
+
+    /// Existing records by upsert key.
+    fn existing(
+        conn: &mut DbConnection,
+        account_id: i64,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<i64>>, StoreError>;
+
+    /// Locks the records about to be updated, in the order given (ascending ids), before
+    /// anything else is written: every write takes row locks first and the account's lock
+    /// (for its events) last, so writers cannot deadlock.
+    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
+
+    /// Inserts at most [`CHUNK_ROWS`] records, one statement per table; returns their ids in
+    /// order.
+    fn insert(
+        conn: &mut DbConnection,
+        account_id: i64,
+        rows: &[&Self::Create],
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// `*.created` events for records just inserted.
+    fn created_events(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError>;
+
+    /// Applies one change and returns its `*.updated` event; an `Invalid` refuses the row.
+    fn update(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        patch: Self::Patch,
+        outbox: &Outbox<'_>,
+    ) -> Result<NewEvent, StoreError>;
+}
+
+/// How a transaction ends when an atomic import had a bad row.
+enum Abort {
+    Rollback(Vec<RowOutcome>),
+    Store(StoreError),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Store(e.into())
+    }
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Self {
+        Abort::Store(e)
+    }
+}
+
+/// Imports `rows` and reports on each, in order.
+pub(crate) fn run<T: Target>(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: Vec<ImportRow<T::Create, T::Patch>>,
+    mode: ImportMode,
+    atomic: bool,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<RowOutcome>, StoreError> {
+    if atomic {
+        let result = write_transaction(conn, |conn| {
+            let outcomes = pieces::<T>(conn, account_id, rows, mode, outbox)?;
+            if outcomes.iter().any(|o| matches!(o, RowOutcome::Failed(_))) {
+                return Err(Abort::Rollback(outcomes));
+            }
+            Ok(outcomes)
+        });
+        return match result {
+            Ok(outcomes) => Ok(outcomes),
+            Err(Abort::Rollback(outcomes)) => Ok(outcomes
+                .into_iter()
+                .map(|o| match o {
+                    RowOutcome::Failed(why) => RowOutcome::Failed(why),
+                    _ => RowOutcome::Skipped,
+                })
+                .collect()),
+            Err(Abort::Store(e)) => Err(e),
+        };
+    }
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut rest = rows.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<_> = rest.by_ref().take(CHUNK_ROWS).collect();
+        outcomes.extend(write_transaction(conn, |conn| {
+            pieces::<T>(conn, account_id, chunk, mode, outbox)
+        })?);
+    }
+    Ok(outcomes)
+}
+
+/// Imports rows inside the caller's transaction, recording every event at the end.
+fn pieces<T: Target>(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: Vec<ImportRow<T::Create, T::Patch>>,
+    mode: ImportMode,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<RowOutcome>, StoreError> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
+    let mut rest = rows.into_iter().peekable();
+    while rest.peek().is_some() {
+        // A key that repeats starts a new piece, so that its second row updates what the
+        // first one created.
+        let mut piece = Vec::new();
+        let mut keys = HashSet::new();
+        while let Some(row) = rest.peek() {
+            let repeats =
+                mode == ImportMode::Upsert && row.key.as_ref().is_some_and(|k| keys.contains(k));
+            if repeats && !piece.is_empty() {
+                break;
+            }
+            if let Some(key) = &row.key {
+                keys.insert(key.clone());
+            }
+            if let Some(row) = rest.next() {
+                piece.push(row);
+            }
+        }
+        let (done, written) = piece_of::<T>(conn, account_id, piece, mode, outbox)?;
+        outcomes.extend(done);
+        events.extend(written);
+    }
+    crate::events::record(conn, account_id, outbox, events)?;
+    Ok(outcomes)
+}
+
+enum Plan<C, P> {
+    Create(C),
+    Update(i64, P),
+}
+
+/// Plans, checks and writes rows in which no upsert key repeats; returns each row's outcome
+/// and the events to record.
+fn piece_of<T: Target>(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: Vec<ImportRow<T::Create, T::Patch>>,
+    mode: ImportMode,
+    outbox: &Outbox<'_>,
+) -> Result<(Vec<RowOutcome>, Vec<NewEvent>), StoreError> {
+    let existing = match mode {
+        ImportMode::Insert => HashMap::new(),
+        ImportMode::Upsert => {
+            let keys: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
+            T::existing(conn, account_id, &keys)?
+        }
+    };
+    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
+    let mut plans: Vec<Option<Plan<T::Create, T::Patch>>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let matches = row.key.as_ref().and_then(|k| existing.get(k));
+        let plan = match (mode, matches.map(Vec::as_slice)) {
+            (ImportMode::Upsert, Some([id])) => match row.patch {
+                Some(Ok(patch)) => Ok(Plan::Update(*id, patch)),
+                Some(Err(invalid)) => Err(invalid),
+                None => Err(Invalid::one(
+                    T::KEY_FIELD,
+                    "no_patch",
+                    "the row cannot update",
+                )),
+            },
+            (ImportMode::Upsert, Some(ids)) if ids.len() > 1 => Err(Invalid::one(
+                T::KEY_FIELD,
+                "ambiguous",
+                format!(
+                    "{} records have this {}: {}; merge them first",
+                    ids.len(),
+                    T::KEY_FIELD,
+                    ids.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            _ => row.create.map(Plan::Create),
+        };
+        match plan {
+            Ok(plan) => {
+                outcomes.push(None);
+                plans.push(Some(plan));
+            }
+            Err(invalid) => {
+                outcomes.push(Some(RowOutcome::Failed(invalid)));
+                plans.push(None);
+            }
+        }
+    }
+
+    let refs: Vec<Vec<Ref>> = plans
+        .iter()
+        .map(|plan| match plan {
+            Some(Plan::Create(c)) => T::refs_of_create(c),
+            Some(Plan::Update(_, p)) => T::refs_of_patch(p),
+            None => Vec::new(),
+        })
+        .collect();
+    for (i, refused) in check_refs(conn, account_id, &refs)?.into_iter().enumerate() {
+        if let Some(invalid) = refused {
+            outcomes[i] = Some(RowOutcome::Failed(invalid));
+            plans[i] = None;
+        }
+    }
+
+    let mut update_ids: Vec<i64> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Some(Plan::Update(id, _)) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    update_ids.sort_unstable();
+    T::lock(conn, account_id, &update_ids)?;
+
+    let mut events = Vec::new();
+    let creates: Vec<(usize, &T::Create)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, plan)| match plan {
+            Some(Plan::Create(c)) => Some((i, c)),
+            _ => None,
+        })
+        .collect();
+    for creates in creates.chunks(CHUNK_ROWS) {
+        let values: Vec<&T::Create> = creates.iter().map(|(_, c)| *c).collect();
+        let ids = T::insert(conn, account_id, &values, outbox)?;
+        for ((i, _), id) in creates.iter().zip(&ids) {
+            outcomes[*i] = Some(RowOutcome::Created(*id));
+        }
+        events.extend(T::created_events(conn, account_id, &ids, outbox)?);
+    }
+    // Updates lock their rows; in id order, so that concurrent imports cannot deadlock.
+    let mut updates: Vec<(usize, i64, T::Patch)> = plans
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, plan)| match plan {
+            Some(Plan::Update(id, patch)) => Some((i, id, patch)),
+            _ => None,
+        })
+        .collect();
+    updates.sort_by_key(|(_, id, _)| *id);
+    for (i, id, patch) in updates {
+        {
+            outcomes[i] = Some(match T::update(conn, account_id, id, patch, outbox) {
+                Ok(event) => {
+                    events.push(event);
+                    RowOutcome::Updated(id)
+                }
+                Err(StoreError::Invalid(invalid)) => RowOutcome::Failed(invalid),
+                Err(e) => return Err(e),
+            });
+        }
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(RowOutcome::Skipped))
+        .collect();
+    Ok((outcomes, events))
+}
+
+/// Checks every row's references with one query per kind of record; returns each row's
+/// refusal, if any.
+fn check_refs(
+    conn: &mut DbConnection,
+    account_id: i64,
+    rows: &[Vec<Ref>],
+) -> Result<Vec<Option<Invalid>>, StoreError> {
+    let mut wanted: [HashSet<i64>; 4] = Default::default();
+    for r in rows.iter().flatten() {
+        let (kind, id) = match r {
+            Ref::User(_, id) => (0, id),
+            Ref::Company(_, id) => (1, id),
+            Ref::Contact(_, id) => (2, id),
+            Ref::Phase(_, id) => (3, id),
+        };
+        wanted[kind].insert(*id);
+    }
+    let [user_ids, company_ids, contact_ids, phase_ids] = wanted.map(|s| {
+        let mut v: Vec<i64> = s.into_iter().collect();
+        v.sort_unstable();
+        v
+    });
+    let active_users: HashMap<i64, bool> = if user_ids.is_empty() {
+        HashMap::new()
+    } else {
+        users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::id.eq_any(&user_ids))
+            .select((users::id, users::active))
+            .load::<(i64, bool)>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let known_companies: HashSet<i64> = if company_ids.is_empty() {
+        HashSet::new()
+    } else {
+        companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::id.eq_any(&company_ids))
+            .select(companies::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let known_contacts: HashSet<i64> = if contact_ids.is_empty() {
+        HashSet::new()
+    } else {
+        contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::id.eq_any(&contact_ids))
+            .select(contacts::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
+    let known_phases: HashSet<i64> = if phase_ids.is_empty() {
+        HashSet::new()
+    } else {
+        phases::table
+            .filter(phases::account_id.eq(account_id))
+            .filter(phases::id.eq_any(&phase_ids))
+            .select(phases::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
+    Ok(rows
+        .iter()
+        .map(|refs| {
+            let mut invalid = Invalid::default();
+            for r in refs {
+                let refused = match *r {
+                    Ref::User(field, id) => match active_users.get(&id) {
+                        Some(true) => None,
+                        Some(false) => Some((
+                            field,
+                            "inactive_user",
+                            format!("team member {id} is deactivated"),
+                        )),
+                        None => Some((
+                            field,
+                            "unknown_user",
+                            format!("there is no team member {id} in this account"),
+                        )),
+                    },
+                    Ref::Company(field, id) => (!known_companies.contains(&id)).then(|| {
+                        (
+                            field,
+                            "unknown_company",
+                            format!("there is no company {id} in this account"),
+                        )
+                    }),
+                    Ref::Contact(field, id) => (!known_contacts.contains(&id)).then(|| {
+                        (
+                            field,
+                            "unknown_contact",
+                            format!("there is no contact {id} in this account"),
+                        )
+                    }),
+                    Ref::Phase(field, id) => (!known_phases.contains(&id)).then(|| {
+                        (
+                            field,
+                            "unknown_phase",
+                            format!("there is no phase {id} in this account"),
+                        )
+                    }),
+                };
+                if let Some((field, code, message)) = refused {
+                    invalid.push(domain::FieldError::new(field, code, message));
+                }
+            }
+            invalid.into_result().err()
+        })
+        .collect())
+}

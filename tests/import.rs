@@ -1,0 +1,473 @@
+//! Bulk import of companies and contacts: JSON and CSV, the per-row report on mixed good and
+//! bad rows, upsert on the key, atomic all-or-nothing, and the events of written rows.
+
+mod common;
+
+use common::pipelines::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+async fn import_json(app: &TestApp, path: &str, rows: Value) -> Answer {
+    app.post(path, rows).await
+}
+
+async fn import_csv(app: &TestApp, path: &str, csv: &str) -> Answer {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("Content-Type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn statuses(report: &Value) -> Vec<String> {
+    report["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r["status"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn company_count(app: &TestApp) -> usize {
+    let page = app.get("/v1/companies?limit=200").await;
+    page.body["data"].as_array().map_or(0, Vec::len)
+}
+
+async fn event_types(app: &TestApp) -> Vec<String> {
+    let page = app.get("/v1/events?limit=200").await;
+    page.body["data"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e["type"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports on mixed rows
+
+#[tokio::test]
+async fn a_json_import_writes_the_good_rows_and_reports_the_bad_ones() {
+    let app = spawn_app().await;
+    let answer = import_json(
+        &app,
+        "/v1/companies/import",
+        json!([
+            {"name": "Acme Ltd", "domain": "acme.com", "tags": ["vip"]},
+            {"name": ""},
+            {"name": "Globex", "size_band": "huge"},
+            {"name": "Initech", "owner_id": 999_999},
+            "not an object",
+            {"name": "Umbrella", "account_id": 2},
+            {"name": "Hooli"}
+        ]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        statuses(&answer.body),
+        [
+            "created", "failed", "failed", "failed", "failed", "failed", "created"
+        ]
+    );
+    assert_eq!(answer.body["created"], 2);
+    assert_eq!(answer.body["failed"], 5);
+    let rows = &answer.body["rows"];
+    assert_eq!(rows[1]["error"]["errors"][0]["field"], "name");
+    assert_eq!(rows[2]["error"]["errors"][0]["field"], "size_band");
+    assert_eq!(rows[3]["error"]["errors"][0]["code"], "unknown_user");
+    assert_eq!(rows[5]["error"]["errors"][0]["code"], "unknown_field");
+    assert_eq!(
+        rows[1]["error"]["status"], 422,
+        "each row's problem as a create answers it"
+    );
+    assert_eq!(company_count(&app).await, 2);
+    let acme = app.get(&format!("/v1/companies/{}", rows[0]["id"])).await;
+    assert_eq!(acme.body["tags"], json!(["vip"]));
+}
+
+#[tokio::test]
+async fn a_csv_import_reads_columns_tags_and_custom_fields() {
+    let app = spawn_app().await;
+    let csv = "name,domain,tags,custom_fields.region,show_in_pipeline,owner_id\n\
+               Acme Ltd,acme.com,\"vip, key account\",EMEA,false,\n\
+               Globex,,,,,not-a-number\n";
+    let answer = import_csv(&app, "/v1/companies/import", csv).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["created", "failed"]);
+    assert_eq!(answer.body["rows"][1]["row"], 2);
+    assert_eq!(
+        answer.body["rows"][1]["error"]["errors"][0]["field"],
+        "owner_id"
+    );
+    let id = answer.body["rows"][0]["id"].as_i64().unwrap_or_default();
+    let acme = app.get(&format!("/v1/companies/{id}")).await;
+    assert_eq!(acme.body["tags"], json!(["key account", "vip"]));
+    assert_eq!(acme.body["custom_fields"], json!({"region": "EMEA"}));
+    assert_eq!(acme.body["show_in_pipeline"], false);
+    assert_eq!(acme.body["owner_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_unknown_csv_column_is_refused_whole_and_names_it() {
+    let app = spawn_app().await;
+    let answer = import_csv(&app, "/v1/companies/import", "name,vat_number\nAcme,123\n").await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(answer.error_fields(), ["vat_number"]);
+    assert_eq!(company_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn imported_rows_can_be_placed_straight_into_a_phase() {
+    let app = spawn_app().await;
+    let pipeline = default_pipeline(&app).await;
+    let contacted = phase(&pipeline, "Contacted");
+    let answer = import_json(
+        &app,
+        "/v1/companies/import",
+        json!([{"name": "Acme", "phase_id": contacted}, {"name": "Nowhere", "phase_id": 999_999}]),
+    )
+    .await;
+    assert_eq!(statuses(&answer.body), ["created", "failed"]);
+    assert_eq!(
+        answer.body["rows"][1]["error"]["errors"][0]["code"],
+        "unknown_phase"
+    );
+    let id = answer.body["rows"][0]["id"].as_i64().unwrap_or_default();
+    assert_eq!(read_company(&app, id).await["phase_id"], contacted);
+    assert_eq!(
+        history(&app, id).await.len(),
+        1,
+        "the placement is in the history"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upsert
+
+#[tokio::test]
+async fn upsert_updates_the_company_with_the_same_domain_and_creates_the_rest() {
+    let app = spawn_app().await;
+    let existing = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Acme Ltd", "domain": "acme.com", "phone": "+44 1"}),
+        )
+        .await
+        .id();
+    let answer = import_json(
+        &app,
+        "/v1/companies/import?mode=upsert",
+        json!([
+            {"name": "ACME Limited", "domain": "ACME.com", "industry": "Solar"},
+            {"name": "Globex", "domain": "globex.com"}
+        ]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["updated", "created"]);
+    assert_eq!(answer.body["rows"][0]["id"], existing);
+    let acme = read_company(&app, existing).await;
+    assert_eq!(acme["name"], "ACME Limited");
+    assert_eq!(acme["industry"], "Solar");
+    assert_eq!(acme["phone"], "+44 1", "fields the row leaves out are kept");
+    assert_eq!(acme["version"], 2);
+}
+
+#[tokio::test]
+async fn upsert_of_a_csv_row_needs_only_the_key_and_the_changed_cells() {
+    let app = spawn_app().await;
+    let existing = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Acme Ltd", "domain": "acme.com"}),
+        )
+        .await
+        .id();
+    let answer = import_csv(
+        &app,
+        "/v1/companies/import?mode=upsert",
+        "domain,industry\nacme.com,Solar\n",
+    )
+    .await;
+    assert_eq!(statuses(&answer.body), ["updated"], "{}", answer.body);
+    let acme = read_company(&app, existing).await;
+    assert_eq!(
+        (acme["name"].clone(), acme["industry"].clone()),
+        (json!("Acme Ltd"), json!("Solar"))
+    );
+}
+
+#[tokio::test]
+async fn a_domain_repeated_in_one_upsert_updates_what_its_first_row_created() {
+    let app = spawn_app().await;
+    let answer = import_json(
+        &app,
+        "/v1/companies/import?mode=upsert",
+        json!([
+            {"name": "Acme", "domain": "acme.com"},
+            {"name": "Acme Ltd", "domain": "acme.com", "industry": "Solar"}
+        ]),
+    )
+    .await;
+    assert_eq!(
+        statuses(&answer.body),
+        ["created", "updated"],
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.body["rows"][0]["id"], answer.body["rows"][1]["id"]);
+    assert_eq!(company_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn upsert_refuses_a_domain_that_names_several_companies() {
+    let app = spawn_app().await;
+    for name in ["Acme UK", "Acme US"] {
+        app.post("/v1/companies", json!({"name": name, "domain": "acme.com"}))
+            .await;
+    }
+    let answer = import_json(
+        &app,
+        "/v1/companies/import?mode=upsert",
+        json!([{"name": "Acme", "domain": "acme.com"}]),
+    )
+    .await;
+    assert_eq!(statuses(&answer.body), ["failed"]);
+    assert_eq!(
+        answer.body["rows"][0]["error"]["errors"][0]["code"],
+        "ambiguous"
+    );
+}
+
+#[tokio::test]
+async fn insert_mode_creates_even_when_the_domain_exists() {
+    let app = spawn_app().await;
+    app.post(
+        "/v1/companies",
+        json!({"name": "Acme", "domain": "acme.com"}),
+    )
+    .await;
+    let answer = import_json(
+        &app,
+        "/v1/companies/import",
+        json!([{"name": "Acme again", "domain": "acme.com"}]),
+    )
+    .await;
+    assert_eq!(statuses(&answer.body), ["created"]);
+    assert_eq!(company_count(&app).await, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomic
+
+#[tokio::test]
+async fn an_atomic_import_with_a_bad_row_writes_nothing_and_reports_why() {
+    let app = spawn_app().await;
+    let answer = import_json(
+        &app,
+        "/v1/companies/import?atomic=true",
+        json!([{"name": "Acme"}, {"name": "Globex", "owner_id": 999_999}, {"name": "Hooli"}]),
+    )
+    .await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(statuses(&answer.body), ["skipped", "failed", "skipped"]);
+    assert_eq!(answer.body["rows"][0]["id"], Value::Null);
+    assert_eq!(company_count(&app).await, 0);
+    assert!(
+        event_types(&app).await.is_empty(),
+        "no event for rolled-back rows"
+    );
+}
+
+#[tokio::test]
+async fn an_atomic_import_of_good_rows_writes_them_all() {
+    let app = spawn_app().await;
+    let answer = import_json(
+        &app,
+        "/v1/companies/import?atomic=true",
+        json!([{"name": "Acme"}, {"name": "Globex"}]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["created", "created"]);
+    assert_eq!(company_count(&app).await, 2);
+}
+
+#[tokio::test]
+async fn an_import_larger_than_one_chunk_reports_every_row() {
+    let app = spawn_app().await;
+    let rows: Vec<Value> = (0..1_201)
+        .map(|n| {
+            if n == 700 {
+                json!({"name": ""})
+            } else {
+                json!({"name": format!("Company {n}"), "tags": ["bulk"]})
+            }
+        })
+        .collect();
+    let answer = import_json(&app, "/v1/companies/import", Value::Array(rows)).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["created"], 1_200);
+    assert_eq!(answer.body["failed"], 1);
+    assert_eq!(answer.body["rows"][700]["status"], "failed");
+    let tagged = app.get("/v1/companies?tag=bulk&limit=1").await;
+    assert!(tagged.body["next_cursor"].is_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events, limits, access
+
+#[tokio::test]
+async fn every_written_row_records_its_event() {
+    let app = spawn_app().await;
+    let existing = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Acme", "domain": "acme.com"}),
+        )
+        .await
+        .id();
+    import_json(
+        &app,
+        "/v1/companies/import?mode=upsert",
+        json!([{"name": "Acme", "domain": "acme.com", "industry": "Solar"}, {"name": "Globex"}, {"name": ""}]),
+    )
+    .await;
+    assert_eq!(
+        event_types(&app).await,
+        ["company.created", "company.created", "company.updated"],
+        "the direct create, then the import's create and update"
+    );
+    let updated = app
+        .get(&format!(
+            "/v1/events?types=company.updated&record_type=company&record_id={existing}"
+        ))
+        .await;
+    assert_eq!(
+        updated.body["data"][0]["data"]["previous"],
+        json!({"industry": null})
+    );
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_arrays_or_too_large_are_refused() {
+    let app = spawn_app().await;
+    let object = import_json(&app, "/v1/companies/import", json!({"name": "Acme"})).await;
+    object.assert_problem(422, "validation_failed");
+    let too_many: Vec<Value> = (0..10_001).map(|_| json!({})).collect();
+    let answer = import_json(&app, "/v1/companies/import", Value::Array(too_many)).await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(answer.body["errors"][0]["code"], "too_many_rows");
+    let mode = app
+        .request(
+            Method::POST,
+            "/v1/companies/import?mode=merge",
+            Some(&app.token),
+            Some(&json!([])),
+            &[],
+        )
+        .await;
+    mode.assert_problem(400, "bad_request");
+    let xml = app
+        .client
+        .post(format!("{}/v1/companies/import", app.base))
+        .bearer_auth(&app.token)
+        .header("Content-Type", "application/xml")
+        .body("<companies/>")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(xml.status(), 415);
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_import() {
+    let app = spawn_app().await;
+    let (_, viewer) = app
+        .member(
+            "viewer@acme.test",
+            "viewer",
+            &["companies:read", "companies:write"],
+        )
+        .await;
+    app.post_as(&viewer, "/v1/companies/import", json!([{"name": "Acme"}]))
+        .await
+        .assert_problem(403, "forbidden");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contacts
+
+#[tokio::test]
+async fn contacts_import_links_companies_and_reports_unknown_ones() {
+    let app = spawn_app().await;
+    let acme = app.company("Acme").await;
+    let answer = import_json(
+        &app,
+        "/v1/contacts/import",
+        json!([
+            {"first_name": "Ana", "email": "ana@acme.com", "company_id": acme},
+            {"first_name": "Bo", "company_id": 999_999},
+            {"first_name": "Cy", "reports_to_id": 999_999}
+        ]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["created", "failed", "failed"]);
+    assert_eq!(
+        answer.body["rows"][1]["error"]["errors"][0]["code"],
+        "unknown_company"
+    );
+    assert_eq!(
+        answer.body["rows"][2]["error"]["errors"][0]["code"],
+        "unknown_contact"
+    );
+}
+
+#[tokio::test]
+async fn contacts_upsert_matches_the_email_ignoring_case() {
+    let app = spawn_app().await;
+    let ana = app
+        .post(
+            "/v1/contacts",
+            json!({"first_name": "Ana", "email": "Ana@Acme.com"}),
+        )
+        .await
+        .id();
+    let answer = import_csv(
+        &app,
+        "/v1/contacts/import?mode=upsert",
+        "first_name,email,job_title\n,ana@acme.com,CTO\nBo,bo@acme.com,\n",
+    )
+    .await;
+    assert_eq!(
+        statuses(&answer.body),
+        ["updated", "created"],
+        "{}",
+        answer.body
+    );
+    let read = app.get(&format!("/v1/contacts/{ana}")).await;
+    assert_eq!(read.body["job_title"], "CTO");
+    assert_eq!(read.body["first_name"], "Ana");
+}
