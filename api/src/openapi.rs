@@ -11,6 +11,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
+use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     companies, contacts, follow_ups, health, me, oauth_clients, pipelines, tokens, users,
 };
@@ -58,7 +59,7 @@ use crate::wire;
         wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
     )),
-    modifiers(&Security, &CommonErrors),
+    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
@@ -146,7 +147,7 @@ impl Modify for Security {
 
 struct CommonErrors;
 
-fn problem(description: &str) -> RefOr<Response> {
+pub(crate) fn problem(description: &str) -> RefOr<Response> {
     RefOr::T(
         ResponseBuilder::new()
             .description(description)

@@ -23,9 +23,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Body<T>, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(256 * 1024, |s| s.settings.body_limit);
+        let limit = body_limit(req);
         let content_type_ok = is_json(req);
         let declared = req
             .headers()
@@ -53,6 +51,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             parse(&bytes).map(Body)
         })
     }
+}
+
+/// The largest body `req` may send, in bytes: the one place that says it, for this extractor
+/// and for the idempotency layer that buffers bodies before the handler runs.
+pub(crate) fn body_limit(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(256 * 1024, |s| s.settings.body_limit)
 }
 
 fn is_json(req: &HttpRequest) -> bool {

@@ -8,7 +8,9 @@ mod if_match;
 mod query;
 
 pub use auth::{Caller, CorsOrigin};
+pub(crate) use auth::{authenticate, bearer_token};
 pub use body::Body;
+pub(crate) use body::body_limit;
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};
 pub use query::Query;
