@@ -436,3 +436,30 @@ async fn concurrent_requests_with_one_key_create_once() {
     assert!(answers.iter().any(|a| a.status == 201));
     assert_eq!(app.company_count(&app.token).await, 1);
 }
+
+#[tokio::test]
+async fn a_revoked_token_cannot_replay_its_answer() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/v1/tokens",
+            json!({"name": "script", "scopes": ["companies:read", "companies:write"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["token_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let token_id = created.id();
+    let first = app
+        .post_keyed(&secret, "/v1/companies", &acme(), "key-1")
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let revoked = app.delete(&format!("/v1/tokens/{token_id}")).await;
+    assert!(revoked.status.is_success(), "{}", revoked.body);
+    let retry = app
+        .post_keyed(&secret, "/v1/companies", &acme(), "key-1")
+        .await;
+    retry.assert_problem(401, "unauthorized");
+}

@@ -31,7 +31,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::extract::{authenticate, bearer_token, body_limit};
+use crate::extract::{Caller, bearer_token, body_limit};
 use crate::state::AppState;
 
 /// Marks an answer that is a replay of a kept one.
@@ -64,7 +64,7 @@ pub async fn middleware(
         Err(e) => return Ok(req.error_response(e)),
     };
     // The lookup's future holds a clone of the request; it is done before routing goes on.
-    let caller = match authenticate(req.request()).await {
+    let caller = match Caller::authenticate(req.request()).await {
         Ok(caller) => caller,
         Err(e) => return Ok(req.error_response(e)),
     };

@@ -55,45 +55,48 @@ impl FromRequest for Caller {
         if let Some(caller) = req.extensions().get::<Caller>().cloned() {
             return Box::pin(std::future::ready(Ok(caller)));
         }
-        Box::pin(authenticate(req))
+        Caller::authenticate(req)
     }
 }
 
-/// Looks up the caller behind `req`'s bearer token. The future holds a clone of the request
-/// until it is done: a middleware must let it finish before passing the request on, since
-/// actix routes a request only while nothing else holds it.
-pub(crate) fn authenticate(
-    req: &HttpRequest,
-) -> impl Future<Output = Result<Caller, ApiError>> + 'static {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let presented = bearer_token(req);
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let req = req.clone();
-    async move {
-        let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        let token = presented?;
-        let principal = if token.starts_with("clt_") {
-            state
-                .run(move |conn| persistence::tokens::authenticate(conn, &token))
-                .await?
-        } else {
-            oauth_principal(&state, token).await?
-        }
-        .ok_or(ApiError::Unauthorized(
-            "the access token is unknown, revoked or expired",
-        ))?;
-        if let Some(allowed) = principal.allowed_origins() {
-            let origin = origin
-                .filter(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
-                .ok_or(ApiError::OriginNotAllowed)?;
-            // The response may be read by that page: the CORS middleware says so.
-            req.extensions_mut().insert(CorsOrigin(origin));
-        }
-        Ok(Caller(principal))
+impl Caller {
+    /// Looks up the caller behind `req`'s bearer token. The future holds a clone of the
+    /// request until it is done: a middleware must let it finish before passing the request
+    /// on, since actix routes a request only while nothing else holds it.
+    pub(crate) fn authenticate(
+        req: &HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>> {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = bearer_token(req);
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let req = req.clone();
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let token = presented?;
+            let principal = if token.starts_with("clt_") {
+                state
+                    .run(move |conn| persistence::tokens::authenticate(conn, &token))
+                    .await?
+            } else {
+                oauth_principal(&state, token).await?
+            }
+            .ok_or(ApiError::Unauthorized(
+                "the access token is unknown, revoked or expired",
+            ))?;
+            if let Some(allowed) = principal.allowed_origins() {
+                let origin = origin
+                    .filter(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+                    .ok_or(ApiError::OriginNotAllowed)?;
+                // The response may be read by that page: the CORS middleware says so.
+                req.extensions_mut().insert(CorsOrigin(origin));
+            }
+            Ok(Caller(principal))
+        })
     }
 }
 

@@ -7,8 +7,8 @@ mod cursor;
 mod if_match;
 mod query;
 
+pub(crate) use auth::bearer_token;
 pub use auth::{Caller, CorsOrigin};
-pub(crate) use auth::{authenticate, bearer_token};
 pub use body::Body;
 pub(crate) use body::body_limit;
 pub use cursor::{decode_cursor, encode_cursor};
