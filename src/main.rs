@@ -140,6 +140,11 @@ struct ServeArgs {
     /// Token requests per second allowed per OAuth client (bursts of twice as many).
     #[arg(long, env = "CLIENTLINE_TOKEN_RATE", default_value_t = 50.0)]
     token_rate: f64,
+
+    /// Hours an `Idempotency-Key` answers retries after its first use (24 or more).
+    #[arg(long, env = "CLIENTLINE_IDEMPOTENCY_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(24..=24 * 365))]
+    idempotency_hours: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +276,7 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
                 per_second: args.token_rate,
                 burst: (args.token_rate * 2.0).clamp(1.0, 1e6) as u32,
             },
+            idempotency_ttl: std::time::Duration::from_secs(args.idempotency_hours * 3600),
             ..Settings::default()
         },
     );

@@ -471,3 +471,41 @@ async fn contacts_upsert_matches_the_email_ignoring_case() {
     assert_eq!(read.body["job_title"], "CTO");
     assert_eq!(read.body["first_name"], "Ana");
 }
+
+#[tokio::test]
+async fn a_retried_import_with_the_same_idempotency_key_imports_once() {
+    let app = spawn_app().await;
+    // Larger than the ordinary body limit: imports have their own, idempotent or not.
+    let rows: Vec<Value> = (0..3_000)
+        .map(|n| json!({"name": format!("Company {n}"), "description": "x".repeat(100)}))
+        .collect();
+    let body = Value::Array(rows);
+    let send = || {
+        app.request(
+            Method::POST,
+            "/v1/companies/import",
+            Some(&app.token),
+            Some(&body),
+            &[("Idempotency-Key", "nightly-2026-12-01")],
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = send().await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    let page = app.get("/v1/companies?limit=1").await;
+    assert!(page.body["next_cursor"].is_string());
+    let events = app.get("/v1/events?limit=200&after=0").await;
+    let mut seen = events.body["data"].as_array().map_or(0, Vec::len);
+    let mut cursor = events.body["next_cursor"].clone();
+    while let Some(after) = cursor.as_str() {
+        let next = app
+            .get(&format!("/v1/events?limit=200&after={after}"))
+            .await;
+        seen += next.body["data"].as_array().map_or(0, Vec::len);
+        cursor = next.body["next_cursor"].clone();
+    }
+    assert_eq!(seen, 3_000, "one import, one event per company");
+}

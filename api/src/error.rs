@@ -77,6 +77,12 @@ pub enum ApiError {
     /// A refusal of the OAuth protocol (RFC 6749 5.2).
     #[error("{}", .0.description)]
     OAuth(domain::oauth::OAuthError),
+    /// The `Idempotency-Key` was used before for another request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// The first request with this `Idempotency-Key` is still running.
+    #[error("idempotent request in progress")]
+    IdempotencyInProgress,
     #[error("too many requests")]
     TooManyRequests {
         retry_after_seconds: u64,
@@ -107,6 +113,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::OAuth(e) => e.error,
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyInProgress => "idempotency_request_in_progress",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::UserRequired => "user_required",
             ApiError::Unavailable(_) => "unavailable",
@@ -144,6 +152,12 @@ impl ApiError {
             }
             ApiError::Invalid(invalid) => invalid.to_string(),
             ApiError::OAuth(e) => e.description.clone(),
+            ApiError::IdempotencyKeyReused => {
+                "this Idempotency-Key was already used for a different request (method, path, query or body); use a new key for a new request, or retry with the very same request".to_owned()
+            }
+            ApiError::IdempotencyInProgress => {
+                "the first request with this Idempotency-Key is still running; retry after the time in Retry-After to get its answer".to_owned()
+            }
             ApiError::TooManyRequests { retry_after_seconds, why } => format!(
                 "{why}; retry after {retry_after_seconds} seconds (see Retry-After)"
             ),
@@ -202,7 +216,10 @@ impl ResponseError for ApiError {
             ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::LastAdmin => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::LastAdmin | ApiError::IdempotencyInProgress => {
+                StatusCode::CONFLICT
+            }
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -238,7 +255,7 @@ impl ResponseError for ApiError {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
                 }
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::IdempotencyInProgress => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             ApiError::TooManyRequests {

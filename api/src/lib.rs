@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 mod middleware;
 pub mod oauth;
 pub mod openapi;

@@ -11,6 +11,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
+use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines, tokens,
     users,
@@ -64,7 +65,7 @@ use crate::wire;
         wire::events::EventDataOut,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
     )),
-    modifiers(&Security, &CommonErrors),
+    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
@@ -153,7 +154,7 @@ impl Modify for Security {
 
 struct CommonErrors;
 
-fn problem(description: &str) -> RefOr<Response> {
+pub(crate) fn problem(description: &str) -> RefOr<Response> {
     RefOr::T(
         ResponseBuilder::new()
             .description(description)

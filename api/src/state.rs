@@ -26,6 +26,8 @@ pub struct Settings {
     pub sign_in_rate: RateLimit,
     /// How failed sign-ins slow down and lock a user.
     pub sign_in_policy: SignInPolicy,
+    /// How long an `Idempotency-Key` answers retries after its first use (at least 24 hours).
+    pub idempotency_ttl: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
                 burst: 20,
             },
             sign_in_policy: SignInPolicy::default(),
+            idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod company;
 pub mod contact;
 pub mod event;
+pub mod idempotency;
 pub mod listing;
 pub mod oauth;
 pub mod password;

@@ -6,6 +6,7 @@ pub mod companies;
 pub mod contacts;
 mod error;
 pub mod events;
+pub mod idempotency;
 pub mod import;
 mod keyset;
 pub mod oauth;

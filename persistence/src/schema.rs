@@ -292,6 +292,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (account_id, token_digest, idempotency_key) {
+        account_id -> BigInt,
+        token_digest -> Text,
+        idempotency_key -> Text,
+        request_digest -> Text,
+        run_id -> Text,
+        locked_at -> Timestamp,
+        expires_at -> Timestamp,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -325,4 +341,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_access_tokens,
     oauth_refresh_tokens,
     events,
+    idempotency_keys,
 );

@@ -61,6 +61,21 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // A middleware that needed the caller first (idempotency keys) left it here.
+        if let Some(caller) = req.extensions().get::<Caller>().cloned() {
+            return Box::pin(std::future::ready(Ok(caller)));
+        }
+        Caller::authenticate(req)
+    }
+}
+
+impl Caller {
+    /// Looks up the caller behind `req`'s bearer token. The future holds a clone of the
+    /// request until it is done: a middleware must let it finish before passing the request
+    /// on, since actix routes a request only while nothing else holds it.
+    pub(crate) fn authenticate(
+        req: &HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let presented = bearer_token(req);
         let origin = req
@@ -123,7 +138,7 @@ async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Princ
     Ok(principal.filter(|p| p.account_id == account))
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

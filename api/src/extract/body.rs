@@ -23,9 +23,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Body<T>, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(256 * 1024, |s| s.settings.body_limit);
+        let limit = body_limit(req);
         let content_type_ok = is_json(req);
         let declared = req
             .headers()
@@ -52,6 +50,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             }
             parse(&bytes).map(Body)
         })
+    }
+}
+
+/// The largest body `req` may send, in bytes: the one place that says it, for this extractor
+/// and for the idempotency layer that buffers bodies before the handler runs.
+pub(crate) fn body_limit(req: &HttpRequest) -> usize {
+    let settings = req.app_data::<web::Data<AppState>>().map(|s| &s.settings);
+    // Imports carry up to 10,000 rows: they have a limit of their own.
+    let import = req.method() == actix_web::http::Method::POST && req.path().ends_with("/import");
+    match settings {
+        Some(s) if import => s.import_body_limit,
+        Some(s) => s.body_limit,
+        None => 256 * 1024,
     }
 }
 

@@ -7,7 +7,9 @@ mod cursor;
 mod if_match;
 mod query;
 
+pub(crate) use auth::bearer_token;
 pub use auth::{Caller, CorsOrigin};
+pub(crate) use body::body_limit;
 pub use body::{Body, parse_value};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};

@@ -50,7 +50,7 @@ pub async fn companies(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Companies))?;
     let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
-    let raw = read_rows(&state, &req, payload, Kind::Companies).await?;
+    let raw = read_rows(&req, payload, Kind::Companies).await?;
     let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
     let rows = company_rows(raw, mode);
     let (account, outbox) = (caller.account_id(), caller.outbox());
@@ -92,7 +92,7 @@ pub async fn contacts(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Contacts))?;
     let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
-    let raw = read_rows(&state, &req, payload, Kind::Contacts).await?;
+    let raw = read_rows(&req, payload, Kind::Contacts).await?;
     let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
     let rows = contact_rows(raw, mode);
     let (account, outbox) = (caller.account_id(), caller.outbox());
@@ -125,7 +125,6 @@ fn answer(report: ImportReport) -> HttpResponse {
 
 /// Reads the body (within the import size limit) and splits it into rows by its content type.
 async fn read_rows(
-    state: &AppState,
     req: &HttpRequest,
     mut payload: web::Payload,
     kind: Kind,
@@ -142,7 +141,7 @@ async fn read_rows(
         "application/json" => false,
         _ => return Err(ApiError::UnsupportedMediaType),
     };
-    let limit = state.settings.import_body_limit;
+    let limit = crate::extract::body_limit(req);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -46,6 +46,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::idempotency::middleware,
+                ))
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
                 .service(
