@@ -32,7 +32,7 @@ use crate::wire;
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
-        companies::history, companies::transition,
+        companies::history, companies::transition, companies::merge, contacts::merge,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
         pipelines::add_phase, pipelines::reorder_phases, pipelines::show_phase, pipelines::update_phase, pipelines::remove_phase,
@@ -59,7 +59,7 @@ use crate::wire;
         wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
-        wire::events::EventDataOut,
+        wire::events::EventDataOut, wire::merges::MergeRequest,
     )),
     modifiers(&Security, &CommonErrors),
     tags(

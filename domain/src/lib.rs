@@ -6,6 +6,7 @@ pub mod company;
 pub mod contact;
 pub mod event;
 pub mod listing;
+pub mod merge;
 pub mod oauth;
 pub mod password;
 pub mod pipeline;

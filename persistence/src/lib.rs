@@ -7,6 +7,7 @@ pub mod contacts;
 mod error;
 pub mod events;
 mod keyset;
+pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;

@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod events;
 mod input;
 pub mod me;
+pub mod merges;
 pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;
