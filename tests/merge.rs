@@ -560,3 +560,36 @@ async fn an_unknown_duplicate_contact_is_named_and_nothing_changes() {
     let read = app.get(&format!("/v1/contacts/{duplicate}")).await;
     assert_eq!(read.body["version"], 1, "{}", read.body);
 }
+
+#[tokio::test]
+async fn crossed_concurrent_merges_leave_one_survivor_and_no_server_error() {
+    let app = spawn_app().await;
+    let x = app.company("Acme").await;
+    let y = app.company("Acme Ltd").await;
+    let person = create(
+        &app,
+        "contacts",
+        json!({"first_name": "Ada", "company_id": y}),
+    )
+    .await;
+
+    // Each names the other as its duplicate: the locks, taken in id order, queue them.
+    let (one, other) = ([y], [x]);
+    let (first, second) = futures_util::future::join(
+        merge(&app, "companies", x, &one),
+        merge(&app, "companies", y, &other),
+    )
+    .await;
+
+    let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [200, 404] || statuses == [200, 422],
+        "{statuses:?}: {} / {}",
+        first.body,
+        second.body
+    );
+    let winner = if first.status == 200 { x } else { y };
+    let read = app.get(&format!("/v1/contacts/{person}")).await;
+    assert_eq!(read.body["company_id"], winner, "{}", read.body);
+}
