@@ -185,6 +185,10 @@ pub struct NewEvent {
     pub data: Value,
     /// For updates: the previous values of the fields that changed.
     pub previous: Option<Map<String, Value>>,
+    /// For `*.merged`: the records merged into this one (and deleted).
+    pub merged_ids: Option<Vec<i64>>,
+    /// For a `*.deleted` that a merge caused: the record this one was merged into.
+    pub merged_into: Option<i64>,
 }
 
 impl NewEvent {
@@ -194,6 +198,8 @@ impl NewEvent {
             record_id,
             data,
             previous: None,
+            merged_ids: None,
+            merged_into: None,
         }
     }
 
@@ -205,7 +211,21 @@ impl NewEvent {
             record_id,
             data: after,
             previous: Some(previous),
+            merged_ids: None,
+            merged_into: None,
         }
+    }
+
+    /// This event (a `*.merged`) with the ids of the records merged away.
+    pub fn with_merged_ids(mut self, ids: Vec<i64>) -> Self {
+        self.merged_ids = Some(ids);
+        self
+    }
+
+    /// This event (a `*.deleted`) as caused by merging the record into `survivor`.
+    pub fn with_merged_into(mut self, survivor: i64) -> Self {
+        self.merged_into = Some(survivor);
+        self
     }
 }
 

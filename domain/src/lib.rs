@@ -7,6 +7,7 @@ pub mod contact;
 pub mod event;
 pub mod idempotency;
 pub mod listing;
+pub mod merge;
 pub mod oauth;
 pub mod password;
 pub mod pipeline;

@@ -22,7 +22,7 @@ use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = companies)]
-struct CompanyRow {
+pub(crate) struct CompanyRow {
     id: i64,
     account_id: i64,
     name: String,
@@ -88,7 +88,7 @@ impl From<CompanyRow> for Company {
 /// The writable columns of a company, as written by create and update alike.
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = companies, treat_none_as_null = true)]
-struct CompanyValues {
+pub(crate) struct CompanyValues {
     name: String,
     domain: Option<String>,
     website: Option<String>,
@@ -679,7 +679,7 @@ fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company
         .ok_or(StoreError::NotFound)
 }
 
-fn write_tags(
+pub(crate) fn write_tags(
     conn: &mut DbConnection,
     account_id: i64,
     company_id: i64,

@@ -22,11 +22,11 @@ use crate::{
 };
 
 /// How far up an org chart the cycle check walks; deeper charts are refused.
-const MAX_REPORTING_DEPTH: usize = 200;
+pub(crate) const MAX_REPORTING_DEPTH: usize = 200;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = contacts)]
-struct ContactRow {
+pub(crate) struct ContactRow {
     id: i64,
     account_id: i64,
     first_name: String,
@@ -69,7 +69,7 @@ impl From<ContactRow> for Contact {
 
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = contacts, treat_none_as_null = true)]
-struct ContactValues {
+pub(crate) struct ContactValues {
     first_name: String,
     last_name: Option<String>,
     full_name: String,
@@ -648,7 +648,7 @@ fn check_reports_to(
     }
 }
 
-fn write_tags(
+pub(crate) fn write_tags(
     conn: &mut DbConnection,
     account_id: i64,
     contact_id: i64,

@@ -32,6 +32,10 @@ pub struct Event {
     pub data: Value,
     pub previous: Option<Value>,
     pub occurred_at: DateTime<Utc>,
+    /// For `*.merged`: the records merged into this one.
+    pub merged_ids: Option<Vec<i64>>,
+    /// For a `*.deleted` caused by a merge: the record this one was merged into.
+    pub merged_into: Option<i64>,
 }
 
 #[derive(Debug, Queryable, Selectable)]
@@ -47,6 +51,8 @@ struct EventRow {
     data: String,
     previous: Option<String>,
     occurred_at: NaiveDateTime,
+    merged_ids: Option<String>,
+    merged_into: Option<i64>,
 }
 
 impl From<EventRow> for Event {
@@ -65,6 +71,11 @@ impl From<EventRow> for Event {
                 .as_deref()
                 .and_then(|p| serde_json::from_str(p).ok()),
             occurred_at: to_utc(r.occurred_at),
+            merged_ids: r
+                .merged_ids
+                .as_deref()
+                .and_then(|m| serde_json::from_str(m).ok()),
+            merged_into: r.merged_into,
         }
     }
 }
@@ -103,11 +114,13 @@ pub fn record(
                 events::data.eq(e.data.to_string()),
                 events::previous.eq(e.previous.map(|p| Value::Object(p).to_string())),
                 events::occurred_at.eq(at),
+                events::merged_ids.eq(e.merged_ids.map(|m| Value::from(m).to_string())),
+                events::merged_into.eq(e.merged_into),
             )
         })
         .collect();
     let mut recorded = Vec::with_capacity(rows.len());
-    // SQLite caps the variables of one statement; 9 columns × 500 rows stays well under it.
+    // SQLite caps the variables of one statement; 11 columns × 500 rows stays well under it.
     for (chunk, types) in rows.chunks(500).zip(types.chunks(500)) {
         let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(events::table)
             .values(chunk)

@@ -9,6 +9,7 @@ pub mod events;
 pub mod idempotency;
 pub mod import;
 mod keyset;
+pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;

@@ -289,6 +289,8 @@ diesel::table! {
         data -> Text,
         previous -> Nullable<Text>,
         occurred_at -> Timestamp,
+        merged_ids -> Nullable<Text>,
+        merged_into -> Nullable<BigInt>,
     }
 }
 

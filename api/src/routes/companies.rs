@@ -7,7 +7,7 @@ use domain::pipeline::{Outcome, Status};
 use domain::validation::ValueError;
 use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
-use persistence::transitions;
+use persistence::{merges, transitions};
 
 use super::{check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::wire::companies::{
     CompanyCreate, CompanyList, CompanyListQuery, CompanyOut, CompanyUpdate,
 };
+use crate::wire::merges::MergeRequest;
 use crate::wire::transitions::{MoveOut, MoveRequest, TransitionList, TransitionOut};
 use crate::wire::users::PageQuery;
 
@@ -295,4 +296,56 @@ pub async fn transition(
     Ok(response
         .insert_header((header::ETAG, etag(version)))
         .json(body))
+}
+
+/// Merge duplicate companies into this one
+///
+/// Everything the duplicates hold moves to this company (the survivor), in one transaction:
+/// every contact of a duplicate now works at the survivor (each gets a new version); every
+/// history row of a duplicate now belongs to the survivor, so its history and
+/// `time_in_phases` hold the duplicates' journeys too, while the survivor keeps its own
+/// current place in the pipeline. Tags are united (refused with 422 when together they are
+/// more than 50, rather than dropping any); each empty field of the survivor (`null`,
+/// including `owner_id`) takes the first value the duplicates have, in the order listed;
+/// custom-field keys the survivor lacks are added the same way. The duplicates are then
+/// deleted.
+///
+/// Events, in this order: one `company.merged` for the survivor (`data.object` as it now is,
+/// `data.previous` its changed fields, `data.merged_ids` the duplicates); a
+/// `contact.updated` for each contact that moved; and a `company.deleted` for each duplicate
+/// (`data.object` as it was, `data.merged_into` the survivor's id), so that a mirror learns
+/// they are gone and where their records went.
+#[utoipa::path(
+    operation_id = "mergeCompanies", post, path = "/v1/companies/{id}/merge", tag = "companies",
+    params(
+        ("id" = i64, Path, description = "The surviving company's id"),
+        ("If-Match" = Option<String>, Header, description = "The survivor's ETag you last read; 412 when it has changed since"),
+    ),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The duplicates were merged: the survivor as it now is", body = CompanyOut, headers(("ETag" = String))),
+        (status = 404, description = "There is no such surviving company in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The companies kept changing pipeline while the merge took its locks; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The survivor changed since the ETag in If-Match; nothing was merged", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`duplicate_ids` is invalid: empty, over 50, repeated, the survivor itself, an id that is no company of this account (`unknown_company`, naming it), or duplicates whose tags or custom fields together exceed one company's limits; nothing was merged", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["companies:write"]))
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let duplicates = body.0.into_duplicates(id)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let company = state
+        .run(move |conn| {
+            merges::merge_companies(conn, account, id, &duplicates, if_match.0, &outbox)
+        })
+        .await?;
+    Ok(record(company.version, CompanyOut::from(company)))
 }

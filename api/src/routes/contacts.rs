@@ -5,6 +5,7 @@ use domain::FieldError;
 use domain::access::{Resource, Scope};
 use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
+use persistence::merges;
 
 use super::{check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
@@ -13,6 +14,7 @@ use crate::state::AppState;
 use crate::wire::contacts::{
     ContactCreate, ContactList, ContactListQuery, ContactOut, ContactUpdate,
 };
+use crate::wire::merges::MergeRequest;
 
 const READ: Scope = Scope::Read(Resource::Contacts);
 const WRITE: Scope = Scope::Write(Resource::Contacts);
@@ -186,4 +188,52 @@ pub async fn delete(
         .run(move |conn| contacts::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Merge duplicate contacts into this one
+///
+/// In one transaction: whoever reported to a duplicate now reports to this contact (the
+/// survivor), each with a new version; tags are united (422 when together they are more than
+/// 50); each empty field of the survivor (`null`, including `company_id` and `owner_id`) takes
+/// the first value the duplicates have, in the order listed; custom-field keys the survivor
+/// lacks are added the same way. Its manager stays its own, or else is the first
+/// duplicate's; a survivor that reported to one of the duplicates takes that duplicate's
+/// manager instead (it never reports to itself), and a manager that would close a loop in
+/// the org chart leaves it reporting to nobody. The duplicates are then deleted.
+///
+/// Events, in this order: one `contact.merged` for the survivor (`data.merged_ids` the
+/// duplicates), a `contact.updated` for each contact whose manager changed, and a
+/// `contact.deleted` for each duplicate (`data.merged_into` the survivor's id).
+#[utoipa::path(
+    operation_id = "mergeContacts", post, path = "/v1/contacts/{id}/merge", tag = "contacts",
+    params(
+        ("id" = i64, Path, description = "The surviving contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The survivor's ETag you last read; 412 when it has changed since"),
+    ),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The duplicates were merged: the survivor as it now is", body = ContactOut, headers(("ETag" = String))),
+        (status = 404, description = "There is no such surviving contact in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The survivor changed since the ETag in If-Match; nothing was merged", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`duplicate_ids` is invalid: empty, over 50, repeated, the survivor itself, an id that is no contact of this account (`unknown_contact`, naming it), or duplicates whose tags or custom fields together exceed one contact's limits; nothing was merged", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["contacts:write"]))
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let duplicates = body.0.into_duplicates(id)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let contact = state
+        .run(move |conn| {
+            merges::merge_contacts(conn, account, id, &duplicates, if_match.0, &outbox)
+        })
+        .await?;
+    Ok(record(contact.version, ContactOut::from(contact)))
 }

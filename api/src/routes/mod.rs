@@ -99,6 +99,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(companies::transition)),
                 )
                 .service(
+                    web::resource("/companies/{id}/merge").route(web::post().to(companies::merge)),
+                )
+                .service(
                     web::resource("/oauth-clients")
                         .route(web::get().to(oauth_clients::list))
                         .route(web::post().to(oauth_clients::create)),
@@ -155,6 +158,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(contacts::show))
                         .route(web::patch().to(contacts::update))
                         .route(web::delete().to(contacts::delete)),
+                )
+                .service(
+                    web::resource("/contacts/{id}/merge").route(web::post().to(contacts::merge)),
                 ),
         );
 }

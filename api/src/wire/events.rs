@@ -79,6 +79,16 @@ pub struct EventDataOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub previous: Option<Map<String, Value>>,
+    /// For `company.merged` and `contact.merged`: the ids of the records merged into this
+    /// one. Each of them also has its own `*.deleted` event, with `merged_into`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!([17, 23]))]
+    pub merged_ids: Option<Vec<i64>>,
+    /// For a `company.deleted` or `contact.deleted` caused by a merge: the id of the record
+    /// this one was merged into, which now holds its contacts, history and values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 42)]
+    pub merged_into: Option<i64>,
 }
 
 /// One event: a change of a company, contact, pipeline or phase, or a stage move. Webhooks
@@ -116,6 +126,8 @@ impl From<Event> for EventOut {
                     Some(Value::Object(map)) => Some(map),
                     _ => None,
                 },
+                merged_ids: e.merged_ids,
+                merged_into: e.merged_into,
             },
         }
     }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod import;
 mod input;
 pub mod me;
+pub mod merges;
 pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;

@@ -1,0 +1,2 @@
+ALTER TABLE events DROP COLUMN merged_into;
+ALTER TABLE events DROP COLUMN merged_ids;
