@@ -18,6 +18,9 @@ use crate::routes::{
 };
 use crate::wire;
 
+mod webhooks;
+use webhooks::Webhooks;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -65,7 +68,7 @@ use crate::wire;
         wire::events::EventDataOut, wire::merges::MergeRequest,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
     )),
-    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs),
+    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs, &Webhooks),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
@@ -74,6 +77,7 @@ use crate::wire;
         (name = "contacts", description = "Contacts"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
+        (name = "webhooks", description = "What Clientline POSTs to a webhook subscription's target: one entry per event type"),
         (name = "events", description = "The events feed: every change, for polling integrations"),
         (name = "health", description = "Liveness and readiness"),
     )

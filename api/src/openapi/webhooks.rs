@@ -1,0 +1,205 @@
+//! The OpenAPI `webhooks` section: one entry per event type, each the POST a subscription's
+//! target receives, with the signature headers and an example body. utoipa has no model for
+//! OpenAPI 3.1 webhooks, so the section is written as JSON into the document's top level.
+
+use domain::event::{EventType, RecordType};
+use serde_json::{Value, json};
+use utoipa::Modify;
+use utoipa::openapi::extensions::Extensions;
+
+pub(super) struct Webhooks;
+
+impl Modify for Webhooks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let section: serde_json::Map<String, Value> = EventType::ALL
+            .into_iter()
+            .map(|t| (t.as_str().to_owned(), webhook(t)))
+            .collect();
+        let extensions = openapi.extensions.get_or_insert_with(Extensions::default);
+        // Not an `x-` extension: `webhooks` is a field of OpenAPI 3.1 itself.
+        extensions.insert("webhooks".to_owned(), Value::Object(section));
+    }
+}
+
+const SIGNATURE: &str = "`t=<unix seconds>,v1=<hex>`: the HMAC-SHA256, keyed with the subscription's \
+    signing secret, of the timestamp, a full stop and the raw body (`{t}.{body}`). Recompute it \
+    over the bytes received, compare in constant time, and refuse a timestamp more than five \
+    minutes old.";
+
+fn webhook(event_type: EventType) -> Value {
+    let name = event_type.as_str();
+    let header = |name: &str, description: &str, example: Value| {
+        json!({
+            "name": name,
+            "in": "header",
+            "required": true,
+            "description": description,
+            "schema": {"type": "string"},
+            "example": example,
+        })
+    };
+    json!({
+        "post": {
+            "operationId": format!("webhook.{name}"),
+            "tags": ["webhooks"],
+            "summary": format!("`{name}` delivered to a subscription"),
+            "description": format!(
+                "{} The body is the event exactly as `GET /v1/events/{{id}}` shows it. Answer any \
+                 2xx within the timeout; anything else is retried with exponential backoff for at \
+                 least 24 hours, in order: a subscription's later events wait behind a failing one. \
+                 Deliveries are at least once: de-duplicate on `Clientline-Event-Id`.",
+                describe(event_type)
+            ),
+            "parameters": [
+                header("Clientline-Signature", SIGNATURE, json!("t=1764604800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd")),
+                header("Clientline-Event-Id", "The event's id; the same on every attempt.", json!("1017")),
+                header("Clientline-Event-Type", "The event's type.", json!(name)),
+                header("Clientline-Delivery-Id", "This subscription's delivery of the event, as `GET /v1/webhooks/{id}/deliveries` lists it.", json!("88")),
+            ],
+            "requestBody": {
+                "required": true,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/EventOut"},
+                        "example": example(event_type),
+                    }
+                }
+            },
+            "responses": {
+                "2XX": {"description": "Received; the delivery succeeded."},
+                "default": {"description": "Any other answer, or none within the timeout, is a failed attempt and is retried."}
+            }
+        }
+    })
+}
+
+fn describe(event_type: EventType) -> &'static str {
+    use EventType::*;
+    match event_type {
+        CompanyCreated => "A company was created, through `POST /v1/companies` or an import.",
+        CompanyUpdated => {
+            "A company's fields changed; `data.previous` holds the old values of the fields that changed."
+        }
+        CompanyDeleted => {
+            "A company was deleted; `data.object` is the company as it was. After a merge, `data.merged_into` names the survivor."
+        }
+        CompanyPhaseChanged => {
+            "A company moved in its pipeline (to a phase, by status, reopened, taken out, or carried by a removed phase); `data.previous` holds its old place."
+        }
+        CompanyWon => "A company was won: it moved to its pipeline's won phase.",
+        CompanyLost => {
+            "A company was lost: it moved to its pipeline's lost phase, with the reason given."
+        }
+        CompanyMerged => {
+            "Duplicates were merged into this company; `data.merged_ids` names them (each also has its `company.deleted`)."
+        }
+        ContactCreated => "A contact was created.",
+        ContactUpdated => "A contact's fields changed; `data.previous` holds the old values.",
+        ContactDeleted => {
+            "A contact was deleted; after a merge, `data.merged_into` names the survivor."
+        }
+        ContactMerged => "Duplicates were merged into this contact; `data.merged_ids` names them.",
+        PipelineCreated => "A pipeline was created, with its phases.",
+        PipelineUpdated => {
+            "A pipeline changed (its name, default, won or lost phase, or the order of its phases)."
+        }
+        PipelineDeleted => "A pipeline was deleted.",
+        PhaseCreated => "A phase was added to a pipeline.",
+        PhaseUpdated => "A phase changed; `data.previous` holds the old values.",
+        PhaseDeleted => {
+            "A phase was removed; the companies it held each have a `company.phase_changed`."
+        }
+    }
+}
+
+fn company(phase_id: i64, status: &str, outcome: Value) -> Value {
+    json!({
+        "id": 42, "name": "Acme Ltd", "domain": "acme.com", "website": "https://acme.com",
+        "email": null, "phone": null, "industry": "Engineering", "size_band": "11-50",
+        "address": null, "description": null, "owner_id": 7, "tags": ["vip"],
+        "custom_fields": {}, "show_in_pipeline": true, "version": 5,
+        "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-12-01T10:00:00Z",
+        "pipeline_id": 1, "phase_id": phase_id, "relationship_status": status,
+        "outcome": outcome, "outcome_reason": null,
+        "phase_entered_at": "2026-12-01T10:00:00Z", "days_in_phase": 0,
+        "follow_up_due_at": null, "follow_up_due": false, "time_in_phases": []
+    })
+}
+
+fn example(event_type: EventType) -> Value {
+    use EventType::*;
+    let (object, previous) = match event_type {
+        CompanyCreated | CompanyDeleted => (company(2, "prospect", Value::Null), None),
+        CompanyUpdated => (
+            company(2, "prospect", Value::Null),
+            Some(json!({"industry": "Manufacturing"})),
+        ),
+        CompanyPhaseChanged => (
+            company(3, "prospect", Value::Null),
+            Some(json!({"phase_id": 2, "phase_entered_at": "2026-11-25T08:00:00Z"})),
+        ),
+        CompanyWon => (
+            company(4, "active", json!("won")),
+            Some(json!({"phase_id": 3, "relationship_status": "prospect", "outcome": null})),
+        ),
+        CompanyLost => (
+            company(6, "latent", json!("lost")),
+            Some(json!({"phase_id": 3, "relationship_status": "prospect", "outcome": null})),
+        ),
+        CompanyMerged => (
+            company(2, "prospect", Value::Null),
+            Some(json!({"phone": null})),
+        ),
+        ContactCreated | ContactDeleted | ContactUpdated | ContactMerged => (
+            json!({
+                "id": 9, "first_name": "Ana", "last_name": "Lovelace", "email": "ana@acme.com",
+                "phone": null, "job_title": "CTO", "company_id": 42, "reports_to_id": null,
+                "owner_id": 7, "tags": [], "custom_fields": {}, "version": 2,
+                "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            }),
+            (event_type == ContactUpdated).then(|| json!({"job_title": "Head of IT"})),
+        ),
+        PipelineCreated | PipelineUpdated | PipelineDeleted => (
+            json!({
+                "id": 3, "name": "Projects", "is_default": false, "won_phase_id": 12,
+                "lost_phase_id": null, "version": 1,
+                "phases": [{"id": 11, "name": "Lead", "position": 0, "status": "prospect",
+                            "follow_up_after_days": 3, "allowed_next_phase_ids": []},
+                           {"id": 12, "name": "Signed", "position": 1, "status": "active",
+                            "follow_up_after_days": null, "allowed_next_phase_ids": []}],
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            }),
+            (event_type == PipelineUpdated).then(|| json!({"name": "Project work"})),
+        ),
+        PhaseCreated | PhaseUpdated | PhaseDeleted => (
+            json!({"id": 12, "pipeline_id": 3, "name": "Signed", "position": 1, "status": "active",
+                   "follow_up_after_days": null, "allowed_next_phase_ids": []}),
+            (event_type == PhaseUpdated).then(|| json!({"name": "Contract signed"})),
+        ),
+    };
+    let record = event_type.record_type();
+    let mut data = json!({"object": object});
+    if let Some(previous) = previous {
+        data["previous"] = previous;
+    }
+    if matches!(event_type, CompanyMerged | ContactMerged) {
+        data["merged_ids"] = json!([43, 44]);
+    }
+    json!({
+        "id": 1017,
+        "type": event_type.as_str(),
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "actor": {"user_id": 7, "client_id": null},
+        "record": {"type": record.as_str(), "id": object_id(record)},
+        "data": data,
+    })
+}
+
+fn object_id(record: RecordType) -> i64 {
+    match record {
+        RecordType::Company => 42,
+        RecordType::Contact => 9,
+        RecordType::Pipeline => 3,
+        RecordType::Phase => 12,
+    }
+}
