@@ -82,9 +82,9 @@ pub(crate) trait Target {
         keys: &[String],
     ) -> Result<HashMap<String, Vec<i64>>, StoreError>;
 
-    /// Locks the records about to be updated, in the order given (ascending ids), before
-    /// anything else is written: every write takes row locks first and the account's lock
-    /// (for its events) last, so writers cannot deadlock.
+    /// Locks the records about to be updated, in the order given (ascending ids), before any
+    /// of them is updated: every write takes row locks before the account's lock (which its
+    /// events take last), so writers cannot deadlock.
     fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
 
     /// Inserts at most [`CHUNK_ROWS`] records, one statement per table; returns their ids in
@@ -286,15 +286,6 @@ fn piece_of<T: Target>(
         }
     }
 
-    let mut update_ids: Vec<i64> = plans
-        .iter()
-        .filter_map(|plan| match plan {
-            Some(Plan::Update(id, _)) => Some(*id),
-            _ => None,
-        })
-        .collect();
-    update_ids.sort_unstable();
-    T::lock(conn, account_id, &update_ids)?;
 
     let mut events = Vec::new();
     let creates: Vec<(usize, &T::Create)> = plans
@@ -313,6 +304,19 @@ fn piece_of<T: Target>(
         }
         events.extend(T::created_events(conn, account_id, &ids, outbox)?);
     }
+    // Rows to update are locked after the inserts (which lock pipelines, then their own new
+    // rows, as moves do) and before any update (which may lock the account, as events do):
+    // the order every writer keeps.
+    let mut update_ids: Vec<i64> = plans
+        .iter()
+        .filter_map(|plan| match plan {
+            Some(Plan::Update(id, _)) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    update_ids.sort_unstable();
+    T::lock(conn, account_id, &update_ids)?;
+
     // Updates lock their rows; in id order, so that concurrent imports cannot deadlock.
     let mut updates: Vec<(usize, i64, T::Patch)> = plans
         .into_iter()
