@@ -1,0 +1,512 @@
+//! Webhooks end to end: subscriptions over the API, and deliveries by the worker inside the
+//! service to a real HTTP receiver on loopback.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use common::receiver::{Received, Receiver};
+use common::{TestApp, spawn_app, spawn_app_with};
+use domain::webhook::RetryPolicy;
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// Fast settings: millisecond polls and retries, receivers on loopback allowed.
+fn fast(window: TimeDelta) -> api::Settings {
+    api::Settings {
+        webhooks: api::WebhookSettings {
+            poll_interval: Duration::from_millis(10),
+            retry: RetryPolicy {
+                base: TimeDelta::milliseconds(5),
+                cap: TimeDelta::milliseconds(40),
+                window,
+            },
+            request_timeout: Duration::from_secs(10),
+            allow_private_targets: true,
+            ..api::WebhookSettings::default()
+        },
+        ..api::Settings::default()
+    }
+}
+
+async fn fast_app() -> TestApp {
+    spawn_app_with(fast(TimeDelta::hours(1))).await
+}
+
+/// Subscribes `url` to `events`; returns the subscription's id and its secret.
+async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (i64, String) {
+    let created = app
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": url, "events": events, "description": "test receiver"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no secret in {}", created.body))
+        .to_owned();
+    (created.id(), secret)
+}
+
+async fn ping(app: &TestApp, id: i64) -> Value {
+    let answer = app
+        .post(&format!("/v1/webhooks/{id}/test"), json!({}))
+        .await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    answer.body
+}
+
+/// Recomputes the signature the way a receiver would, with the `hmac` crate.
+fn assert_signed(received: &Received, secret: &str) {
+    let header = received.header("clientline-signature");
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => t = Some(value.to_owned()),
+            Some(("v1", value)) => v1 = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    let (t, v1) = match (t, v1) {
+        (Some(t), Some(v1)) => (t, v1),
+        _ => panic!("malformed signature header `{header}`"),
+    };
+    let timestamp: i64 = t.parse().unwrap_or_else(|e| panic!("t={t}: {e}"));
+    let age = chrono::Utc::now().timestamp() - timestamp;
+    assert!((0..300).contains(&age), "the timestamp is the sending time");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&received.body);
+    assert_eq!(
+        hex::encode(mac.finalize().into_bytes()),
+        v1,
+        "the signature verifies"
+    );
+}
+
+async fn deliveries(app: &TestApp, id: i64) -> Vec<Value> {
+    let answer = app.get(&format!("/v1/webhooks/{id}/deliveries")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// Reads the subscription until `done` holds for it (failing after a minute).
+async fn wait_for_webhook(app: &TestApp, id: i64, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let answer = app.get(&format!("/v1/webhooks/{id}")).await;
+        if done(&answer.body) {
+            return answer.body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the webhook never got there: {}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Reads the delivery log until every delivery is done (failing after a minute).
+async fn wait_until_settled(app: &TestApp, id: i64) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let log = deliveries(app, id).await;
+        if log.iter().all(|d| d["status"] != "pending") {
+            return log;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "deliveries still pending: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// Deliveries
+
+#[tokio::test]
+async fn a_test_ping_is_delivered_signed_with_the_secret_and_all_headers() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    let queued = ping(&app, id).await;
+    assert_eq!(queued["status"], "pending");
+    assert_eq!(queued["event_type"], "webhook.test");
+
+    let received = receiver.wait_for(1).await;
+    let delivery = &received[0];
+    assert_signed(delivery, &secret);
+    assert_eq!(delivery.header("content-type"), "application/json");
+    let body = delivery.json();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(body["record"], json!({"type": "webhook", "id": id}));
+    assert_eq!(body["data"]["object"]["id"], id);
+    assert!(body["data"]["object"].get("secret").is_none());
+    assert_eq!(
+        delivery.header("clientline-event-id"),
+        body["id"].to_string()
+    );
+    assert_eq!(delivery.header("clientline-event-type"), "webhook.test");
+    assert_eq!(
+        delivery.header("clientline-delivery-id"),
+        queued["id"].to_string()
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_log_shows_status_attempts_code_and_latency_newest_first() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    let first = ping(&app, id).await;
+    let second = ping(&app, id).await;
+    let log = wait_until_settled(&app, id).await;
+    assert_eq!(
+        log.iter().map(|d| d["id"].clone()).collect::<Vec<_>>(),
+        vec![second["id"].clone(), first["id"].clone()],
+        "newest first"
+    );
+    let newest = &log[0];
+    assert_eq!(newest["status"], "succeeded");
+    assert_eq!(newest["attempts"], 1);
+    assert_eq!(newest["response_status"], 200);
+    assert!(newest["latency_ms"].as_i64().is_some_and(|ms| ms >= 0));
+    assert!(newest["error"].is_null());
+    assert!(newest["completed_at"].is_string());
+    assert!(newest["next_attempt_at"].is_null());
+
+    let page = app
+        .get(&format!("/v1/webhooks/{id}/deliveries?limit=1"))
+        .await;
+    assert_eq!(page.body["data"][0]["id"], second["id"]);
+    let cursor = page.body["next_cursor"].as_str().unwrap_or_default();
+    let next = app
+        .get(&format!(
+            "/v1/webhooks/{id}/deliveries?limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(next.body["data"][0]["id"], first["id"]);
+    assert!(next.body["next_cursor"].is_null());
+
+    let failed = app
+        .get(&format!("/v1/webhooks/{id}/deliveries?status=failed"))
+        .await;
+    assert_eq!(failed.body["data"], json!([]));
+    app.get(&format!("/v1/webhooks/{id}/deliveries?status=lost"))
+        .await
+        .assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_retries_and_then_every_event_in_order() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    // The first attempt is held in flight while two more events queue up behind it; it
+    // fails, and so do two retries.
+    receiver.hold_next(500);
+    receiver.answer_next(&[503, 502]);
+    ping(&app, id).await;
+    receiver.wait_for(1).await;
+    ping(&app, id).await;
+    ping(&app, id).await;
+    receiver.release();
+
+    let received = receiver.wait_for(6).await;
+    let ids: Vec<i64> = received.iter().map(Received::event_id).collect();
+    let statuses: Vec<u16> = received.iter().map(|r| r.answered).collect();
+    assert_eq!(statuses, vec![500, 503, 502, 200, 200, 200]);
+    assert!(
+        ids[..4].iter().all(|e| *e == ids[0]),
+        "later events wait behind the failing one: {ids:?}"
+    );
+    assert!(ids[3] < ids[4] && ids[4] < ids[5], "in order: {ids:?}");
+    for delivery in &received {
+        assert_signed(delivery, &secret);
+    }
+
+    let log = wait_until_settled(&app, id).await;
+    let oldest = &log[2];
+    assert_eq!(oldest["status"], "succeeded");
+    assert_eq!(oldest["attempts"], 4);
+    assert_eq!(oldest["response_status"], 200);
+    assert!(oldest["first_attempt_at"].as_str() < oldest["last_attempt_at"].as_str());
+    assert_eq!(log[0]["attempts"], 1);
+}
+
+#[tokio::test]
+async fn failing_past_the_retry_window_disables_the_subscription_until_an_admin_re_enables_it() {
+    let app = spawn_app_with(fast(TimeDelta::milliseconds(60))).await;
+    let receiver = Receiver::start().await;
+    receiver.answer_always(503);
+    let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    ping(&app, id).await;
+
+    let disabled = wait_for_webhook(&app, id, |w| w["active"] == false).await;
+    let reason = disabled["disabled_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("503"), "the reason says why: {reason}");
+    assert!(disabled["disabled_at"].is_string());
+    let log = deliveries(&app, id).await;
+    assert_eq!(log[0]["status"], "failed");
+    assert_eq!(log[0]["response_status"], 503);
+    assert!(
+        log[0]["attempts"].as_i64().is_some_and(|n| n >= 2),
+        "{log:?}"
+    );
+    let tries = receiver.received().len();
+    assert!(tries >= 2, "it was retried before giving up");
+
+    app.post(&format!("/v1/webhooks/{id}/test"), json!({}))
+        .await
+        .assert_problem(409, "conflict");
+
+    receiver.answer_always(200);
+    let enabled = app
+        .patch(&format!("/v1/webhooks/{id}"), json!({"active": true}))
+        .await;
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    assert_eq!(enabled.body["active"], true);
+    assert!(enabled.body["disabled_reason"].is_null());
+    assert!(enabled.body["disabled_at"].is_null());
+    ping(&app, id).await;
+    let received = receiver.wait_for(tries + 1).await;
+    assert_eq!(received[tries].answered, 200);
+    assert_eq!(received[tries].json()["type"], "webhook.test");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_the_deliveries_after_it() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, old) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    let rotated = app
+        .post(&format!("/v1/webhooks/{id}/secret"), json!({}))
+        .await;
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let new = rotated.body["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(new.starts_with("whsec_") && new != old);
+    ping(&app, id).await;
+    let received = receiver.wait_for(1).await;
+    assert_signed(&received[0], &new);
+}
+
+#[tokio::test]
+async fn test_pings_stay_out_of_the_events_feed() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    ping(&app, id).await;
+    let ping_id = receiver.wait_for(1).await[0].event_id();
+    let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    let (feed, _) = persistence::events::list(
+        &mut conn,
+        app.account_id,
+        &persistence::events::EventFilter::default(),
+        domain::listing::PageSize::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        feed.iter().all(|e| e.event_type != "webhook.test"),
+        "{feed:?}"
+    );
+    assert!(matches!(
+        persistence::events::get(&mut conn, app.account_id, ping_id),
+        Err(persistence::StoreError::NotFound)
+    ));
+}
+
+// Subscriptions
+
+#[tokio::test]
+async fn a_subscription_shows_its_secret_once() {
+    let app = fast_app().await;
+    let created = app
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": "https://hooks.example.com/in", "events": ["company.won", "company.created", "company.won"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.id();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/v1/webhooks/{id}").as_str())
+    );
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let secret = created.body["secret"].as_str().unwrap_or_default();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(secret.len(), "whsec_".len() + 64, "256 random bits in hex");
+    assert_eq!(
+        created.body["events"],
+        json!(["company.created", "company.won"])
+    );
+    assert_eq!(created.body["active"], true);
+    let prefix = created.body["secret_prefix"].as_str().unwrap_or_default();
+    assert!(secret.starts_with(prefix) && prefix.len() < secret.len());
+
+    let shown = app.get(&format!("/v1/webhooks/{id}")).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.get("secret").is_none(), "{}", shown.body);
+    assert_eq!(shown.body["secret_prefix"], prefix);
+    let listed = app.get("/v1/webhooks").await;
+    assert_eq!(listed.body["data"][0]["id"], id);
+    assert!(listed.body["data"][0].get("secret").is_none());
+}
+
+#[tokio::test]
+async fn private_and_loopback_targets_are_refused_unless_the_operator_allows_them() {
+    let app = spawn_app().await;
+    for target in [
+        "http://127.0.0.1:9000/hooks",
+        "http://localhost/hooks",
+        "http://10.0.0.8/hooks",
+        "http://169.254.169.254/latest",
+        "http://[::1]/hooks",
+    ] {
+        let refused = app
+            .post(
+                "/v1/webhooks",
+                json!({"target_url": target, "events": ["company.created"]}),
+            )
+            .await;
+        refused.assert_problem(422, "validation_failed");
+        assert_eq!(refused.error_fields(), vec!["target_url"], "{target}");
+        assert_eq!(refused.body["errors"][0]["code"], "private_target");
+    }
+    let allowed = fast_app().await;
+    let created = allowed
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": "http://127.0.0.1:9000/hooks", "events": ["company.created"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
+#[tokio::test]
+async fn unknown_event_types_and_bad_urls_are_refused_with_422() {
+    let app = fast_app().await;
+    let refused = app
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": "ftp://example.com", "events": ["company.created", "company.exploded"]}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.error_fields(), vec!["target_url", "events[1]"]);
+    for events in [json!([]), json!(["*"])] {
+        app.post(
+            "/v1/webhooks",
+            json!({"target_url": "https://example.com/in", "events": events}),
+        )
+        .await
+        .assert_problem(422, "validation_failed");
+    }
+    app.post(
+        "/v1/webhooks",
+        json!({"target_url": "https://example.com/in", "events": ["company.created"], "secret": "mine"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn only_admins_with_the_admin_scope_manage_webhooks() {
+    let app = fast_app().await;
+    let (_, member) = app.member("m@acme.test", "member", &["admin"]).await;
+    let body = json!({"target_url": "https://example.com/in", "events": ["company.created"]});
+    app.post_as(&member, "/v1/webhooks", body.clone())
+        .await
+        .assert_problem(403, "forbidden");
+    app.get_as(&member, "/v1/webhooks")
+        .await
+        .assert_problem(403, "forbidden");
+    let narrow = app.token_for(app.admin_id, &["companies:read", "companies:write"], None);
+    app.post_as(&narrow, "/v1/webhooks", body)
+        .await
+        .assert_problem(403, "insufficient_scope");
+}
+
+#[tokio::test]
+async fn another_accounts_webhooks_do_not_exist() {
+    let app = fast_app().await;
+    let (id, _) = subscribe(&app, "https://example.com/in", &["company.created"]).await;
+    let other = app.other_account("Other Firm");
+    let path = format!("/v1/webhooks/{id}");
+    app.get_as(&other, &path)
+        .await
+        .assert_problem(404, "not_found");
+    app.patch_as(&other, &path, json!({"description": "mine"}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post_as(&other, &format!("{path}/test"), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post_as(&other, &format!("{path}/secret"), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    app.get_as(&other, &format!("{path}/deliveries"))
+        .await
+        .assert_problem(404, "not_found");
+    app.delete_as(&other, &path)
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get_as(&other, "/v1/webhooks").await.body["data"],
+        json!([])
+    );
+    assert_eq!(
+        app.get(&path).await.status,
+        200,
+        "still there for its owner"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_is_changed_with_if_match_and_deleted_to_unsubscribe() {
+    let app = fast_app().await;
+    let (id, _) = subscribe(&app, "https://example.com/in", &["company.created"]).await;
+    let path = format!("/v1/webhooks/{id}");
+    let changed = app
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&app.token),
+            Some(&json!({"target_url": "https://example.org/hooks", "events": ["contact.created"], "description": null})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["target_url"], "https://example.org/hooks");
+    assert_eq!(changed.body["events"], json!(["contact.created"]));
+    assert!(changed.body["description"].is_null());
+    assert_eq!(changed.body["version"], 2);
+    app.request(
+        Method::PATCH,
+        &path,
+        Some(&app.token),
+        Some(&json!({"description": "late"})),
+        &[("If-Match", "\"1\"")],
+    )
+    .await
+    .assert_problem(412, "precondition_failed");
+    let paused = app.patch(&path, json!({"active": false})).await;
+    assert_eq!(paused.body["active"], false);
+    assert!(paused.body["disabled_reason"].is_string());
+
+    assert_eq!(app.delete(&path).await.status, 204);
+    app.get(&path).await.assert_problem(404, "not_found");
+    app.get(&format!("{path}/deliveries"))
+        .await
+        .assert_problem(404, "not_found");
+}
