@@ -307,22 +307,12 @@ async fn test_pings_stay_out_of_the_events_feed() {
     let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
     ping(&app, id).await;
     let ping_id = receiver.wait_for(1).await[0].event_id();
-    let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-    let (feed, _) = persistence::events::list(
-        &mut conn,
-        app.account_id,
-        &persistence::events::EventFilter::default(),
-        domain::listing::PageSize::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        feed.iter().all(|e| e.event_type != "webhook.test"),
-        "{feed:?}"
-    );
-    assert!(matches!(
-        persistence::events::get(&mut conn, app.account_id, ping_id),
-        Err(persistence::StoreError::NotFound)
-    ));
+    let feed = app.get("/v1/events").await;
+    assert_eq!(feed.status, 200, "{}", feed.body);
+    assert_eq!(feed.body["data"], json!([]), "only the ping happened");
+    app.get(&format!("/v1/events/{ping_id}"))
+        .await
+        .assert_problem(404, "not_found");
 }
 
 // Subscriptions
@@ -509,4 +499,128 @@ async fn a_subscription_is_changed_with_if_match_and_deleted_to_unsubscribe() {
     app.get(&format!("{path}/deliveries"))
         .await
         .assert_problem(404, "not_found");
+}
+
+// Real events
+
+#[tokio::test]
+async fn company_changes_are_delivered_in_order_with_the_json_of_the_events_feed() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = subscribe(
+        &app,
+        &receiver.url,
+        &["company.created", "company.updated", "company.won"],
+    )
+    .await;
+    let pipeline = common::pipelines::default_pipeline(&app).await;
+    let first = common::pipelines::phase(&pipeline, "Uncontacted");
+    let company = common::pipelines::company_in(&app, "Acme Ltd", first).await;
+    let changed = app
+        .patch(
+            &format!("/v1/companies/{company}"),
+            json!({"industry": "Solar"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    common::pipelines::moved(&app, company, json!({"outcome": "won"})).await;
+
+    let received = receiver.wait_for(3).await;
+    let types: Vec<&str> = received
+        .iter()
+        .map(|r| r.header("clientline-event-type"))
+        .collect();
+    assert_eq!(types, ["company.created", "company.updated", "company.won"]);
+    for delivery in &received {
+        assert_signed(delivery, &secret);
+        let feed = app
+            .get(&format!("/v1/events/{}", delivery.event_id()))
+            .await;
+        assert_eq!(feed.status, 200, "{}", feed.body);
+        assert_eq!(
+            delivery.json(),
+            feed.body,
+            "the body is the event as the feed has it"
+        );
+    }
+    let updated = received[1].json();
+    assert_eq!(updated["data"]["object"]["industry"], "Solar");
+    assert_eq!(updated["data"]["previous"], json!({"industry": null}));
+    assert_eq!(updated["record"], json!({"type": "company", "id": company}));
+}
+
+#[tokio::test]
+async fn a_change_that_rolled_back_is_never_delivered() {
+    let app = fast_app().await;
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&app, &receiver.url, &["company.created", "company.updated"]).await;
+    let company = app.company("Acme Ltd").await;
+    let path = format!("/v1/companies/{company}");
+    app.request(
+        Method::PATCH,
+        &path,
+        Some(&app.token),
+        Some(&json!({"industry": "Stale"})),
+        &[("If-Match", "\"7\"")],
+    )
+    .await
+    .assert_problem(412, "precondition_failed");
+    app.patch(&path, json!({"industry": "Invalid", "owner_id": 999_999}))
+        .await
+        .assert_problem(422, "validation_failed");
+    // A last, good change: once it has arrived, everything before it has.
+    assert_eq!(
+        app.patch(&path, json!({"industry": "Solar"})).await.status,
+        200
+    );
+
+    let received = receiver.wait_for(2).await;
+    let log = wait_until_settled(&app, id).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].json()["data"]["object"]["industry"], "Solar");
+    assert_eq!(
+        received[1].json()["data"]["previous"],
+        json!({"industry": null})
+    );
+}
+
+#[tokio::test]
+async fn only_the_subscribed_types_of_the_subscriptions_own_account_are_delivered() {
+    let app = fast_app().await;
+    let ours = Receiver::start().await;
+    let theirs = Receiver::start().await;
+    let (_, _) = subscribe(&app, &ours.url, &["company.updated"]).await;
+    let other = app.other_account("Other Firm");
+    let other_hook = app
+        .post_as(
+            &other,
+            "/v1/webhooks",
+            json!({"target_url": theirs.url, "events": ["company.created", "company.updated"]}),
+        )
+        .await;
+    assert_eq!(other_hook.status, 201, "{}", other_hook.body);
+
+    let company = app.company("Acme Ltd").await;
+    let path = format!("/v1/companies/{company}");
+    assert_eq!(
+        app.patch(&path, json!({"industry": "Solar"})).await.status,
+        200
+    );
+    let received = ours.wait_for(1).await;
+    assert_eq!(
+        received[0].header("clientline-event-type"),
+        "company.updated"
+    );
+    // Each subscription's deliveries go out in order, so a first delivery that is the
+    // other account's own ping, queued after our changes, shows none of ours were queued.
+    let pinged = app
+        .post_as(
+            &other,
+            &format!("/v1/webhooks/{}/test", other_hook.id()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(pinged.status, 202, "{}", pinged.body);
+    assert_eq!(theirs.wait_for(1).await[0].json()["type"], "webhook.test");
 }
