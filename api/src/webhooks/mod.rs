@@ -39,9 +39,10 @@ async fn run(state: AppState) {
             return;
         }
     };
-    // A claim outlives the request's timeout with room for the database work around it;
-    // a claim that lapses (its worker died) makes the delivery claimable again.
-    let lease = TimeDelta::from_std(settings.request_timeout + Duration::from_secs(60))
+    // A claim lasts twice the request's timeout and a second, room enough for the database
+    // work around the request; a claim that lapses (its worker died) makes the delivery
+    // claimable again, so a crash delays a delivery by about that much.
+    let lease = TimeDelta::from_std(settings.request_timeout * 2 + Duration::from_secs(1))
         .unwrap_or(TimeDelta::minutes(5));
     let mut next_purge = Instant::now();
     loop {
