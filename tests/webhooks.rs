@@ -624,3 +624,151 @@ async fn only_the_subscribed_types_of_the_subscriptions_own_account_are_delivere
     assert_eq!(pinged.status, 202, "{}", pinged.body);
     assert_eq!(theirs.wait_for(1).await[0].json()["type"], "webhook.test");
 }
+
+// Replicas and retention
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_deliver_each_event_once_and_in_order() {
+    let app = fast_app().await;
+    // A second service on the same database: its worker claims from the same queue.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let replica = api::serve(
+        listener,
+        api::AppState::new(app.db.clone(), fast(TimeDelta::hours(1))),
+        Some(1),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(replica);
+    let mut subscriptions = Vec::new();
+    for _ in 0..4 {
+        let receiver = Receiver::start().await;
+        let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
+        subscriptions.push((id, receiver));
+    }
+    for n in 0..8 {
+        app.company(&format!("Company {n}")).await;
+    }
+    for (id, receiver) in &subscriptions {
+        let log = wait_until_settled(&app, *id).await;
+        assert_eq!(log.len(), 8);
+        let ids: Vec<i64> = receiver.received().iter().map(Received::event_id).collect();
+        assert_eq!(ids.len(), 8, "each event once: {ids:?}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_worker_purges_events_past_their_retention_with_their_deliveries() {
+    let mut settings = fast(TimeDelta::hours(1));
+    settings.webhooks.event_retention = Duration::ZERO;
+    settings.webhooks.purge_interval = Duration::from_millis(10);
+    let app = spawn_app_with(settings).await;
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&app, &receiver.url, &["company.created"]).await;
+    app.company("Acme Ltd").await;
+    let started = Instant::now();
+    loop {
+        let feed = app.get("/v1/events").await;
+        let log = deliveries(&app, id).await;
+        if feed.body["data"] == json!([]) && log.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not purged: {} {log:?}",
+            feed.body
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// The queue, driven directly: the service's own worker is idle (it polls hourly).
+
+async fn idle_app() -> TestApp {
+    let mut settings = fast(TimeDelta::hours(1));
+    settings.webhooks.poll_interval = Duration::from_secs(3600);
+    spawn_app_with(settings).await
+}
+
+fn claim(app: &TestApp, lease: TimeDelta) -> Vec<persistence::webhooks::Claimed> {
+    let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    persistence::webhooks::claim_due(&mut conn, 10, lease).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn report(app: &TestApp, claimed: &persistence::webhooks::Claimed) -> bool {
+    let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    let attempt = persistence::webhooks::Attempt {
+        started_at: chrono::Utc::now(),
+        response_status: Some(200),
+        latency_ms: 1,
+        error: None,
+    };
+    persistence::webhooks::record_attempt(
+        &mut conn,
+        claimed,
+        &attempt,
+        &persistence::webhooks::NextStep::Done,
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[tokio::test]
+async fn one_event_is_claimed_once_for_each_subscription_that_wants_it() {
+    let app = idle_app().await;
+    let (first, _) = subscribe(&app, "http://127.0.0.1:9/a", &["company.created"]).await;
+    let (second, _) = subscribe(&app, "http://127.0.0.1:9/b", &["company.created"]).await;
+    subscribe(&app, "http://127.0.0.1:9/c", &["contact.created"]).await;
+    app.company("Acme Ltd").await;
+    let mut claimed = claim(&app, TimeDelta::minutes(1));
+    claimed.sort_by_key(|c| c.webhook_id);
+    assert_eq!(
+        claimed.iter().map(|c| c.webhook_id).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    assert_eq!(claimed[0].event.id, claimed[1].event.id);
+    assert_eq!(claimed[0].event.event_type, "company.created");
+    assert!(
+        claim(&app, TimeDelta::minutes(1)).is_empty(),
+        "claimed already"
+    );
+}
+
+#[tokio::test]
+async fn a_subscriptions_later_deliveries_wait_while_its_oldest_is_claimed() {
+    let app = idle_app().await;
+    subscribe(&app, "http://127.0.0.1:9/a", &["company.created"]).await;
+    app.company("First Ltd").await;
+    app.company("Second Ltd").await;
+    let claimed = claim(&app, TimeDelta::minutes(1));
+    assert_eq!(claimed.len(), 1, "only the oldest may go");
+    assert_eq!(claimed[0].event.data["name"], "First Ltd");
+    assert!(
+        claim(&app, TimeDelta::minutes(1)).is_empty(),
+        "the second waits"
+    );
+    assert!(report(&app, &claimed[0]));
+    let next = claim(&app, TimeDelta::minutes(1));
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].event.data["name"], "Second Ltd");
+}
+
+#[tokio::test]
+async fn a_lapsed_claim_is_claimed_again_and_its_late_report_is_ignored() {
+    let app = idle_app().await;
+    let (id, _) = subscribe(&app, "http://127.0.0.1:9/a", &["company.created"]).await;
+    app.company("Acme Ltd").await;
+    // A worker that claims and dies: its lease lapses at once.
+    let lost = claim(&app, TimeDelta::zero());
+    assert_eq!(lost.len(), 1);
+    let again = claim(&app, TimeDelta::minutes(1));
+    assert_eq!(again.len(), 1, "claimable again once the lease lapsed");
+    assert_eq!(again[0].delivery_id, lost[0].delivery_id);
+    assert!(
+        !report(&app, &lost[0]),
+        "the first claim is no longer its worker's"
+    );
+    assert!(report(&app, &again[0]));
+    let log = deliveries(&app, id).await;
+    assert_eq!(log[0]["status"], "succeeded");
+    assert_eq!(log[0]["attempts"], 1);
+}

@@ -189,7 +189,7 @@ pub fn update(
             Some(new) => new.map(Description::into_inner),
             None => current.description.clone(),
         };
-        diesel::update(
+        let updated = diesel::update(
             webhooks::table
                 .filter(webhooks::id.eq(id))
                 .filter(webhooks::version.eq(current.version)),
@@ -209,6 +209,12 @@ pub fn update(
             webhooks::updated_at.eq(at),
         ))
         .execute(conn)?;
+        if updated == 0 {
+            // The worker disabled it meanwhile.
+            return Err(StoreError::Stale {
+                current: current.version + 1,
+            });
+        }
         get(conn, account_id, id)
     })
 }
@@ -475,11 +481,15 @@ pub fn claim_due(
         return Ok(Vec::new());
     }
     let event_ids: Vec<i64> = claimed.iter().map(|c| c.event_id).collect();
-    let mut events = crate::events::by_ids(conn, &event_ids)?;
+    // One event may go to several subscriptions at once.
+    let events: std::collections::HashMap<i64, Event> = crate::events::by_ids(conn, &event_ids)?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
     Ok(claimed
         .into_iter()
         .filter_map(|row| {
-            let at = events.iter().position(|e| e.id == row.event_id)?;
+            let event = events.get(&row.event_id)?.clone();
             Some(Claimed {
                 delivery_id: row.delivery_id,
                 webhook_id: row.webhook_id,
@@ -489,7 +499,7 @@ pub fn claim_due(
                 lease_until,
                 target_url: row.target_url,
                 secret: row.secret,
-                event: events.swap_remove(at),
+                event,
             })
         })
         .collect())

@@ -49,3 +49,34 @@ pub fn build(timeout: Duration, allow_private: bool) -> reqwest::Result<reqwest:
         .dns_resolver(Arc::new(GuardedResolver { allow_private }))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    async fn resolve(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+        let name = Name::from_str(host).map_err(|e| e.to_string())?;
+        GuardedResolver { allow_private }
+            .resolve(name)
+            .await
+            .map(Iterator::collect)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A name that resolves to this machine (as a rebinding attacker's name would) is
+    /// refused at connect time, whatever the target URL passed when it was set.
+    #[actix_web::test]
+    async fn names_that_resolve_to_private_addresses_are_refused_unless_allowed() {
+        let refused = resolve("localhost", false).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("no public address")),
+            "{refused:?}"
+        );
+        let allowed = resolve("localhost", true).await.unwrap_or_default();
+        assert!(!allowed.is_empty() && allowed.iter().all(|a| a.ip().is_loopback()));
+    }
+}
