@@ -368,7 +368,7 @@ pub(crate) fn forget_events(conn: &mut DbConnection, ids: &[i64]) -> Result<(), 
 }
 
 /// A delivery a worker has claimed: what to send, where, and how to sign it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Claimed {
     pub delivery_id: i64,
     pub webhook_id: i64,
@@ -383,7 +383,23 @@ pub struct Claimed {
     pub event: Event,
 }
 
-#[derive(Debug, Queryable)]
+impl std::fmt::Debug for Claimed {
+    /// Leaves the secret out, so that no log line can carry it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claimed")
+            .field("delivery_id", &self.delivery_id)
+            .field("webhook_id", &self.webhook_id)
+            .field("account_id", &self.account_id)
+            .field("attempts", &self.attempts)
+            .field("first_attempt_at", &self.first_attempt_at)
+            .field("lease_until", &self.lease_until)
+            .field("target_url", &self.target_url)
+            .field("event_id", &self.event.id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Queryable)]
 struct ClaimRow {
     delivery_id: i64,
     webhook_id: i64,
@@ -418,7 +434,10 @@ pub fn claim_due(
     }
     let lease_until = at + lease;
     let claimed: Vec<ClaimRow> = write_transaction(conn, |conn| {
-        // The oldest pending delivery of each active subscription: only these may go.
+        // The oldest pending delivery of each active subscription: only these may go. The
+        // grouping reads the pending rows of active subscriptions through the partial index
+        // `webhook_deliveries_pending`, so an idle queue costs nothing and a backlog costs
+        // its size per claim.
         let heads = diesel::alias!(crate::schema::webhook_deliveries as heads);
         macro_rules! candidates {
             () => {
