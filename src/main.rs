@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use api::{AppState, Settings};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -145,6 +146,43 @@ struct ServeArgs {
     #[arg(long, env = "CLIENTLINE_IDEMPOTENCY_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u64).range(24..=24 * 365))]
     idempotency_hours: u64,
+    /// How often the webhook worker looks for due deliveries, in milliseconds.
+    #[arg(long, env = "CLIENTLINE_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    webhook_poll_ms: u64,
+
+    /// The first retry of a failed delivery waits about this long (milliseconds); each
+    /// further one about twice as long, at most an hour.
+    #[arg(
+        long,
+        env = "CLIENTLINE_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 10_000
+    )]
+    webhook_retry_base_ms: u64,
+
+    /// How long a failing delivery is retried, in seconds, before it fails and its
+    /// subscription is disabled.
+    #[arg(
+        long,
+        env = "CLIENTLINE_WEBHOOK_RETRY_WINDOW_SECS",
+        default_value_t = 86_400
+    )]
+    webhook_retry_window_secs: u64,
+
+    /// How long one delivery request may take, in seconds.
+    #[arg(long, env = "CLIENTLINE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    webhook_timeout_secs: u64,
+
+    /// Allow webhook targets on loopback, private and link-local addresses and `localhost`.
+    #[arg(
+        long,
+        env = "CLIENTLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
+    webhook_allow_private_targets: bool,
+
+    /// Days events are kept (the events feed, and webhook deliveries with them).
+    #[arg(long, env = "CLIENTLINE_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    event_retention_days: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +315,7 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
                 burst: (args.token_rate * 2.0).clamp(1.0, 1e6) as u32,
             },
             idempotency_ttl: std::time::Duration::from_secs(args.idempotency_hours * 3600),
+            webhooks: webhook_settings(&args)?,
             ..Settings::default()
         },
     );
@@ -286,6 +325,26 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn webhook_settings(args: &ServeArgs) -> Result<api::WebhookSettings, String> {
+    let defaults = api::WebhookSettings::default();
+    let millis = |ms: u64| chrono::TimeDelta::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX));
+    if args.webhook_timeout_secs == 0 || args.webhook_poll_ms == 0 {
+        return Err("--webhook-timeout-secs and --webhook-poll-ms must be above 0".to_owned());
+    }
+    Ok(api::WebhookSettings {
+        poll_interval: Duration::from_millis(args.webhook_poll_ms),
+        retry: domain::webhook::RetryPolicy {
+            base: millis(args.webhook_retry_base_ms),
+            window: millis(args.webhook_retry_window_secs.saturating_mul(1000)),
+            ..defaults.retry
+        },
+        request_timeout: Duration::from_secs(args.webhook_timeout_secs),
+        allow_private_targets: args.webhook_allow_private_targets,
+        event_retention: Duration::from_secs(args.event_retention_days.saturating_mul(86_400)),
+        ..defaults
+    })
 }
 
 fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {

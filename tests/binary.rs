@@ -52,7 +52,13 @@ fn wait_until_serving(port: u16, child: &mut Child) {
 /// Starts `clientline serve`, waits until it answers, and returns it with the token it printed
 /// on stdout (if any).
 fn serve(database_url: &str, port: u16) -> (Child, Option<String>) {
+    serve_with(database_url, port, &[])
+}
+
+/// [`serve`] with more environment variables.
+fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> (Child, Option<String>) {
     let mut child = clientline(database_url)
+        .envs(env.iter().copied())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -256,4 +262,73 @@ fn account_create_sets_the_admin_password_and_refuses_a_weak_one() {
     assert!(
         hash.is_some_and(|h| persistence::secrets::verify_password(&h, "correct horse battery"))
     );
+}
+
+/// Webhook settings for a quick restart: short polls, retries and leases (twice the timeout
+/// and a second), and the loopback receiver allowed.
+const FAST_WEBHOOKS: [(&str, &str); 4] = [
+    ("CLIENTLINE_WEBHOOK_POLL_MS", "20"),
+    ("CLIENTLINE_WEBHOOK_RETRY_BASE_MS", "20"),
+    ("CLIENTLINE_WEBHOOK_TIMEOUT_SECS", "2"),
+    ("CLIENTLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_killed_mid_delivery_delivers_everything_after_a_restart() {
+    use common::receiver::{Received, Receiver};
+    let (url, _guard) = fresh_database();
+    let receiver = Receiver::start().await;
+    // The first delivery is held open: the service is killed while it waits for the answer.
+    receiver.hold_next(200);
+    let port = free_port();
+    let (child, token) = serve_with(&url, port, &FAST_WEBHOOKS);
+    let token = token.unwrap_or_else(|| panic!("the first start printed no token"));
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("http://127.0.0.1:{port}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let subscribed = post(
+        "/v1/webhooks",
+        serde_json::json!({"target_url": receiver.url, "events": ["company.created"]}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(subscribed.status(), 201);
+    for name in ["First Ltd", "Second Ltd", "Third Ltd"] {
+        let created = post("/v1/companies", serde_json::json!({"name": name}))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(created.status(), 201);
+    }
+    let in_flight = receiver.wait_for(1).await;
+    let mut child = child;
+    child
+        .kill()
+        .unwrap_or_else(|e| panic!("cannot SIGKILL: {e}"));
+    let _ = child.wait();
+
+    let port = free_port();
+    let (child, _) = serve_with(&url, port, &FAST_WEBHOOKS);
+    let received = receiver.wait_for(4).await;
+    receiver.release();
+    let names: Vec<String> = received
+        .iter()
+        .map(|r: &Received| {
+            r.json()["data"]["object"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["First Ltd", "First Ltd", "Second Ltd", "Third Ltd"],
+        "the cut-off delivery is sent again after the restart, then the rest in order"
+    );
+    assert_eq!(received[1].event_id(), in_flight[0].event_id());
+    terminate(child);
 }

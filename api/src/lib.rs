@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhooks;
 pub mod wire;
 
 use std::net::TcpListener;
@@ -21,15 +22,18 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Settings, WebhookSettings};
 
-/// Starts the HTTP server on `listener`. The returned server stops gracefully on SIGTERM,
-/// SIGINT (Ctrl-C) and SIGQUIT, finishing requests in flight.
+/// Starts the HTTP server on `listener`, and the webhook delivery worker beside it on the
+/// current runtime. The returned server stops gracefully on SIGTERM, SIGINT (Ctrl-C) and
+/// SIGQUIT, finishing requests in flight; the worker ends with the runtime (a delivery cut
+/// off then is claimed again once its lease expires).
 pub fn serve(
     listener: TcpListener,
     state: AppState,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    webhooks::start(state.clone());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()

@@ -46,6 +46,10 @@ use webhooks::Webhooks;
         oauth_clients::delete, oauth_clients::rotate_secret,
         events::list, events::show,
         import::companies, import::contacts,
+        crate::routes::webhooks::list, crate::routes::webhooks::create,
+        crate::routes::webhooks::show, crate::routes::webhooks::update,
+        crate::routes::webhooks::delete, crate::routes::webhooks::test,
+        crate::routes::webhooks::rotate_secret, crate::routes::webhooks::deliveries,
     ),
     components(schemas(
         Problem, ProblemField, health::Health,
@@ -67,6 +71,8 @@ use webhooks::Webhooks;
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
         wire::events::EventDataOut, wire::merges::MergeRequest,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
+        wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
+        wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,
     )),
     modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs, &Webhooks),
     tags(
@@ -77,8 +83,8 @@ use webhooks::Webhooks;
         (name = "contacts", description = "Contacts"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
-        (name = "webhooks", description = "What Clientline POSTs to a webhook subscription's target: one entry per event type"),
         (name = "events", description = "The events feed: every change, for polling integrations"),
+        (name = "webhooks", description = "Webhook subscriptions (REST hooks), test pings and the delivery log; the document's `webhooks` section shows what Clientline POSTs to a subscription's target, one entry per event type"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

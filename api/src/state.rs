@@ -2,8 +2,10 @@
 //! blocking database work off the actix workers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use domain::oauth::SignInPolicy;
+use domain::webhook::RetryPolicy;
 use persistence::{Db, DbConnection, StoreError};
 
 use crate::error::ApiError;
@@ -28,6 +30,42 @@ pub struct Settings {
     pub sign_in_policy: SignInPolicy,
     /// How long an `Idempotency-Key` answers retries after its first use (at least 24 hours).
     pub idempotency_ttl: std::time::Duration,
+    /// The webhook delivery worker and the events' retention.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered, and how long events are kept.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// How often the worker looks for due deliveries when it found none.
+    pub poll_interval: Duration,
+    /// The backoff of failed deliveries and how long they are retried.
+    pub retry: RetryPolicy,
+    /// How long one delivery request may take, connecting included.
+    pub request_timeout: Duration,
+    /// Allow targets on loopback, private and link-local addresses (and `localhost`): for
+    /// development, tests and receivers inside the operator's own network.
+    pub allow_private_targets: bool,
+    /// Deliveries claimed per poll; they go out concurrently, one per subscription.
+    pub batch_size: i64,
+    /// Events older than this are purged (with their deliveries), about hourly.
+    pub event_retention: Duration,
+    /// How often the worker purges old events.
+    pub purge_interval: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            poll_interval: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(10),
+            allow_private_targets: false,
+            batch_size: 20,
+            event_retention: Duration::from_secs(30 * 24 * 3600),
+            purge_interval: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +85,7 @@ impl Default for Settings {
             },
             sign_in_policy: SignInPolicy::default(),
             idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

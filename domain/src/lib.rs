@@ -16,5 +16,6 @@ pub mod totp;
 pub mod user;
 pub mod validation;
 pub mod values;
+pub mod webhook;
 
 pub use validation::{FieldError, Invalid};

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::event::{EventType, NewEvent, Outbox, RecordType};
 use domain::listing::PageSize;
+use domain::webhook::TEST_EVENT_TYPE;
 use serde_json::Value;
 
 use crate::pool::on_backend;
@@ -149,7 +150,7 @@ pub fn record_one(
     record(conn, account_id, outbox, vec![event]).map(|_| ())
 }
 
-fn lock_stream(conn: &mut DbConnection, account_id: i64) -> Result<(), StoreError> {
+pub(crate) fn lock_stream(conn: &mut DbConnection, account_id: i64) -> Result<(), StoreError> {
     if let DbConnection::Postgresql(pg) = conn {
         accounts::table
             .filter(accounts::id.eq(account_id))
@@ -174,7 +175,8 @@ pub struct EventFilter {
     pub record_id: Option<i64>,
 }
 
-/// The account's events after the cursor, oldest first, and whether more follow.
+/// The account's events after the cursor, oldest first, and whether more follow. Webhook
+/// test pings are events only for their delivery: the feed leaves them out.
 pub fn list(
     conn: &mut DbConnection,
     account_id: i64,
@@ -183,6 +185,7 @@ pub fn list(
 ) -> Result<(Vec<Event>, bool), StoreError> {
     let mut query = events::table
         .filter(events::account_id.eq(account_id))
+        .filter(events::event_type.ne(TEST_EVENT_TYPE))
         .select(EventRow::as_select())
         .order(events::id.asc())
         .into_boxed();
@@ -211,6 +214,7 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Event, S
     events::table
         .filter(events::account_id.eq(account_id))
         .filter(events::id.eq(id))
+        .filter(events::event_type.ne(TEST_EVENT_TYPE))
         .select(EventRow::as_select())
         .first::<EventRow>(conn)
         .optional()?

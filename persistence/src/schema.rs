@@ -310,6 +310,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        target_url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        first_attempt_at -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        response_status -> Nullable<Integer>,
+        latency_ms -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -322,6 +359,8 @@ diesel::joinable!(companies -> users (owner_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(company_tags -> companies (company_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -344,4 +383,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_refresh_tokens,
     events,
     idempotency_keys,
+    webhooks,
+    webhook_deliveries,
 );

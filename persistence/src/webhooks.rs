@@ -1,18 +1,725 @@
-//! Webhook subscriptions and their delivery queue. (The queue is filled by `events::record`.)
+//! Webhook subscriptions and their delivery queue. The queue is filled by `events::record`
+//! (through [`enqueue`], in the change's transaction) and emptied by the delivery worker in
+//! `api`, which claims due deliveries here and reports each attempt back. Sending is not here.
+//!
+//! Order: per subscription only the oldest pending delivery may be claimed; later ones wait
+//! behind it, so one subscription's events go out in the order they happened. Claims hold a
+//! lease: a worker that dies mid-delivery leaves a lease that expires, and the delivery is
+//! claimed again (at least once; receivers de-duplicate on the event id).
 
-use crate::events::Recorded;
-use crate::{DbConnection, StoreError};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use domain::event::EventType;
+use domain::listing::{Page, PageSize, Position};
+use domain::token::ActorRef;
+use domain::values::Description;
+use domain::webhook::{
+    Delivery, DeliveryStatus, SECRET_PREFIX, TEST_EVENT_TYPE, TargetUrl, Webhook,
+};
+use serde_json::Value;
 
-/// Queues `recorded` for every active subscription of the account that wants them.
-pub(crate) fn enqueue(
-    _conn: &mut DbConnection,
-    _account_id: i64,
-    _recorded: &[Recorded],
+use crate::events::{Event, Recorded};
+use crate::keyset::{id_position, into_page};
+use crate::pool::on_backend;
+use crate::schema::{events, webhook_deliveries as deliveries, webhooks};
+use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
+
+const PENDING: &str = "pending";
+const SUCCEEDED: &str = "succeeded";
+const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+struct WebhookRow {
+    id: i64,
+    account_id: i64,
+    target_url: String,
+    events: String,
+    description: Option<String>,
+    secret: String,
+    active: bool,
+    disabled_reason: Option<String>,
+    disabled_at: Option<NaiveDateTime>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+fn stored_types(json: &str) -> Vec<EventType> {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| EventType::parse(name).ok())
+        .collect()
+}
+
+fn types_json(types: &[EventType]) -> String {
+    Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(r: WebhookRow) -> Webhook {
+        Webhook {
+            id: r.id,
+            account_id: r.account_id,
+            target_url: r.target_url,
+            events: stored_types(&r.events),
+            description: r.description,
+            active: r.active,
+            disabled_reason: r.disabled_reason,
+            disabled_at: r.disabled_at.map(to_utc),
+            secret_prefix: r.secret.chars().take(SECRET_PREFIX.len() + 4).collect(),
+            version: r.version,
+            created_at: to_utc(r.created_at),
+            updated_at: to_utc(r.updated_at),
+        }
+    }
+}
+
+/// A subscription to create, already valid.
+pub struct NewWebhook {
+    pub target_url: TargetUrl,
+    pub events: Vec<EventType>,
+    pub description: Option<Description>,
+}
+
+/// Changes to a subscription: `None` leaves a field alone.
+#[derive(Default)]
+pub struct WebhookPatch {
+    pub target_url: Option<TargetUrl>,
+    pub events: Option<Vec<EventType>>,
+    pub description: Option<Option<Description>>,
+    /// `true` re-enables a disabled subscription (and forgets why it was disabled);
+    /// `false` pauses it.
+    pub active: Option<bool>,
+}
+
+/// A new signing secret: `whsec_` and 256 random bits in hex.
+fn new_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{SECRET_PREFIX}{}", hex::encode(bytes))
+}
+
+/// Creates a subscription; returns it with its signing secret, which is shown this once.
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    new: &NewWebhook,
+) -> Result<(Webhook, String), StoreError> {
+    write_transaction(conn, |conn| {
+        let secret = new_secret();
+        let at = now();
+        let id: i64 = diesel::insert_into(webhooks::table)
+            .values((
+                webhooks::account_id.eq(account_id),
+                webhooks::target_url.eq(new.target_url.as_str()),
+                webhooks::events.eq(types_json(&new.events)),
+                webhooks::description.eq(new.description.as_ref().map(Description::as_str)),
+                webhooks::secret.eq(&secret),
+                webhooks::active.eq(true),
+                webhooks::version.eq(1),
+                webhooks::created_at.eq(at),
+                webhooks::updated_at.eq(at),
+            ))
+            .returning(webhooks::id)
+            .get_result(conn)?;
+        Ok((get(conn, account_id, id)?, secret))
+    })
+}
+
+pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Webhook, StoreError> {
+    webhooks::table
+        .filter(webhooks::id.eq(id))
+        .filter(webhooks::account_id.eq(account_id))
+        .select(WebhookRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Webhook::from)
+        .ok_or(StoreError::NotFound)
+}
+
+/// The account's subscriptions, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Webhook>, StoreError> {
+    let mut query = webhooks::table
+        .filter(webhooks::account_id.eq(account_id))
+        .select(WebhookRow::as_select())
+        .order(webhooks::id.asc())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(webhooks::id.gt(after.id));
+    }
+    let rows: Vec<WebhookRow> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |row| id_position(row.id)))
+}
+
+/// Applies a patch. Re-enabling clears the reason the subscription was disabled; its pending
+/// deliveries then go out again, oldest first.
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: WebhookPatch,
+) -> Result<Webhook, StoreError> {
+    write_transaction(conn, |conn| {
+        let current = get(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        let at = now();
+        let (active, reason, disabled_at) = match patch.active {
+            Some(true) => (true, None, None),
+            Some(false) if current.active => (
+                false,
+                Some("disabled by a team member".to_owned()),
+                Some(at),
+            ),
+            _ => (
+                current.active,
+                current.disabled_reason.clone(),
+                current.disabled_at.map(|t| t.naive_utc()),
+            ),
+        };
+        let description = match patch.description {
+            Some(new) => new.map(Description::into_inner),
+            None => current.description.clone(),
+        };
+        let updated = diesel::update(
+            webhooks::table
+                .filter(webhooks::id.eq(id))
+                .filter(webhooks::version.eq(current.version)),
+        )
+        .set((
+            webhooks::target_url.eq(patch
+                .target_url
+                .map_or(current.target_url.clone(), TargetUrl::into_inner)),
+            webhooks::events.eq(types_json(
+                patch.events.as_deref().unwrap_or(&current.events),
+            )),
+            webhooks::description.eq(description),
+            webhooks::active.eq(active),
+            webhooks::disabled_reason.eq(reason),
+            webhooks::disabled_at.eq(disabled_at),
+            webhooks::version.eq(current.version + 1),
+            webhooks::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            // The worker disabled it meanwhile.
+            return Err(StoreError::Stale {
+                current: current.version + 1,
+            });
+        }
+        get(conn, account_id, id)
+    })
+}
+
+/// Deletes a subscription (the unsubscribe) and, with it, its deliveries.
+pub fn delete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
 ) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = get(conn, account_id, id)?;
+        check_version(current.version, expected_version)?;
+        // Explicitly, not only by the foreign key's cascade: SQLite enforces it only on
+        // connections that turned foreign keys on.
+        diesel::delete(deliveries::table.filter(deliveries::webhook_id.eq(id))).execute(conn)?;
+        diesel::delete(webhooks::table.filter(webhooks::id.eq(id))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Replaces the signing secret; deliveries are signed with the new one from now on.
+pub fn rotate_secret(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<(Webhook, String), StoreError> {
+    write_transaction(conn, |conn| {
+        let current = get(conn, account_id, id)?;
+        let secret = new_secret();
+        diesel::update(webhooks::table.filter(webhooks::id.eq(id)))
+            .set((
+                webhooks::secret.eq(&secret),
+                webhooks::version.eq(current.version + 1),
+                webhooks::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok((get(conn, account_id, id)?, secret))
+    })
+}
+
+/// Queues a `webhook.test` ping for this subscription only, behind its pending deliveries.
+/// The ping is stored as an event of type `webhook.test` about the subscription, so that it
+/// travels and is logged like any delivery; the events feed leaves such events out.
+/// `render` gives the subscription's JSON, the ping's `data.object`. Returns the delivery.
+pub fn send_test(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    actor: ActorRef,
+    render: impl FnOnce(&Webhook) -> Value,
+) -> Result<Delivery, StoreError> {
+    write_transaction(conn, |conn| {
+        let webhook = get(conn, account_id, id)?;
+        if !webhook.active {
+            return Err(StoreError::Conflict(
+                "the webhook is disabled; re-enable it with PATCH {\"active\": true} first".into(),
+            ));
+        }
+        // Takes the account's event lock, as recording does, so the ping's delivery id
+        // follows every delivery committed before it.
+        crate::events::lock_stream(conn, account_id)?;
+        let at = now();
+        let event_id: i64 = diesel::insert_into(events::table)
+            .values((
+                events::account_id.eq(account_id),
+                events::event_type.eq(TEST_EVENT_TYPE),
+                events::record_type.eq("webhook"),
+                events::record_id.eq(webhook.id),
+                events::actor_user_id.eq(actor.user_id),
+                events::actor_client_id.eq(actor.client_id),
+                events::data.eq(render(&webhook).to_string()),
+                events::occurred_at.eq(at),
+            ))
+            .returning(events::id)
+            .get_result(conn)?;
+        let delivery_id: i64 = diesel::insert_into(deliveries::table)
+            .values((
+                deliveries::account_id.eq(account_id),
+                deliveries::webhook_id.eq(webhook.id),
+                deliveries::event_id.eq(event_id),
+                deliveries::status.eq(PENDING),
+                deliveries::attempts.eq(0),
+                deliveries::next_attempt_at.eq(at),
+                deliveries::created_at.eq(at),
+            ))
+            .returning(deliveries::id)
+            .get_result(conn)?;
+        delivery(conn, account_id, webhook.id, delivery_id)
+    })
+}
+
+/// Queues `recorded` (in id order) for every active subscription of the account that wants
+/// them. Runs inside the transaction that records the events, so a change and its deliveries
+/// commit together or not at all. One query when the account has no active subscription.
+pub(crate) fn enqueue(
+    conn: &mut DbConnection,
+    account_id: i64,
+    recorded: &[Recorded],
+) -> Result<(), StoreError> {
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    let subscriptions: Vec<(i64, String)> = webhooks::table
+        .filter(webhooks::account_id.eq(account_id))
+        .filter(webhooks::active.eq(true))
+        .select((webhooks::id, webhooks::events))
+        .load(conn)?;
+    if subscriptions.is_empty() {
+        return Ok(());
+    }
+    let subscriptions: Vec<(i64, Vec<EventType>)> = subscriptions
+        .into_iter()
+        .map(|(id, json)| (id, stored_types(&json)))
+        .collect();
+    let at = now();
+    // Event by event, so that each subscription's deliveries get ids in event order.
+    let rows: Vec<_> = recorded
+        .iter()
+        .flat_map(|event| {
+            subscriptions
+                .iter()
+                .filter(|(_, types)| types.contains(&event.event_type))
+                .map(move |(webhook_id, _)| {
+                    (
+                        deliveries::account_id.eq(account_id),
+                        deliveries::webhook_id.eq(*webhook_id),
+                        deliveries::event_id.eq(event.id),
+                        deliveries::status.eq(PENDING),
+                        deliveries::attempts.eq(0),
+                        deliveries::next_attempt_at.eq(at),
+                        deliveries::created_at.eq(at),
+                    )
+                })
+        })
+        .collect();
+    // 7 columns × 500 rows stays well under SQLite's cap on a statement's variables.
+    for chunk in rows.chunks(500) {
+        on_backend!(conn, |c| diesel::insert_into(deliveries::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 
 /// Drops the queue's rows for events about to be purged.
-pub(crate) fn forget_events(_conn: &mut DbConnection, _ids: &[i64]) -> Result<(), StoreError> {
+pub(crate) fn forget_events(conn: &mut DbConnection, ids: &[i64]) -> Result<(), StoreError> {
+    diesel::delete(deliveries::table.filter(deliveries::event_id.eq_any(ids))).execute(conn)?;
     Ok(())
+}
+
+/// A delivery a worker has claimed: what to send, where, and how to sign it.
+#[derive(Clone)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub account_id: i64,
+    /// Failed attempts so far.
+    pub attempts: i32,
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// The claim: reporting the attempt succeeds only while the claim is this worker's.
+    pub lease_until: NaiveDateTime,
+    pub target_url: String,
+    pub secret: String,
+    pub event: Event,
+}
+
+impl std::fmt::Debug for Claimed {
+    /// Leaves the secret out, so that no log line can carry it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claimed")
+            .field("delivery_id", &self.delivery_id)
+            .field("webhook_id", &self.webhook_id)
+            .field("account_id", &self.account_id)
+            .field("attempts", &self.attempts)
+            .field("first_attempt_at", &self.first_attempt_at)
+            .field("lease_until", &self.lease_until)
+            .field("target_url", &self.target_url)
+            .field("event_id", &self.event.id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Queryable)]
+struct ClaimRow {
+    delivery_id: i64,
+    webhook_id: i64,
+    account_id: i64,
+    event_id: i64,
+    attempts: i32,
+    first_attempt_at: Option<NaiveDateTime>,
+    target_url: String,
+    secret: String,
+}
+
+/// Claims up to `limit` due deliveries, each the oldest pending one of an active
+/// subscription, for `lease`. On PostgreSQL the candidate rows are locked with
+/// `FOR UPDATE SKIP LOCKED` inside the claiming transaction, so that replicas claiming at
+/// once never get the same row; on SQLite the write transaction serialises claims.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    limit: i64,
+    lease: TimeDelta,
+) -> Result<Vec<Claimed>, StoreError> {
+    let at = now();
+    // A plain read first, so that an idle poll takes no write lock.
+    let any_due = deliveries::table
+        .filter(deliveries::status.eq(PENDING))
+        .filter(deliveries::next_attempt_at.le(at))
+        .select(deliveries::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some();
+    if !any_due {
+        return Ok(Vec::new());
+    }
+    let lease_until = at + lease;
+    let claimed: Vec<ClaimRow> = write_transaction(conn, |conn| {
+        // The oldest pending delivery of each active subscription: only these may go. The
+        // grouping reads the pending rows of active subscriptions through the partial index
+        // `webhook_deliveries_pending`, so an idle queue costs nothing and a backlog costs
+        // its size per claim.
+        let heads = diesel::alias!(crate::schema::webhook_deliveries as heads);
+        macro_rules! candidates {
+            () => {
+                deliveries::table
+                    .filter(
+                        deliveries::id.nullable().eq_any(
+                            heads
+                                .filter(heads.field(deliveries::status).eq(PENDING))
+                                .filter(
+                                    heads.field(deliveries::webhook_id).eq_any(
+                                        webhooks::table
+                                            .filter(webhooks::active.eq(true))
+                                            .select(webhooks::id),
+                                    ),
+                                )
+                                .group_by(heads.field(deliveries::webhook_id))
+                                .select(diesel::dsl::min(heads.field(deliveries::id))),
+                        ),
+                    )
+                    .filter(deliveries::status.eq(PENDING))
+                    .filter(deliveries::next_attempt_at.le(at))
+                    .filter(
+                        deliveries::lease_until
+                            .is_null()
+                            .or(deliveries::lease_until.le(at)),
+                    )
+                    .order((deliveries::next_attempt_at.asc(), deliveries::id.asc()))
+                    .limit(limit)
+                    .select(deliveries::id)
+            };
+        }
+        let ids: Vec<i64> = match conn {
+            DbConnection::Postgresql(pg) => candidates!().for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(lite) => candidates!().load(lite)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
+            .set(deliveries::lease_until.eq(lease_until))
+            .execute(conn)?;
+        Ok::<_, StoreError>(
+            deliveries::table
+                .inner_join(webhooks::table)
+                .filter(deliveries::id.eq_any(&ids))
+                .select((
+                    deliveries::id,
+                    deliveries::webhook_id,
+                    deliveries::account_id,
+                    deliveries::event_id,
+                    deliveries::attempts,
+                    deliveries::first_attempt_at,
+                    webhooks::target_url,
+                    webhooks::secret,
+                ))
+                .load(conn)?,
+        )
+    })?;
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let event_ids: Vec<i64> = claimed.iter().map(|c| c.event_id).collect();
+    // One event may go to several subscriptions at once.
+    let events: std::collections::HashMap<i64, Event> = crate::events::by_ids(conn, &event_ids)?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    Ok(claimed
+        .into_iter()
+        .filter_map(|row| {
+            let event = events.get(&row.event_id)?.clone();
+            Some(Claimed {
+                delivery_id: row.delivery_id,
+                webhook_id: row.webhook_id,
+                account_id: row.account_id,
+                attempts: row.attempts,
+                first_attempt_at: row.first_attempt_at.map(to_utc),
+                lease_until,
+                target_url: row.target_url,
+                secret: row.secret,
+                event,
+            })
+        })
+        .collect())
+}
+
+/// What one attempt found.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub started_at: DateTime<Utc>,
+    /// The receiver's status, when it answered.
+    pub response_status: Option<i32>,
+    pub latency_ms: i64,
+    /// Why it failed; `None` for a 2xx.
+    pub error: Option<String>,
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextStep {
+    /// It succeeded.
+    Done,
+    /// It failed; try again then.
+    RetryAt(DateTime<Utc>),
+    /// It failed for the last time: the delivery fails and the subscription is disabled,
+    /// saying why.
+    GiveUp { reason: String },
+}
+
+/// Records an attempt of a claimed delivery. Returns `false` when the claim had lapsed and
+/// another worker holds the delivery now (nothing is written then).
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    attempt: &Attempt,
+    next: &NextStep,
+) -> Result<bool, StoreError> {
+    write_transaction(conn, |conn| {
+        let started = attempt.started_at.naive_utc();
+        let first = claimed.first_attempt_at.map_or(started, |t| t.naive_utc());
+        let at = now();
+        let (status, next_at, completed) = match next {
+            NextStep::Done => (SUCCEEDED, None, Some(at)),
+            NextStep::RetryAt(when) => (PENDING, Some(when.naive_utc()), None),
+            NextStep::GiveUp { .. } => (FAILED, None, Some(at)),
+        };
+        let target = deliveries::table
+            .filter(deliveries::id.eq(claimed.delivery_id))
+            .filter(deliveries::status.eq(PENDING))
+            .filter(deliveries::lease_until.eq(claimed.lease_until));
+        let written = match next_at {
+            Some(next_at) => diesel::update(target)
+                .set((
+                    deliveries::status.eq(status),
+                    deliveries::next_attempt_at.eq(next_at),
+                    deliveries::attempts.eq(claimed.attempts + 1),
+                    deliveries::lease_until.eq(None::<NaiveDateTime>),
+                    deliveries::first_attempt_at.eq(first),
+                    deliveries::last_attempt_at.eq(started),
+                    deliveries::response_status.eq(attempt.response_status),
+                    deliveries::latency_ms.eq(attempt.latency_ms),
+                    deliveries::error.eq(attempt.error.as_deref()),
+                ))
+                .execute(conn)?,
+            None => diesel::update(target)
+                .set((
+                    deliveries::status.eq(status),
+                    deliveries::attempts.eq(claimed.attempts + 1),
+                    deliveries::lease_until.eq(None::<NaiveDateTime>),
+                    deliveries::first_attempt_at.eq(first),
+                    deliveries::last_attempt_at.eq(started),
+                    deliveries::response_status.eq(attempt.response_status),
+                    deliveries::latency_ms.eq(attempt.latency_ms),
+                    deliveries::error.eq(attempt.error.as_deref()),
+                    deliveries::completed_at.eq(completed),
+                ))
+                .execute(conn)?,
+        };
+        if written == 0 {
+            return Ok(false);
+        }
+        if let NextStep::GiveUp { reason } = next {
+            diesel::update(
+                webhooks::table
+                    .filter(webhooks::id.eq(claimed.webhook_id))
+                    .filter(webhooks::active.eq(true)),
+            )
+            .set((
+                webhooks::active.eq(false),
+                webhooks::disabled_reason.eq(reason),
+                webhooks::disabled_at.eq(at),
+                webhooks::version.eq(webhooks::version + 1),
+                webhooks::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        }
+        Ok(true)
+    })
+}
+
+#[derive(Debug, Queryable)]
+struct DeliveryRow {
+    id: i64,
+    webhook_id: i64,
+    event_id: i64,
+    event_type: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    first_attempt_at: Option<NaiveDateTime>,
+    last_attempt_at: Option<NaiveDateTime>,
+    response_status: Option<i32>,
+    latency_ms: Option<i64>,
+    error: Option<String>,
+    created_at: NaiveDateTime,
+    completed_at: Option<NaiveDateTime>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Delivery {
+        let status = DeliveryStatus::from_stored(&r.status);
+        Delivery {
+            id: r.id,
+            webhook_id: r.webhook_id,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            status,
+            attempts: r.attempts,
+            next_attempt_at: (status == DeliveryStatus::Pending).then(|| to_utc(r.next_attempt_at)),
+            first_attempt_at: r.first_attempt_at.map(to_utc),
+            last_attempt_at: r.last_attempt_at.map(to_utc),
+            response_status: r.response_status,
+            latency_ms: r.latency_ms,
+            error: r.error,
+            created_at: to_utc(r.created_at),
+            completed_at: r.completed_at.map(to_utc),
+        }
+    }
+}
+
+macro_rules! delivery_columns {
+    () => {
+        (
+            deliveries::id,
+            deliveries::webhook_id,
+            deliveries::event_id,
+            events::event_type,
+            deliveries::status,
+            deliveries::attempts,
+            deliveries::next_attempt_at,
+            deliveries::first_attempt_at,
+            deliveries::last_attempt_at,
+            deliveries::response_status,
+            deliveries::latency_ms,
+            deliveries::error,
+            deliveries::created_at,
+            deliveries::completed_at,
+        )
+    };
+}
+
+fn delivery(
+    conn: &mut DbConnection,
+    account_id: i64,
+    webhook_id: i64,
+    id: i64,
+) -> Result<Delivery, StoreError> {
+    deliveries::table
+        .inner_join(events::table)
+        .filter(deliveries::id.eq(id))
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::account_id.eq(account_id))
+        .select(delivery_columns!())
+        .first::<DeliveryRow>(conn)
+        .optional()?
+        .map(Delivery::from)
+        .ok_or(StoreError::NotFound)
+}
+
+/// The delivery log of one subscription, newest first, optionally of one status.
+pub fn deliveries(
+    conn: &mut DbConnection,
+    account_id: i64,
+    webhook_id: i64,
+    status: Option<DeliveryStatus>,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Delivery>, StoreError> {
+    get(conn, account_id, webhook_id)?;
+    let mut query = deliveries::table
+        .inner_join(events::table)
+        .filter(deliveries::webhook_id.eq(webhook_id))
+        .filter(deliveries::account_id.eq(account_id))
+        .select(delivery_columns!())
+        .order(deliveries::id.desc())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(deliveries::status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(deliveries::id.lt(after.id));
+    }
+    let rows: Vec<DeliveryRow> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |row| id_position(row.id)))
 }

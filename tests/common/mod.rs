@@ -7,6 +7,7 @@
 
 pub mod oauth;
 pub mod pipelines;
+pub mod receiver;
 
 use std::net::TcpListener;
 use std::sync::Once;

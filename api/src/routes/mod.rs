@@ -12,6 +12,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -115,6 +116,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/oauth-clients/{id}/secret")
                         .route(web::post().to(oauth_clients::rotate_secret)),
+                )
+                .service(
+                    web::resource("/webhooks")
+                        .route(web::get().to(webhooks::list))
+                        .route(web::post().to(webhooks::create)),
+                )
+                .service(
+                    web::resource("/webhooks/{id}")
+                        .route(web::get().to(webhooks::show))
+                        .route(web::patch().to(webhooks::update))
+                        .route(web::delete().to(webhooks::delete)),
+                )
+                .service(web::resource("/webhooks/{id}/test").route(web::post().to(webhooks::test)))
+                .service(
+                    web::resource("/webhooks/{id}/secret")
+                        .route(web::post().to(webhooks::rotate_secret)),
+                )
+                .service(
+                    web::resource("/webhooks/{id}/deliveries")
+                        .route(web::get().to(webhooks::deliveries)),
                 )
                 .service(web::resource("/follow-ups").route(web::get().to(follow_ups::list)))
                 .service(web::resource("/events").route(web::get().to(events::list)))

@@ -13,6 +13,7 @@ pub mod pipelines;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Deserializer};
 
