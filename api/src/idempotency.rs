@@ -16,7 +16,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -25,13 +25,12 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use chrono::{Duration, Utc};
 use domain::FieldError;
 use domain::idempotency::{HEADER, IdempotencyKey, LEASE_SECONDS, MAX_KEY_LEN, is_kept};
-use futures_util::StreamExt;
 use persistence::idempotency::{Claimed, KeyId, StoredAnswer, Terms};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::extract::{Caller, bearer_token, body_limit};
+use crate::extract::{Caller, bearer_token, body_limit, declared_length, read_limited};
 use crate::state::AppState;
 
 /// Marks an answer that is a replay of a kept one.
@@ -135,26 +134,9 @@ fn key_of(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
 
 /// Reads the whole body, within the limit the handler would apply.
 async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let mut payload = req.parts_mut().1.take();
-    let mut bytes = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::BadRequest(format!("the body could not be read: {e}"), Vec::new())
-        })?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes.freeze())
+    let declared = declared_length(req.headers());
+    let payload = req.parts_mut().1.take();
+    read_limited(declared, payload, limit).await
 }
 
 /// The fingerprint a retry must match: SHA-256 over the method, path, query string and body

@@ -286,7 +286,6 @@ fn piece_of<T: Target>(
         }
     }
 
-
     let mut events = Vec::new();
     let creates: Vec<(usize, &T::Create)> = plans
         .iter()

@@ -9,8 +9,8 @@ mod query;
 
 pub(crate) use auth::bearer_token;
 pub use auth::{Caller, CorsOrigin};
-pub(crate) use body::body_limit;
 pub use body::{Body, parse_value};
+pub(crate) use body::{body_limit, declared_length, read_limited};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};
 pub use query::Query;

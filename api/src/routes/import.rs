@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::access::{Resource, Scope};
-use futures_util::StreamExt;
+use persistence::import::ImportMode;
 use persistence::{companies, contacts};
 
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
-use crate::extract::{Caller, Query};
+use crate::extract::{Caller, Query, body_limit, declared_length, read_limited};
 use crate::state::AppState;
 use crate::wire::import::{
     ImportProblem, ImportQuery, ImportReport, Kind, RawRow, company_rows, contact_rows, csv_rows,
@@ -49,15 +49,19 @@ pub async fn companies(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Companies))?;
-    let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
-    let raw = read_rows(&req, payload, Kind::Companies).await?;
-    let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
-    let rows = company_rows(raw, mode);
+    let rows = Rows::read(&req, payload, &query.0, Kind::Companies).await?;
+    let (mode, atomic) = (rows.mode, rows.atomic);
+    let parsed = company_rows(rows.raw, mode);
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let outcomes = state
-        .run(move |conn| companies::import(conn, account, rows, mode, atomic, &outbox))
+        .run(move |conn| companies::import(conn, account, parsed, mode, atomic, &outbox))
         .await?;
-    Ok(answer(ImportReport::new(mode, atomic, &numbers, outcomes)))
+    Ok(answer(ImportReport::new(
+        mode,
+        atomic,
+        &rows.numbers,
+        outcomes,
+    )))
 }
 
 /// Import contacts
@@ -91,15 +95,46 @@ pub async fn contacts(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Contacts))?;
-    let (mode, atomic) = (query.0.mode()?, query.0.atomic.unwrap_or(false));
-    let raw = read_rows(&req, payload, Kind::Contacts).await?;
-    let numbers: Vec<usize> = raw.iter().map(|(n, _)| *n).collect();
-    let rows = contact_rows(raw, mode);
+    let rows = Rows::read(&req, payload, &query.0, Kind::Contacts).await?;
+    let (mode, atomic) = (rows.mode, rows.atomic);
+    let parsed = contact_rows(rows.raw, mode);
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let outcomes = state
-        .run(move |conn| contacts::import(conn, account, rows, mode, atomic, &outbox))
+        .run(move |conn| contacts::import(conn, account, parsed, mode, atomic, &outbox))
         .await?;
-    Ok(answer(ImportReport::new(mode, atomic, &numbers, outcomes)))
+    Ok(answer(ImportReport::new(
+        mode,
+        atomic,
+        &rows.numbers,
+        outcomes,
+    )))
+}
+
+/// An import request read: its options, its raw rows and their numbers.
+struct Rows {
+    mode: ImportMode,
+    atomic: bool,
+    raw: Vec<RawRow>,
+    numbers: Vec<usize>,
+}
+
+impl Rows {
+    async fn read(
+        req: &HttpRequest,
+        payload: web::Payload,
+        query: &ImportQuery,
+        kind: Kind,
+    ) -> Result<Rows, ApiError> {
+        let (mode, atomic) = (query.mode()?, query.atomic.unwrap_or(false));
+        let raw = read_rows(req, payload, kind).await?;
+        let numbers = raw.iter().map(|(n, _)| *n).collect();
+        Ok(Rows {
+            mode,
+            atomic,
+            raw,
+            numbers,
+        })
+    }
 }
 
 /// 200 with the report; for an atomic import that wrote nothing, 422 with the report inside
@@ -118,7 +153,7 @@ fn answer(report: ImportReport) -> HttpResponse {
         .problem();
         return HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY)
             .content_type(PROBLEM_JSON)
-            .json(ImportProblem { problem, report });
+            .json(ImportProblem::rejected(problem, report));
     }
     HttpResponse::Ok().json(report)
 }
@@ -126,7 +161,7 @@ fn answer(report: ImportReport) -> HttpResponse {
 /// Reads the body (within the import size limit) and splits it into rows by its content type.
 async fn read_rows(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     kind: Kind,
 ) -> Result<Vec<RawRow>, ApiError> {
     let essence = req
@@ -141,25 +176,8 @@ async fn read_rows(
         "application/json" => false,
         _ => return Err(ApiError::UnsupportedMediaType),
     };
-    let limit = crate::extract::body_limit(req);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::BadRequest(format!("the body could not be read: {e}"), Vec::new())
-        })?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let limit = body_limit(req);
+    let bytes = read_limited(declared_length(req.headers()), payload, limit).await?;
     // Parsing 10,000 rows takes a while: off the actix workers, like database work.
     actix_web::web::block(move || {
         if csv {

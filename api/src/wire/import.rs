@@ -312,44 +312,33 @@ pub fn company_rows(
     rows: Vec<RawRow>,
     mode: ImportMode,
 ) -> Vec<ImportRow<NewCompany, CompanyPatch>> {
-    rows.into_iter()
-        .map(|(row, fields)| {
-            let key = fields.as_ref().ok().and_then(|f| {
-                f.get("domain")
-                    .and_then(Value::as_str)
-                    .and_then(|d| DomainName::parse(d).ok())
-                    .map(|d| d.as_str().to_owned())
-            });
-            let patch = (mode == ImportMode::Upsert).then(|| {
-                fields.clone().and_then(|f| {
-                    parse_value::<CompanyUpdate>(Value::Object(f))
-                        .map_err(invalid_of)?
-                        .into_patch()
-                })
-            });
-            let create = fields.and_then(|f| {
-                let body = parse_value::<CompanyCreate>(Value::Object(f)).map_err(invalid_of)?;
-                let phase_id = body.phase_id;
-                if phase_id.is_some_and(|p| p < 1) {
-                    return Err(Invalid::one(
-                        "phase_id",
-                        "invalid_id",
-                        "must be a positive id",
-                    ));
-                }
-                Ok(NewCompany {
-                    fields: body.into_fields()?,
-                    phase_id,
-                })
-            });
-            ImportRow {
-                row,
-                key,
-                create,
-                patch,
-            }
+    let key = |f: &Map<String, Value>| {
+        f.get("domain")
+            .and_then(Value::as_str)
+            .and_then(|d| DomainName::parse(d).ok())
+            .map(|d| d.as_str().to_owned())
+    };
+    let create = |f: Map<String, Value>| {
+        let body = parse_value::<CompanyCreate>(Value::Object(f)).map_err(invalid_of)?;
+        let phase_id = body.phase_id;
+        if phase_id.is_some_and(|p| p < 1) {
+            return Err(Invalid::one(
+                "phase_id",
+                "invalid_id",
+                "must be a positive id",
+            ));
+        }
+        Ok(NewCompany {
+            fields: body.into_fields()?,
+            phase_id,
         })
-        .collect()
+    };
+    let patch = |f: Map<String, Value>| {
+        parse_value::<CompanyUpdate>(Value::Object(f))
+            .map_err(invalid_of)?
+            .into_patch()
+    };
+    parse_rows(rows, mode, key, create, patch)
 }
 
 /// Parses raw rows as contacts: as new ones, and for upserts also as changes.
@@ -357,32 +346,39 @@ pub fn contact_rows(
     rows: Vec<RawRow>,
     mode: ImportMode,
 ) -> Vec<ImportRow<ContactFields, ContactPatch>> {
+    let key = |f: &Map<String, Value>| {
+        f.get("email")
+            .and_then(Value::as_str)
+            .and_then(|e| Email::parse(e).ok())
+            .map(|e| e.normalized())
+    };
+    let create = |f: Map<String, Value>| {
+        parse_value::<ContactCreate>(Value::Object(f))
+            .map_err(invalid_of)?
+            .into_fields()
+    };
+    let patch = |f: Map<String, Value>| {
+        parse_value::<ContactUpdate>(Value::Object(f))
+            .map_err(invalid_of)?
+            .into_patch()
+    };
+    parse_rows(rows, mode, key, create, patch)
+}
+
+/// Parses each row as a new record and, for upserts, as a change, and finds its key.
+fn parse_rows<C, P>(
+    rows: Vec<RawRow>,
+    mode: ImportMode,
+    key: impl Fn(&Map<String, Value>) -> Option<String>,
+    create: impl Fn(Map<String, Value>) -> Result<C, Invalid>,
+    patch: impl Fn(Map<String, Value>) -> Result<P, Invalid>,
+) -> Vec<ImportRow<C, P>> {
     rows.into_iter()
-        .map(|(row, fields)| {
-            let key = fields.as_ref().ok().and_then(|f| {
-                f.get("email")
-                    .and_then(Value::as_str)
-                    .and_then(|e| Email::parse(e).ok())
-                    .map(|e| e.normalized())
-            });
-            let patch = (mode == ImportMode::Upsert).then(|| {
-                fields.clone().and_then(|f| {
-                    parse_value::<ContactUpdate>(Value::Object(f))
-                        .map_err(invalid_of)?
-                        .into_patch()
-                })
-            });
-            let create = fields.and_then(|f| {
-                parse_value::<ContactCreate>(Value::Object(f))
-                    .map_err(invalid_of)?
-                    .into_fields()
-            });
-            ImportRow {
-                row,
-                key,
-                create,
-                patch,
-            }
+        .map(|(row, fields)| ImportRow {
+            row,
+            key: fields.as_ref().ok().and_then(&key),
+            patch: (mode == ImportMode::Upsert).then(|| fields.clone().and_then(&patch)),
+            create: fields.and_then(&create),
         })
         .collect()
 }
@@ -466,11 +462,43 @@ impl ImportReport {
     }
 }
 
-/// An atomic import with bad rows: a problem that carries the report.
+/// A refused import. Every refusal is a problem; an atomic import with bad rows also carries
+/// the report (its members are then all present), so that the caller learns every row's fate
+/// from one answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportProblem {
     #[serde(flatten)]
     pub problem: Problem,
-    #[serde(flatten)]
-    pub report: ImportReport,
+    /// `insert` or `upsert` (atomic imports with bad rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atomic: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<usize>,
+    /// Every row's outcome, in order: the failed ones with their problem, the rest `skipped`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<ImportRowOut>>,
+}
+
+impl ImportProblem {
+    /// The problem of an atomic import that wrote nothing, with its report.
+    pub fn rejected(problem: Problem, report: ImportReport) -> Self {
+        ImportProblem {
+            problem,
+            mode: Some(report.mode),
+            atomic: Some(report.atomic),
+            created: Some(report.created),
+            updated: Some(report.updated),
+            failed: Some(report.failed),
+            skipped: Some(report.skipped),
+            rows: Some(report.rows),
+        }
+    }
 }
