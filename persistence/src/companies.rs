@@ -453,9 +453,11 @@ pub fn delete(
     outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
-        let current = find_for_update(conn, account_id, id)?;
-        check_version(current.version, expected_version)?;
-        let data = outbox.render.company(&get(conn, account_id, id)?);
+        let mut current = [find_for_update(conn, account_id, id)?];
+        check_version(current[0].version, expected_version)?;
+        // The event shows the company as it was, time in each phase included.
+        transitions::attach_times(conn, account_id, &mut current)?;
+        let data = outbox.render.company(&current[0]);
         diesel::update(
             contacts::table
                 .filter(contacts::account_id.eq(account_id))
