@@ -69,6 +69,23 @@ enum Command {
     /// Import companies or contacts from a CSV file of any size, through the same checks
     /// and reports as `POST /v1/companies/import`.
     Import(ImportArgs),
+    /// Fill a pipeline with synthetic companies, each with a contact and a history row, by
+    /// set-based SQL inside the database: for benchmarks (`bench/run`), not for real data
+    /// (it records no events). Prints `{"first_company_id","last_company_id","phase_ids"}`.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SeedArgs {
+    /// The account to fill.
+    #[arg(long)]
+    account: i64,
+    /// The pipeline whose phases the companies are spread over, round-robin.
+    #[arg(long)]
+    pipeline: i64,
+    /// How many companies to add.
+    #[arg(long)]
+    companies: i64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -217,6 +234,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => migrate(&cli.database_url),
         Some(Command::Keys { command }) => keys(&cli.database_url, command),
         Some(Command::Import(args)) => import(&cli.database_url, args),
+        Some(Command::Seed(args)) => seed(&cli.database_url, &args),
         Some(Command::Account {
             command:
                 AccountCommand::Create {
@@ -505,6 +523,32 @@ fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
 
 fn migrate(database_url: &str) -> Result<(), String> {
     open(database_url, 1).map(|_| ())
+}
+
+fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
+    if args.companies < 1 {
+        return Err("--companies must be at least 1".into());
+    }
+    let db = open(database_url, 1)?;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let seeded =
+        persistence::seed::companies(&mut conn, args.account, args.pipeline, args.companies)
+            .map_err(|e| match e {
+                persistence::StoreError::NotFound => format!(
+                    "account {} has no pipeline {} with phases",
+                    args.account, args.pipeline
+                ),
+                other => format!("seeding failed: {other:?}"),
+            })?;
+    say(format_args!(
+        "{}",
+        serde_json::json!({
+            "first_company_id": seeded.first_company_id,
+            "last_company_id": seeded.last_company_id,
+            "phase_ids": seeded.phase_ids,
+        })
+    ))
+    .map_err(|e| e.to_string())
 }
 
 fn create_account(

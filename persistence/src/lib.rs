@@ -16,6 +16,7 @@ pub mod pipelines;
 mod pool;
 pub mod schema;
 pub mod secrets;
+pub mod seed;
 pub mod signing_keys;
 pub mod tokens;
 pub mod totp;

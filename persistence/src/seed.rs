@@ -1,0 +1,145 @@
+//! Synthetic data for benchmarks: many companies spread over a pipeline's phases, each with a
+//! contact and the history row of its entry into its phase, generated inside the database by
+//! set-based statements (no row crosses the connection). Not a way to load real data: it
+//! records no events; `clientline import` is that.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::pool::write_transaction;
+use crate::schema::{companies, phases};
+use crate::{DbConnection, StoreError};
+
+/// What a seed made.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// The ids of the companies made: `first_company_id..=last_company_id`, with no gaps.
+    pub first_company_id: i64,
+    pub last_company_id: i64,
+    /// The pipeline's phases in order; company `first_company_id + k` is in
+    /// `phase_ids[k % phase_ids.len()]`.
+    pub phase_ids: Vec<i64>,
+}
+
+/// Adds `count` companies to `pipeline_id` of `account_id`, round-robin over its phases in
+/// order, each with one contact and one history row; then refreshes the planner's statistics.
+/// Companies are named `Seed company <n>` with domain `seed<n>.example`.
+pub fn companies(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    count: i64,
+) -> Result<Seeded, StoreError> {
+    let phase_ids: Vec<i64> = phases::table
+        .filter(phases::account_id.eq(account_id))
+        .filter(phases::pipeline_id.eq(pipeline_id))
+        .order(phases::position)
+        .select(phases::id)
+        .load(conn)?;
+    if phase_ids.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    let before: Option<i64> = companies::table
+        .select(diesel::dsl::max(companies::id))
+        .first(conn)?;
+    let sql = match conn {
+        DbConnection::Postgresql(_) => postgres_sql(account_id, pipeline_id, count),
+        DbConnection::Sqlite(_) => sqlite_sql(account_id, pipeline_id, count),
+    };
+    write_transaction(conn, |conn| conn.batch_execute(&sql))?;
+    let (first, last): (Option<i64>, Option<i64>) = companies::table
+        .filter(companies::account_id.eq(account_id))
+        .filter(companies::id.gt(before.unwrap_or(0)))
+        .select((
+            diesel::dsl::min(companies::id),
+            diesel::dsl::max(companies::id),
+        ))
+        .first(conn)?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(StoreError::NotFound);
+    };
+    match conn {
+        // One statement each: several in one string would run as one transaction, which
+        // VACUUM refuses.
+        DbConnection::Postgresql(_) => {
+            for table in ["companies", "contacts", "company_transitions"] {
+                conn.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
+            }
+        }
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE;")?,
+    }
+    Ok(Seeded {
+        first_company_id: first,
+        last_company_id: last,
+        phase_ids,
+    })
+}
+
+/// The statements of both backends differ only in how they count and write times; `{ts}` is
+/// replaced by the backend's expression for "the start plus `g.n` seconds".
+const TEMPLATE: &str = "
+CREATE TEMPORARY TABLE seed_phases AS
+    SELECT id, name, status, ROW_NUMBER() OVER (ORDER BY position) - 1 AS k
+    FROM phases WHERE account_id = {account} AND pipeline_id = {pipeline};
+CREATE TEMPORARY TABLE seed_numbers AS {numbers};
+CREATE TEMPORARY TABLE seed_base AS SELECT COALESCE(MAX(id), 0) AS base FROM companies;
+INSERT INTO companies (id, account_id, name, domain, industry, size_band, tags, custom_fields,
+        show_in_pipeline, version, created_at, updated_at, pipeline_id, phase_id,
+        relationship_status, phase_entered_at)
+    SELECT b.base + g.n, {account}, 'Seed company ' || g.n, 'seed' || g.n || '.example',
+        'Industry ' || (g.n % 20), '11-50', '[]', '{}', TRUE, 1, {ts}, {ts}, {pipeline}, p.id,
+        p.status, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b
+    JOIN seed_phases p ON p.k = (g.n - 1) % (SELECT COUNT(*) FROM seed_phases)
+    ORDER BY g.n;
+INSERT INTO contacts (account_id, first_name, last_name, full_name, email, email_normalized,
+        company_id, tags, custom_fields, version, created_at, updated_at)
+    SELECT {account}, 'Person', 'Seed' || g.n, 'Person Seed' || g.n,
+        'person' || g.n || '@seed' || g.n || '.example',
+        'person' || g.n || '@seed' || g.n || '.example',
+        b.base + g.n, '[]', '{}', 1, {ts}, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
+INSERT INTO company_transitions (account_id, company_id, from_pipeline_id, to_pipeline_id,
+        from_phase_id, from_phase_name, to_phase_id, to_phase_name, from_status, to_status,
+        created_at)
+    SELECT {account}, b.base + g.n, NULL, {pipeline}, NULL, NULL, p.id, p.name, 'not_set',
+        p.status, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b
+    JOIN seed_phases p ON p.k = (g.n - 1) % (SELECT COUNT(*) FROM seed_phases)
+    ORDER BY g.n;
+DROP TABLE seed_phases;
+DROP TABLE seed_numbers;
+DROP TABLE seed_base;
+";
+
+fn fill(template: &str, account_id: i64, pipeline_id: i64, numbers: &str, ts: &str) -> String {
+    template
+        .replace("{numbers}", numbers)
+        .replace("{ts}", ts)
+        .replace("{account}", &account_id.to_string())
+        .replace("{pipeline}", &pipeline_id.to_string())
+}
+
+fn postgres_sql(account_id: i64, pipeline_id: i64, count: i64) -> String {
+    let sql = fill(
+        TEMPLATE,
+        account_id,
+        pipeline_id,
+        &format!("SELECT n FROM generate_series(1, {count}) AS n"),
+        "(TIMESTAMP '2025-01-01 00:00:00' + g.n * INTERVAL '1 second')",
+    );
+    // Identity columns do not advance when ids are given: move them past the seeded rows.
+    sql + "SELECT setval(pg_get_serial_sequence('companies', 'id'), (SELECT MAX(id) FROM companies));"
+}
+
+fn sqlite_sql(account_id: i64, pipeline_id: i64, count: i64) -> String {
+    fill(
+        TEMPLATE,
+        account_id,
+        pipeline_id,
+        &format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) SELECT n FROM s"
+        ),
+        "strftime('%Y-%m-%d %H:%M:%f', '2025-01-01 00:00:00', '+' || g.n || ' seconds')",
+    )
+}
