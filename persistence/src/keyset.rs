@@ -11,9 +11,11 @@ macro_rules! keyset_page {
             domain::listing::Direction::Asc => {
                 if let Some(after) = $after {
                     let value = $value(&after.value)?;
+                    // `col >= v` first: a range the index can seek to, where `col > v OR
+                    // (col = v AND id > i)` alone would make PostgreSQL scan from the start.
                     query = query.filter(
-                        $col.gt(value.clone())
-                            .or($col.eq(value).and($id.gt(after.id))),
+                        $col.ge(value.clone())
+                            .and($col.gt(value).or($id.gt(after.id))),
                     );
                 }
                 query.order(($col.asc(), $id.asc()))
@@ -22,8 +24,8 @@ macro_rules! keyset_page {
                 if let Some(after) = $after {
                     let value = $value(&after.value)?;
                     query = query.filter(
-                        $col.lt(value.clone())
-                            .or($col.eq(value).and($id.lt(after.id))),
+                        $col.le(value.clone())
+                            .and($col.lt(value).or($id.lt(after.id))),
                     );
                 }
                 query.order(($col.desc(), $id.desc()))

@@ -119,8 +119,15 @@ impl Db {
                 .map_err(|e| StoreError::Task(format!("cannot open {url}: {e}")))?;
             first.batch_execute("PRAGMA journal_mode = WAL")?;
         }
+        // No test query on every checkout: it would cost a round trip per request, and a
+        // broken connection is found by `has_broken` and replaced anyway. Two idle
+        // connections are kept open; the rest are opened under load and closed after
+        // `idle_timeout`, which keeps an idle service small.
         let pool = r2d2::Pool::builder()
             .max_size(size)
+            .min_idle(Some(size.min(2)))
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
         Ok(Db { pool, backend })
@@ -128,6 +135,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The most connections the pool opens.
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
     }
 
     pub fn conn(&self) -> Result<PooledConnection, StoreError> {
@@ -154,6 +166,8 @@ impl Db {
     }
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
 /// once: a deferred transaction that upgrades later gets SQLITE_BUSY without waiting.
 pub fn write_transaction<T, E>(
@@ -166,6 +180,14 @@ where
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(f),
         DbConnection::Sqlite(sqlite) => {
+            // SQLite has one writer at a time. Writers of this process queue here rather than
+            // in SQLite's busy handler, which polls with sleeps of up to 100 ms and so turns
+            // contention into latency (and, past the busy timeout, "database is locked").
+            // One lock for every SQLite file of the process: a process serves one database
+            // (tests, which open many, only queue a little longer).
+            let _writer = SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
             type Manager = <DbConnection as Connection>::TransactionManager;
             match f(conn) {

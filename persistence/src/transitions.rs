@@ -361,10 +361,17 @@ pub(crate) fn attach_times(
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(i64, Option<i64>, Option<i64>)> = company_transitions::table
+    let query = company_transitions::table
         .filter(company_transitions::account_id.eq(account_id))
-        .filter(company_transitions::company_id.eq_any(&ids))
         .filter(company_transitions::from_phase_id.is_not_null())
+        .into_boxed();
+    // One company (a GET) asks with `=`: SQLite cannot keep a prepared `IN (..)`, whose
+    // length varies, so it would parse and plan the statement again on every request.
+    let query = match ids.as_slice() {
+        [one] => query.filter(company_transitions::company_id.eq(*one)),
+        many => query.filter(company_transitions::company_id.eq_any(many.to_vec())),
+    };
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = query
         .select((
             company_transitions::company_id,
             company_transitions::from_phase_id,
