@@ -1791,3 +1791,124 @@ async fn times_outside_the_years_one_to_9999_are_400() {
         .await;
     assert_ne!(ok.status.as_u16(), 500);
 }
+
+/// What the board's counts must be: each phase's shown companies, counted from a list.
+async fn listed_counts(app: &TestApp, pipeline: &Value) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for phase in phase_ids(pipeline) {
+        let page = app
+            .get(&format!(
+                "/v1/companies?phase_id={phase}&show_in_pipeline=true&limit=100"
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        counts.push(ids(&page.body).len() as i64);
+    }
+    counts
+}
+
+async fn board_counts(app: &TestApp, pipeline_id: i64) -> Vec<i64> {
+    let board = app.get(&format!("/v1/pipelines/{pipeline_id}/board")).await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    board.body["columns"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|c| c["count"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn board_counts_follow_every_way_a_company_enters_or_leaves_a_phase() {
+    let app = spawn_app().await;
+    let default = default_pipeline(&app).await;
+    let id = default["id"].as_i64().unwrap_or_default();
+    let uncontacted = phase(&default, "Uncontacted");
+    let contacted = phase(&default, "Contacted");
+    let proposal = phase(&default, "Proposal sent");
+    let a = company_in(&app, "A", contacted).await;
+    let b = company_in(&app, "B", contacted).await;
+    let c = company_in(&app, "C", contacted).await;
+    let d = company_in(&app, "D", uncontacted).await;
+    company_with(
+        &app,
+        json!({"name": "Hidden", "phase_id": proposal, "show_in_pipeline": false}),
+    )
+    .await;
+    assert_eq!(board_counts(&app, id).await, vec![1, 3, 0, 0, 0, 0]);
+
+    // A move, a win, hiding, showing again, a removal from the pipeline, a delete, a merge.
+    let moved = app
+        .post(
+            &format!("/v1/companies/{a}/transitions"),
+            json!({"to_phase_id": proposal}),
+        )
+        .await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    let won = app
+        .post(
+            &format!("/v1/companies/{b}/transitions"),
+            json!({"outcome": "won"}),
+        )
+        .await;
+    assert_eq!(won.status, 201, "{}", won.body);
+    for shown in [false, true, false] {
+        let patched = app
+            .patch(
+                &format!("/v1/companies/{c}"),
+                json!({"show_in_pipeline": shown}),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.body);
+    }
+    let removed = app
+        .post(
+            &format!("/v1/companies/{d}/transitions"),
+            json!({"action": "remove"}),
+        )
+        .await;
+    assert_eq!(removed.status, 201, "{}", removed.body);
+    let e = company_in(&app, "E", proposal).await;
+    let f = company_in(&app, "F", proposal).await;
+    assert_eq!(app.delete(&format!("/v1/companies/{e}")).await.status, 204);
+    let merged = app
+        .post(
+            &format!("/v1/companies/{a}/merge"),
+            json!({"duplicate_ids": [f]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let imported = app
+        .post(
+            "/v1/companies/import",
+            json!([
+                {"name": "Imported 1", "phase_id": proposal},
+                {"name": "Imported 2", "phase_id": proposal, "show_in_pipeline": false}
+            ]),
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let listed = listed_counts(&app, &default).await;
+    assert_eq!(board_counts(&app, id).await, listed);
+
+    // Removing a phase moves its companies: the counts follow them.
+    let g = company_in(&app, "G", contacted).await;
+    let gone = app
+        .delete(&format!(
+            "/v1/pipelines/{id}/phases/{contacted}?move_to={uncontacted}"
+        ))
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    assert_eq!(read_company(&app, g).await["phase_id"], uncontacted);
+    let after = pipeline(&app, id).await;
+    assert_eq!(
+        board_counts(&app, id).await,
+        listed_counts(&app, &after).await
+    );
+
+    // Folding PostgreSQL's deltas changes no count.
+    let before = board_counts(&app, id).await;
+    {
+        let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::pipelines::compact_phase_counts(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    assert_eq!(board_counts(&app, id).await, before);
+}

@@ -34,6 +34,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     webhooks::start(state.clone());
+    tokio::spawn(compact_phase_counts(state.clone()));
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -52,4 +53,21 @@ pub fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Every few seconds, folds the board counts' deltas (PostgreSQL) so that a board sums a few
+/// rows per phase.
+async fn compact_phase_counts(state: AppState) {
+    if state.db.backend() != persistence::Backend::Postgres {
+        return;
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if let Err(e) = state
+            .run(persistence::pipelines::compact_phase_counts)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot compact the board counts");
+        }
+    }
 }

@@ -950,24 +950,11 @@ pub fn board(
     per_phase: i64,
 ) -> Result<(Pipeline, Vec<Column>), StoreError> {
     let pipeline = find(conn, account_id, pipeline_id)?;
-    let mut counts_query = companies::table
-        .filter(companies::account_id.eq(account_id))
-        .filter(companies::pipeline_id.eq(pipeline_id))
-        .filter(companies::show_in_pipeline.eq(true))
-        .group_by(companies::phase_id)
-        .select((companies::phase_id, diesel::dsl::count_star()))
-        .into_boxed();
-    if let Some(owner) = filter.owner_id {
-        counts_query = counts_query.filter(companies::owner_id.eq(owner));
-    }
-    if let Some(tag) = &filter.tag {
-        counts_query =
-            counts_query.filter(companies::id.eq_any(crate::companies::tagged(account_id, tag)));
-    }
-    let counts: HashMap<Option<i64>, i64> = counts_query
-        .load::<(Option<i64>, i64)>(conn)?
-        .into_iter()
-        .collect();
+    let counts = if filter.owner_id.is_none() && filter.tag.is_none() {
+        kept_counts(conn, account_id, pipeline_id)?
+    } else {
+        filtered_counts(conn, account_id, pipeline_id, filter)?
+    };
     let mut cards_by_phase: HashMap<i64, Vec<Card>> = HashMap::new();
     if !pipeline.phases.is_empty() && per_phase > 0 {
         let mut conditions =
@@ -1016,11 +1003,91 @@ pub fn board(
         .iter()
         .map(|phase| Column {
             phase: phase.clone(),
-            count: counts.get(&Some(phase.id)).copied().unwrap_or(0),
+            count: counts.get(&phase.id).copied().unwrap_or(0),
             cards: cards_by_phase.remove(&phase.id).unwrap_or_default(),
         })
         .collect();
     Ok((pipeline, columns))
+}
+
+#[derive(QueryableByName)]
+struct PhaseCount {
+    #[diesel(sql_type = BigInt)]
+    phase_id: i64,
+    #[diesel(sql_type = BigInt)]
+    companies: i64,
+}
+
+/// The companies each phase of a pipeline shows, from the counts the triggers keep
+/// (`phase_counts`): a few rows per phase, whatever the pipeline's size.
+fn kept_counts(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+) -> Result<HashMap<i64, i64>, StoreError> {
+    let sql = numbered_placeholders(
+        conn,
+        "SELECT k.phase_id, CAST(SUM(k.companies) AS BIGINT) AS companies FROM phase_counts k \
+         JOIN phases p ON p.id = k.phase_id WHERE p.account_id = ? AND p.pipeline_id = ? \
+         GROUP BY k.phase_id",
+    );
+    let rows = diesel::sql_query(sql)
+        .into_boxed::<crate::pool::MultiBackend>()
+        .bind::<BigInt, _>(account_id)
+        .bind::<BigInt, _>(pipeline_id)
+        .load::<PhaseCount>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.phase_id, r.companies))
+        .collect())
+}
+
+/// The companies each phase of a pipeline shows among those an owner or tag filter keeps,
+/// counted from the companies themselves.
+fn filtered_counts(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    filter: &BoardFilter,
+) -> Result<HashMap<i64, i64>, StoreError> {
+    let mut counts_query = companies::table
+        .filter(companies::account_id.eq(account_id))
+        .filter(companies::pipeline_id.eq(pipeline_id))
+        .filter(companies::show_in_pipeline.eq(true))
+        .group_by(companies::phase_id)
+        .select((companies::phase_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(owner) = filter.owner_id {
+        counts_query = counts_query.filter(companies::owner_id.eq(owner));
+    }
+    if let Some(tag) = &filter.tag {
+        counts_query =
+            counts_query.filter(companies::id.eq_any(crate::companies::tagged(account_id, tag)));
+    }
+    Ok(counts_query
+        .load::<(Option<i64>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(phase, n)| phase.map(|p| (p, n)))
+        .collect())
+}
+
+/// Folds the count deltas PostgreSQL's triggers leave (one row per changing statement and
+/// phase) into one row per phase, and drops the rows of removed phases. Safe beside writers
+/// and beside another replica doing the same: a row is summed by whoever deletes it. SQLite
+/// keeps one row per phase already.
+pub fn compact_phase_counts(conn: &mut DbConnection) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Postgresql(pg) = conn {
+        pg.batch_execute(
+            "WITH gone AS (DELETE FROM phase_counts WHERE phase_id IN \
+               (SELECT phase_id FROM phase_counts GROUP BY phase_id HAVING COUNT(*) > 1) \
+               RETURNING phase_id, companies) \
+             INSERT INTO phase_counts (phase_id, companies) \
+             SELECT phase_id, SUM(companies) FROM gone GROUP BY phase_id; \
+             DELETE FROM phase_counts k WHERE NOT EXISTS (SELECT 1 FROM phases p WHERE p.id = k.phase_id);",
+        )?;
+    }
+    Ok(())
 }
 
 /// `?` placeholders as the backend wants them: `$1, $2, ..` on PostgreSQL.
