@@ -159,6 +159,13 @@ struct ServeArgs {
     #[arg(long, env = "CLIENTLINE_TOKEN_RATE", default_value_t = 50.0)]
     token_rate: f64,
 
+    /// Seconds a looked-up token is trusted before the database is asked again (0 to 60):
+    /// the longest a token revoked through another replica still works here. Revocations
+    /// through this replica take effect at once.
+    #[arg(long, env = "CLIENTLINE_AUTH_CACHE_SECONDS", default_value_t = 2,
+          value_parser = clap::value_parser!(u64).range(0..=60))]
+    auth_cache_seconds: u64,
+
     /// Hours an `Idempotency-Key` answers retries after its first use (24 or more).
     #[arg(long, env = "CLIENTLINE_IDEMPOTENCY_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u64).range(24..=24 * 365))]
@@ -333,6 +340,7 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
                 burst: (args.token_rate * 2.0).clamp(1.0, 1e6) as u32,
             },
             idempotency_ttl: std::time::Duration::from_secs(args.idempotency_hours * 3600),
+            auth_cache_ttl: std::time::Duration::from_secs(args.auth_cache_seconds),
             webhooks: webhook_settings(&args)?,
             ..Settings::default()
         },

@@ -1,6 +1,7 @@
 //! Clientline's HTTP surface: actix-web routes, extractors, problem+json errors and the
 //! OpenAPI document. Handlers parse, authorize, call one repository operation, and render.
 
+pub mod auth_cache;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

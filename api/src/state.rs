@@ -2,12 +2,15 @@
 //! blocking database work off the actix workers.
 
 use std::sync::Arc;
+
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use domain::oauth::SignInPolicy;
 use domain::webhook::RetryPolicy;
 use persistence::{Db, DbConnection, StoreError};
 
+use crate::auth_cache::AuthCache;
 use crate::error::ApiError;
 use crate::oauth::keys::KeyRing;
 use crate::oauth::limits::{Limiter, RateLimit};
@@ -32,6 +35,9 @@ pub struct Settings {
     pub idempotency_ttl: std::time::Duration,
     /// The webhook delivery worker and the events' retention.
     pub webhooks: WebhookSettings,
+    /// How long a looked-up token is trusted without asking the database again: the most a
+    /// token revoked through another replica lives on here. Zero: every request asks.
+    pub auth_cache_ttl: Duration,
 }
 
 /// How webhooks are delivered, and how long events are kept.
@@ -86,6 +92,7 @@ impl Default for Settings {
             sign_in_policy: SignInPolicy::default(),
             idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
             webhooks: WebhookSettings::default(),
+            auth_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -102,6 +109,11 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub oauth: Arc<OAuthState>,
+    /// Callers recently looked up by their token.
+    pub callers: Arc<AuthCache>,
+    /// One permit per pooled connection: database work waits here, on the async side,
+    /// rather than as a blocked thread waiting for a connection.
+    permits: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -115,10 +127,14 @@ impl AppState {
             token_limiter: Limiter::new(settings.token_rate),
             sign_in_limiter: Limiter::new(settings.sign_in_rate),
         });
+        let callers = Arc::new(AuthCache::new(settings.auth_cache_ttl));
+        let permits = Arc::new(Semaphore::new(db.max_size() as usize));
         AppState {
             db,
             settings,
             oauth,
+            callers,
+            permits,
         }
     }
 
@@ -144,6 +160,14 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
         let db = self.db.clone();
+        // With a permit, a connection is free (or being opened): the blocking thread does
+        // not queue for one, so at most pool-size threads are busy however many requests
+        // wait. Without this, every waiting request holds a thread parked on the pool.
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("database permits closed: {e}")))?;
         actix_web::web::block(move || {
             let mut conn = db.conn()?;
             f(&mut conn)

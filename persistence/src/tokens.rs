@@ -206,12 +206,15 @@ pub fn revoke(
     Ok(())
 }
 
-/// The caller a presented secret stands for, or `None` when it is unknown, revoked, expired,
-/// or belongs to a deactivated user.
+/// A caller found by a token, with the token's expiry (`None`: it does not expire).
+pub type Authenticated = (Principal, Option<DateTime<Utc>>);
+
+/// The caller a presented secret stands for, with the token's expiry, or `None` when it is
+/// unknown, revoked, expired, or belongs to a deactivated user.
 pub fn authenticate(
     conn: &mut DbConnection,
     presented: &str,
-) -> Result<Option<Principal>, StoreError> {
+) -> Result<Option<Authenticated>, StoreError> {
     let digest = secrets::digest(presented);
     let found = api_tokens::table
         .inner_join(users::table.inner_join(accounts::table))
@@ -270,7 +273,7 @@ pub fn authenticate(
     } else {
         Vec::new()
     };
-    Ok(Some(Principal {
+    let principal = Principal {
         account_id: user.account_id,
         account_name,
         actor: Actor::User(user),
@@ -280,5 +283,6 @@ pub fn authenticate(
             allowed_origins,
         },
         scopes: ScopeSet::from_stored(&scopes),
-    }))
+    };
+    Ok(Some((principal, expires_at.map(to_utc))))
 }

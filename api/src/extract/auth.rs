@@ -6,10 +6,14 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use chrono::{DateTime, Utc};
 use domain::access::{Rights, Scope};
 use domain::event::Outbox;
 use domain::token::{ActorRef, Principal};
 
+use persistence::tokens::Authenticated;
+
+use crate::auth_cache::TokenKey;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -88,16 +92,24 @@ impl Caller {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let token = presented?;
-            let principal = if token.starts_with("clt_") {
-                state
-                    .run(move |conn| persistence::tokens::authenticate(conn, &token))
-                    .await?
-            } else {
-                oauth_principal(&state, token).await?
-            }
-            .ok_or(ApiError::Unauthorized(
-                "the access token is unknown, revoked or expired",
-            ))?;
+            let key = TokenKey::of(&token);
+            let principal = match state.callers.get(&key) {
+                Some(known) => known,
+                None => {
+                    let (principal, expires_at) = if token.starts_with("clt_") {
+                        state
+                            .run(move |conn| persistence::tokens::authenticate(conn, &token))
+                            .await?
+                    } else {
+                        oauth_principal(&state, token).await?
+                    }
+                    .ok_or(ApiError::Unauthorized(
+                        "the access token is unknown, revoked or expired",
+                    ))?;
+                    state.callers.put(key, &principal, expires_at);
+                    principal
+                }
+            };
             if let Some(allowed) = principal.allowed_origins() {
                 let origin = origin
                     .filter(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
@@ -110,9 +122,13 @@ impl Caller {
     }
 }
 
-/// The caller behind an OAuth access token (a JWT): verified against the shared signing
-/// keys, then looked up so that revocation, a deleted app or a deactivated user stop it.
-async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Principal>, ApiError> {
+/// The caller behind an OAuth access token (a JWT), with the token's expiry: verified against
+/// the shared signing keys, then looked up so that revocation, a deleted app or a deactivated
+/// user stop it.
+async fn oauth_principal(
+    state: &AppState,
+    token: String,
+) -> Result<Option<Authenticated>, ApiError> {
     let Some(kid) = state.keys_for(&token).await? else {
         return Ok(None);
     };
@@ -124,6 +140,7 @@ async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Princ
         }
     };
     let account = claims.account_id;
+    let claims_exp = claims.exp;
     let principal = state
         .run(move |conn| {
             persistence::oauth::authenticate_access(
@@ -135,7 +152,10 @@ async fn oauth_principal(state: &AppState, token: String) -> Result<Option<Princ
             )
         })
         .await?;
-    Ok(principal.filter(|p| p.account_id == account))
+    let expires_at = DateTime::<Utc>::from_timestamp(claims_exp, 0);
+    Ok(principal
+        .filter(|p| p.account_id == account)
+        .map(|p| (p, expires_at)))
 }
 
 pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {

@@ -89,6 +89,8 @@ pub async fn change_password(
             )
         })
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

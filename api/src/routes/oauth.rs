@@ -643,6 +643,11 @@ pub async fn token(
             Ok((live, outcome))
         })
         .await?;
+    if outcome.is_err() {
+        // A refused code or refresh token may have been a replay, which revokes its grant
+        // and every token the grant gave: look callers up again.
+        state.callers.clear();
+    }
     let issued = outcome.map_err(ApiError::OAuth)?;
     let keys = &state.oauth.keys;
     keys.remember(&live);
@@ -695,6 +700,8 @@ pub async fn revoke(
             .run(move |conn| store::revoke_access_token(conn, &client, &claims.jti))
             .await?;
     }
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(no_store(HttpResponse::Ok().finish()))
 }
 

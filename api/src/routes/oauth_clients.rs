@@ -132,6 +132,8 @@ pub async fn update(
             )
         })
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(record(client.version, OAuthClientOut::from(client)))
 }
 
@@ -157,6 +159,8 @@ pub async fn delete(
     state
         .run(move |conn| oauth_clients::delete(conn, account, id, if_match.0))
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -183,6 +187,8 @@ pub async fn rotate_secret(
     let (client, secret) = state
         .run(move |conn| oauth_clients::rotate_secret(conn, account, id))
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(client.version)))
         .insert_header(("Cache-Control", "no-store"))

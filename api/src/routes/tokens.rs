@@ -168,5 +168,7 @@ pub async fn revoke(
     state
         .run(move |conn| tokens::revoke(conn, account, user, id))
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -119,6 +119,8 @@ pub async fn update(
     let user = state
         .run(move |conn| users::update(conn, account, id, if_match.0, patch))
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(record(user.version, UserOut::from(user)))
 }
 
@@ -155,5 +157,7 @@ pub async fn deactivate(
     state
         .run(move |conn| users::update(conn, account, id, if_match.0, patch))
         .await?;
+    // The change may end or narrow tokens: look callers up again.
+    state.callers.clear();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -32,13 +32,9 @@ pub fn start(state: AppState) {
 
 async fn run(state: AppState) {
     let settings = state.settings.webhooks.clone();
-    let client = match client::build(settings.request_timeout, settings.allow_private_targets) {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
-            return;
-        }
-    };
+    // Built at the first delivery: the TLS setup (the system's root certificates) costs a few
+    // MiB that a service without webhooks never needs.
+    let mut client: Option<reqwest::Client> = None;
     // A claim lasts twice the request's timeout and a second, room enough for the database
     // work around the request; a claim that lapses (its worker died) makes the delivery
     // claimable again, so a crash delays a delivery by about that much.
@@ -56,6 +52,19 @@ async fn run(state: AppState) {
             .await
         {
             Ok(claimed) if !claimed.is_empty() => {
+                let client = match &client {
+                    Some(client) => client.clone(),
+                    None => match client::build(
+                        settings.request_timeout,
+                        settings.allow_private_targets,
+                    ) {
+                        Ok(built) => client.insert(built).clone(),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot build the webhook HTTP client; webhooks are not delivered");
+                            return;
+                        }
+                    },
+                };
                 // One per subscription at most (the queue sees to it), so they may go at once.
                 let mut sending = tokio::task::JoinSet::new();
                 for delivery in claimed {
