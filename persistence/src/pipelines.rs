@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::BigInt;
 use domain::Invalid;
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position};
@@ -15,7 +15,7 @@ use domain::values::Label;
 
 use crate::keyset::{id_position, into_page};
 use crate::pool::on_backend;
-use crate::schema::{companies, company_transitions, phases, pipelines};
+use crate::schema::{companies, company_transitions, phase_counts, phases, pipelines, users};
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -911,25 +911,16 @@ pub struct Column {
 }
 
 /// A company as the board shows it.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Card {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Text)]
     pub name: String,
-    #[diesel(sql_type = Nullable<Text>)]
     pub industry: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub size_band: Option<String>,
-    #[diesel(sql_type = Nullable<BigInt>)]
     pub owner_id: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub owner_name: Option<String>,
-    #[diesel(sql_type = BigInt)]
     pub phase_id: i64,
-    #[diesel(sql_type = Timestamp)]
     pub phase_entered_at: NaiveDateTime,
-    #[diesel(sql_type = Nullable<Timestamp>)]
     pub follow_up_due_at: Option<NaiveDateTime>,
 }
 
@@ -957,45 +948,36 @@ pub fn board(
     };
     let mut cards_by_phase: HashMap<i64, Vec<Card>> = HashMap::new();
     if !pipeline.phases.is_empty() && per_phase > 0 {
-        let mut conditions =
-            String::from("c.account_id = ? AND c.phase_id = ? AND c.show_in_pipeline = TRUE");
-        if filter.owner_id.is_some() {
-            conditions.push_str(" AND c.owner_id = ?");
-        }
-        if filter.tag.is_some() {
-            conditions.push_str(" AND c.id IN (SELECT t.company_id FROM company_tags t WHERE t.account_id = ? AND t.tag = ?)");
-        }
-        let one = format!(
-            "SELECT * FROM (SELECT c.id, c.name, c.industry, c.size_band, c.owner_id, u.name AS owner_name, \
-             c.phase_id, c.phase_entered_at, c.follow_up_due_at FROM companies c \
-             LEFT JOIN users u ON u.id = c.owner_id WHERE {conditions} \
-             ORDER BY c.phase_entered_at, c.id LIMIT ?) AS column_{{n}}"
-        );
-        let sql = pipeline
-            .phases
-            .iter()
-            .enumerate()
-            .map(|(n, _)| one.replace("{n}", &n.to_string()))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let sql = numbered_placeholders(conn, &sql);
-        let mut query = diesel::sql_query(sql).into_boxed::<crate::pool::MultiBackend>();
+        // One prepared statement, run once per phase: the same text every time, so both
+        // backends keep it planned (a UNION of the phases would be planned per request).
         for phase in &pipeline.phases {
-            query = query
-                .bind::<BigInt, _>(account_id)
-                .bind::<BigInt, _>(phase.id);
+            let mut query = companies::table
+                .left_join(users::table)
+                .filter(companies::account_id.eq(account_id))
+                .filter(companies::phase_id.eq(phase.id))
+                .filter(companies::show_in_pipeline.eq(true))
+                .select((
+                    companies::id,
+                    companies::name,
+                    companies::industry,
+                    companies::size_band,
+                    companies::owner_id,
+                    users::name.nullable(),
+                    companies::phase_id.assume_not_null(),
+                    companies::phase_entered_at.assume_not_null(),
+                    companies::follow_up_due_at,
+                ))
+                .order((companies::phase_entered_at.asc(), companies::id.asc()))
+                .limit(per_phase)
+                .into_boxed();
             if let Some(owner) = filter.owner_id {
-                query = query.bind::<BigInt, _>(owner);
+                query = query.filter(companies::owner_id.eq(owner));
             }
             if let Some(tag) = &filter.tag {
-                query = query
-                    .bind::<BigInt, _>(account_id)
-                    .bind::<Text, _>(tag.clone());
+                query =
+                    query.filter(companies::id.eq_any(crate::companies::tagged(account_id, tag)));
             }
-            query = query.bind::<BigInt, _>(per_phase);
-        }
-        for card in query.load::<Card>(conn)? {
-            cards_by_phase.entry(card.phase_id).or_default().push(card);
+            cards_by_phase.insert(phase.id, query.load::<Card>(conn)?);
         }
     }
     let columns = pipeline
@@ -1010,14 +992,6 @@ pub fn board(
     Ok((pipeline, columns))
 }
 
-#[derive(QueryableByName)]
-struct PhaseCount {
-    #[diesel(sql_type = BigInt)]
-    phase_id: i64,
-    #[diesel(sql_type = BigInt)]
-    companies: i64,
-}
-
 /// The companies each phase of a pipeline shows, from the counts the triggers keep
 /// (`phase_counts`): a few rows per phase, whatever the pipeline's size.
 fn kept_counts(
@@ -1025,21 +999,17 @@ fn kept_counts(
     account_id: i64,
     pipeline_id: i64,
 ) -> Result<HashMap<i64, i64>, StoreError> {
-    let sql = numbered_placeholders(
-        conn,
-        "SELECT k.phase_id, CAST(SUM(k.companies) AS BIGINT) AS companies FROM phase_counts k \
-         JOIN phases p ON p.id = k.phase_id WHERE p.account_id = ? AND p.pipeline_id = ? \
-         GROUP BY k.phase_id",
-    );
-    let rows = diesel::sql_query(sql)
-        .into_boxed::<crate::pool::MultiBackend>()
-        .bind::<BigInt, _>(account_id)
-        .bind::<BigInt, _>(pipeline_id)
-        .load::<PhaseCount>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.phase_id, r.companies))
-        .collect())
+    let rows: Vec<(i64, i64)> = phase_counts::table
+        .inner_join(phases::table.on(phases::id.eq(phase_counts::phase_id)))
+        .filter(phases::account_id.eq(account_id))
+        .filter(phases::pipeline_id.eq(pipeline_id))
+        .select((phase_counts::phase_id, phase_counts::companies))
+        .load(conn)?;
+    let mut counts = HashMap::new();
+    for (phase, n) in rows {
+        *counts.entry(phase).or_insert(0) += n;
+    }
+    Ok(counts)
 }
 
 /// The companies each phase of a pipeline shows among those an owner or tag filter keeps,
@@ -1088,27 +1058,6 @@ pub fn compact_phase_counts(conn: &mut DbConnection) -> Result<(), StoreError> {
         )?;
     }
     Ok(())
-}
-
-/// `?` placeholders as the backend wants them: `$1, $2, ..` on PostgreSQL.
-fn numbered_placeholders(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Sqlite(_) => sql.to_owned(),
-        DbConnection::Postgresql(_) => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        }
-    }
 }
 
 /// Per-phase figures of a period.

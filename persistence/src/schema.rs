@@ -362,8 +362,17 @@ diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
 
+diesel::table! {
+    /// Kept by triggers; PostgreSQL holds deltas (several rows per phase), SQLite one row.
+    phase_counts (phase_id) {
+        phase_id -> BigInt,
+        companies -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    phase_counts,
     users,
     api_tokens,
     companies,
