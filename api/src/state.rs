@@ -2,13 +2,12 @@
 //! blocking database work off the actix workers.
 
 use std::sync::Arc;
-
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 use domain::oauth::SignInPolicy;
 use domain::webhook::RetryPolicy;
 use persistence::{Db, DbConnection, StoreError};
+use tokio::sync::Semaphore;
 
 use crate::auth_cache::AuthCache;
 use crate::error::ApiError;

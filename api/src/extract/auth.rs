@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use domain::access::{Rights, Scope};
 use domain::event::Outbox;
 use domain::token::{ActorRef, Principal};
-
 use persistence::tokens::Authenticated;
 
 use crate::auth_cache::TokenKey;
