@@ -150,6 +150,12 @@ struct ServeArgs {
     #[arg(long, env = "CLIENTLINE_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
 
+    /// Seconds a request's whole body may take to arrive; a slower one is answered 408 and
+    /// its connection closed (1 to 3600).
+    #[arg(long, env = "CLIENTLINE_BODY_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_secs: u64,
+
     /// The URL clients reach the service at, such as `https://crm.example.com`: the OAuth
     /// issuer and the base of its endpoints. Default: `http://` and the bind address.
     #[arg(long, env = "CLIENTLINE_PUBLIC_URL")]
@@ -196,10 +202,16 @@ struct ServeArgs {
     #[arg(long, env = "CLIENTLINE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     webhook_timeout_secs: u64,
 
-    /// Allow webhook targets on loopback, private and link-local addresses and `localhost`.
+    /// Allow webhook targets on loopback, private and link-local addresses and `localhost`
+    /// (`true/false`, `1/0`, `yes/no`, `on/off`; the flag alone means true).
     #[arg(
         long,
         env = "CLIENTLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
         default_value_t = false
     )]
     webhook_allow_private_targets: bool,
@@ -334,6 +346,7 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
         db,
         Settings {
             body_limit: args.body_limit,
+            body_timeout: std::time::Duration::from_secs(args.body_timeout_secs),
             public_url: Some(public_url),
             token_rate: api::RateLimit {
                 per_second: args.token_rate,

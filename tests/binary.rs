@@ -125,6 +125,41 @@ async fn the_first_start_prints_an_admin_token_that_works_and_sigterm_stops_clea
     terminate(child);
 }
 
+/// Boolean settings take the spellings operators use: true/false, 1/0, yes/no, on/off.
+#[tokio::test]
+async fn boolean_settings_accept_yes_no_on_off_and_1_0() {
+    async fn loopback_webhook(port: u16, token: &str) -> reqwest::StatusCode {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/webhooks"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"target_url": "http://127.0.0.1:9/hook", "events": ["company.created"]}))
+            .send()
+            .await
+            .map(|r| r.status())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+    let (url, _guard) = fresh_database();
+    let mut token = None;
+    for (value, allowed) in [
+        ("yes", true),
+        ("off", false),
+        ("1", true),
+        ("NO", false),
+        ("On", true),
+    ] {
+        let port = free_port();
+        let (child, printed) = serve_with(
+            &url,
+            port,
+            &[("CLIENTLINE_WEBHOOK_ALLOW_PRIVATE_TARGETS", value)],
+        );
+        let token = token.get_or_insert_with(|| printed.unwrap_or_else(|| panic!("no token")));
+        let status = loopback_webhook(port, token).await;
+        terminate(child);
+        assert_eq!(status.as_u16(), if allowed { 201 } else { 422 }, "{value}");
+    }
+}
+
 #[tokio::test]
 async fn account_create_prints_json_with_a_working_token() {
     let (url, _guard) = fresh_database();

@@ -17,6 +17,7 @@ pub struct Problem {
     /// A URI naming the kind of problem.
     #[schema(example = "https://clientline.dev/problems/validation_failed")]
     pub r#type: String,
+    /// A short summary, the same for every problem of this `type`.
     #[schema(example = "Validation failed")]
     pub title: String,
     #[schema(example = 422)]
@@ -26,6 +27,16 @@ pub struct Problem {
     /// The machine-readable code, the last segment of `type`.
     #[schema(example = "validation_failed")]
     pub code: String,
+    /// The request's path: where the problem happened. On every answer (not on the problems
+    /// of single rows inside an import report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/v1/companies")]
+    pub instance: Option<String>,
+    /// The request's id, as in the `x-request-id` header and the service's log. On every
+    /// answer (not on the problems of single rows inside an import report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "4f1c2a9e0b7d3e6f5a8c1b2d")]
+    pub request_id: Option<String>,
     /// Present on validation failures: one entry per bad field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
@@ -56,20 +67,33 @@ pub enum ApiError {
     BadRequest(String, Vec<FieldError>),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The request carries no credentials at all (RFC 6750 §3.1: no error code then).
+    #[error("no access token")]
+    MissingToken,
     #[error("forbidden")]
     Denied(Denied),
     #[error("origin not allowed")]
     OriginNotAllowed,
+    /// A CORS preflight from an origin no JavaScript token lists (`origin_listed: false`), or
+    /// asking for a method or header JavaScript tokens do not allow; `why` says which.
+    #[error("preflight refused: {why}")]
+    PreflightRefused { origin_listed: bool, why: String },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
     Conflict(String),
     #[error("the account must keep at least one active admin")]
     LastAdmin,
+    /// Concurrent changes kept winning the locks this change needs; retrying will pass.
+    #[error("lock conflict")]
+    LockConflict,
     #[error("stale version")]
     PreconditionFailed { current: i64 },
     #[error("body too large")]
     PayloadTooLarge { limit: usize },
+    /// The body did not arrive whole within the configured time.
+    #[error("body timed out")]
+    BodyTimeout { seconds: u64 },
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("invalid input")]
@@ -101,15 +125,22 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(..) => "bad_request",
-            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::MissingToken => "unauthorized",
             ApiError::Denied(Denied::Forbidden { .. }) => "forbidden",
             ApiError::Denied(Denied::InsufficientScope { .. }) => "insufficient_scope",
             ApiError::OriginNotAllowed => "origin_not_allowed",
+            ApiError::PreflightRefused {
+                origin_listed: false,
+                ..
+            } => "origin_not_allowed",
+            ApiError::PreflightRefused { .. } => "preflight_refused",
             ApiError::NotFound => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::LastAdmin => "last_admin",
+            ApiError::LockConflict => "lock_conflict",
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::BodyTimeout { .. } => "body_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::OAuth(e) => e.error,
@@ -124,7 +155,12 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            ApiError::BadRequest(detail, _) | ApiError::Conflict(detail) => detail.clone(),
+            ApiError::BadRequest(detail, _)
+            | ApiError::Conflict(detail)
+            | ApiError::PreflightRefused { why: detail, .. } => detail.clone(),
+            ApiError::MissingToken => {
+                "no access token was sent; send `Authorization: Bearer <token>` with a valid access token".to_owned()
+            }
             ApiError::Unauthorized(why) => format!(
                 "{why}; send `Authorization: Bearer <token>` with a valid access token"
             ),
@@ -138,6 +174,9 @@ impl ApiError {
                 "this JavaScript token may only be used from the origins listed for it, sent by the browser in `Origin`".to_owned()
             }
             ApiError::NotFound => "no such resource in this account".to_owned(),
+            ApiError::LockConflict => {
+                "concurrent changes to the same records kept conflicting with this one, which was not applied; retry after the time in Retry-After".to_owned()
+            }
             ApiError::LastAdmin => {
                 "this would leave the account without an active admin; make another team member admin first".to_owned()
             }
@@ -147,6 +186,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { limit } => {
                 format!("the request body exceeds the limit of {limit} bytes")
             }
+            ApiError::BodyTimeout { seconds } => format!(
+                "the request body did not arrive whole within {seconds} seconds; send it at once, and no more bytes than Content-Length says"
+            ),
             ApiError::UnsupportedMediaType => {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
             }
@@ -183,15 +225,27 @@ impl ApiError {
         };
         Problem {
             r#type: format!("https://clientline.dev/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: title(code),
             status: status.as_u16(),
             detail: self.detail(),
             code: code.to_owned(),
+            instance: None,
+            request_id: None,
             errors,
             error: oauth.map(|e| e.error.to_owned()),
             error_description: oauth.map(|e| e.description.clone()),
         }
     }
+}
+
+/// The title of every problem with `code`: the code in words ("validation_failed" is
+/// "Validation failed"), so that it is stable per problem type whatever the status.
+pub fn title(code: &str) -> String {
+    let mut words = code.replace('_', " ");
+    if let Some(first) = words.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    words
 }
 
 impl From<&FieldError> for ProblemField {
@@ -208,20 +262,23 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Denied(_) | ApiError::OriginNotAllowed | ApiError::UserRequired => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::Unauthorized(_) | ApiError::MissingToken => StatusCode::UNAUTHORIZED,
+            ApiError::Denied(_)
+            | ApiError::OriginNotAllowed
+            | ApiError::PreflightRefused { .. }
+            | ApiError::UserRequired => StatusCode::FORBIDDEN,
             ApiError::OAuth(e) if e.error == "invalid_client" => StatusCode::UNAUTHORIZED,
             ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::LastAdmin | ApiError::IdempotencyInProgress => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::LastAdmin
+            | ApiError::LockConflict
+            | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
             ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -238,6 +295,10 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
+        if let ApiError::BodyTimeout { .. } = self {
+            // The rest of the body may still come: the connection cannot carry another request.
+            response.force_close();
+        }
         match self {
             ApiError::Unauthorized(_) => {
                 response.insert_header((
@@ -245,6 +306,12 @@ impl ResponseError for ApiError {
                     HeaderValue::from_static(
                         "Bearer realm=\"clientline\", error=\"invalid_token\"",
                     ),
+                ));
+            }
+            ApiError::MissingToken => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"clientline\""),
                 ));
             }
             ApiError::Denied(Denied::InsufficientScope { needed }) => {
@@ -255,7 +322,7 @@ impl ResponseError for ApiError {
                     response.insert_header((header::WWW_AUTHENTICATE, value));
                 }
             }
-            ApiError::Unavailable(_) | ApiError::IdempotencyInProgress => {
+            ApiError::Unavailable(_) | ApiError::IdempotencyInProgress | ApiError::LockConflict => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             ApiError::TooManyRequests {
@@ -288,6 +355,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::LastAdmin => ApiError::LastAdmin,
+            StoreError::LockConflict => ApiError::LockConflict,
             StoreError::Pool(e) => ApiError::Unavailable(format!("{e}")),
             other => ApiError::Internal(format!("{other:?}")),
         }
@@ -319,7 +387,7 @@ mod tests {
             json,
             serde_json::json!({
                 "type": "https://clientline.dev/problems/validation_failed",
-                "title": "Unprocessable Entity",
+                "title": "Validation failed",
                 "status": 422,
                 "detail": "name: must not be blank",
                 "code": "validation_failed",
@@ -334,5 +402,12 @@ mod tests {
         assert_eq!(json["status"], 404);
         assert_eq!(json["code"], "not_found");
         assert!(json.get("errors").is_none());
+    }
+
+    #[test]
+    fn titles_are_the_code_in_words() {
+        assert_eq!(title("validation_failed"), "Validation failed");
+        assert_eq!(title("not_found"), "Not found");
+        assert_eq!(title("invalid_grant"), "Invalid grant");
     }
 }

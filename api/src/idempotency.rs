@@ -30,7 +30,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::extract::{Caller, bearer_token, body_limit, declared_length, read_limited};
+use crate::extract::{BodyLimit, Caller, bearer_token, body_limit, declared_length, read_limited};
 use crate::state::AppState;
 
 /// Marks an answer that is a replay of a kept one.
@@ -133,7 +133,7 @@ fn key_of(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
 }
 
 /// Reads the whole body, within the limit the handler would apply.
-async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_body(req: &mut ServiceRequest, limit: BodyLimit) -> Result<Bytes, ApiError> {
     let declared = declared_length(req.headers());
     let payload = req.parts_mut().1.take();
     read_limited(declared, payload, limit).await

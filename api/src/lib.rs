@@ -8,6 +8,7 @@ pub mod idempotency;
 mod middleware;
 pub mod oauth;
 pub mod openapi;
+mod query_rules;
 pub mod routes;
 pub mod state;
 pub mod webhooks;
@@ -41,6 +42,8 @@ pub fn serve(
         App::new()
             .app_data(data.clone())
             .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
+            .wrap(actix_web::middleware::from_fn(query_rules::middleware))
+            .wrap(actix_web::middleware::from_fn(middleware::not_modified))
             .wrap(actix_web::middleware::from_fn(middleware::cors))
             .wrap(actix_web::middleware::from_fn(middleware::request_id))
             .configure(routes::configure)

@@ -1,12 +1,14 @@
-//! Cross-cutting request handling: a request id on every request and its log line, and
-//! problem+json for errors actix answers by itself (no route, wrong method).
+//! Cross-cutting request handling: a request id on every request and its log line, the
+//! request's path and id in every problem, `If-None-Match` on reads, and problem+json for
+//! errors actix answers by itself (no route, wrong method).
 
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use rand::RngCore;
 use tracing::Instrument;
 
@@ -35,7 +37,8 @@ pub async fn request_id(
         .map_or_else(new_request_id, str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let response = next.call(req).instrument(span.clone()).await?;
+    let mut response = complete_problem(response, &id).await;
     let status = response.status().as_u16();
     span.in_scope(|| {
         tracing::info!(
@@ -50,14 +53,127 @@ pub async fn request_id(
     Ok(response)
 }
 
+/// Adds the request's path (`instance`) and id to a problem+json answer, whoever wrote it:
+/// the one place that knows both, so no handler or error has to.
+async fn complete_problem<B: MessageBody + 'static>(
+    response: ServiceResponse<B>,
+    request_id: &str,
+) -> ServiceResponse<BoxBody> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !is_problem {
+        return response.map_into_boxed_body();
+    }
+    let instance = response.request().path().to_owned();
+    let (req, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let body = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(serde_json::Value::Object(mut problem)) => {
+                problem.entry("instance").or_insert_with(|| instance.into());
+                problem
+                    .entry("request_id")
+                    .or_insert_with(|| request_id.into());
+                serde_json::to_vec(&problem).map_or(bytes, web::Bytes::from)
+            }
+            _ => bytes,
+        },
+        Err(_) => web::Bytes::new(),
+    };
+    ServiceResponse::new(req, head.set_body(BoxBody::new(body)))
+}
+
+/// `If-None-Match` on a read: when it names the record's current entity tag (or is `*`), the
+/// answer is `304 Not Modified` with the tag and no body, for every route that sends an ETag.
+pub async fn not_modified(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let tags = (req.method() == Method::GET || req.method() == Method::HEAD)
+        .then(|| req.headers().get(header::IF_NONE_MATCH))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.call(req).await?;
+    let current = response
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok());
+    let matched = match (tags.as_deref(), current) {
+        (Some(tags), Some(current)) if response.status() == StatusCode::OK => {
+            none_match_names(tags, current)
+        }
+        _ => false,
+    };
+    if !matched {
+        return Ok(response.map_into_left_body());
+    }
+    let (req, old) = response.into_parts();
+    let mut answer = HttpResponse::build(StatusCode::NOT_MODIFIED);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.append_header((name.clone(), value.clone()));
+        }
+    }
+    Ok(ServiceResponse::new(req, answer.finish()).map_into_right_body())
+}
+
+/// Whether an `If-None-Match` list names `current` (weak comparison, RFC 9110 §13.1.2).
+fn none_match_names(tags: &str, current: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let current = opaque(current);
+    tags.trim() == "*" || tags.split(',').any(|tag| opaque(tag) == current)
+}
+
 fn new_request_id() -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
 
+/// What a page with a JavaScript token may send: reads only.
+const CORS_METHODS: &str = "GET, HEAD, OPTIONS";
+const CORS_HEADERS: &str = "Authorization, Content-Type, If-None-Match, x-request-id";
+
+/// Why a CORS preflight is refused, in words that say what to change; `None` when it is not.
+fn preflight_refusal(req: &ServiceRequest, origin: &str, listed: bool) -> Option<String> {
+    if !listed {
+        return Some(format!(
+            "the origin `{origin}` is not listed by any JavaScript token; an admin lists it in a JavaScript token's `allowed_origins`"
+        ));
+    }
+    let asked = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let method = asked(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if !matches!(method.trim(), "GET" | "HEAD" | "OPTIONS") {
+        return Some(format!(
+            "the method `{}` is not allowed from a browser: JavaScript tokens only read ({CORS_METHODS})",
+            method.trim()
+        ));
+    }
+    let allowed: Vec<String> = CORS_HEADERS
+        .split(", ")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let headers = asked(header::ACCESS_CONTROL_REQUEST_HEADERS);
+    let refused = headers
+        .split(',')
+        .map(str::trim)
+        .find(|h| !h.is_empty() && !allowed.contains(&h.to_ascii_lowercase()));
+    refused.map(|h| {
+        format!("the request header `{h}` is not allowed from a browser; allowed: {CORS_HEADERS}")
+    })
+}
+
 /// Headers a page may read from a response.
-const EXPOSED_HEADERS: &str = "ETag, Location, x-request-id";
+const EXPOSED_HEADERS: &str = "ETag, Location, x-request-id, Retry-After";
 
 /// CORS for JavaScript tokens. A preflight carries no token, so it is answered for any origin
 /// that a live JavaScript token lists; the real request is then checked against its own
@@ -86,19 +202,19 @@ pub async fn cors(
             }
             None => false,
         };
-        let response = if listed {
-            HttpResponse::NoContent()
+        let response = match preflight_refusal(&req, origin, listed) {
+            None => HttpResponse::NoContent()
                 .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
-                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
-                .insert_header((
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    "Authorization, Content-Type, x-request-id",
-                ))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, CORS_METHODS))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, CORS_HEADERS))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
                 .insert_header((header::VARY, "Origin"))
-                .finish()
-        } else {
-            ApiError::OriginNotAllowed.error_response()
+                .finish(),
+            Some(why) => ApiError::PreflightRefused {
+                origin_listed: listed,
+                why,
+            }
+            .error_response(),
         };
         return Ok(req.into_response(response).map_into_right_body());
     }
@@ -152,10 +268,10 @@ pub fn problem_for_bare_errors<B: MessageBody + 'static>(
     };
     let mut problem = error.problem();
     problem.status = status.as_u16();
-    problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
     if status.as_u16() == 405 {
         problem.code = "method_not_allowed".into();
         problem.r#type = "https://clientline.dev/problems/method_not_allowed".into();
+        problem.title = crate::error::title(&problem.code);
     }
     let (req, old) = res.into_parts();
     let mut response = HttpResponse::build(status);

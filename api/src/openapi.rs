@@ -2,12 +2,16 @@
 //! answer with (401, 403, 500, and for bodies 400/413/415/422, for ids 404) are added here
 //! once rather than repeated on each handler.
 
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{
     AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
     SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, Object, RefOr, Required, Response, ResponseBuilder, Schema, Type,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
@@ -74,7 +78,7 @@ use webhooks::Webhooks;
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,
     )),
-    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs, &Webhooks),
+    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs, &Webhooks, &FreeFormObjects),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
@@ -186,6 +190,18 @@ fn add(operation: &mut Operation, status: &str, description: &str) {
         .or_insert_with(|| problem(description));
 }
 
+/// A read whose 200 answer carries an `ETag`: it honours `If-None-Match`.
+fn is_conditional_read(operation: &Operation) -> bool {
+    let ok = operation.responses.responses.get("200");
+    matches!(ok, Some(RefOr::T(response)) if response.headers.contains_key("ETag"))
+        && operation.request_body.is_none()
+        && !operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.name == "If-None-Match")
+}
+
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -233,6 +249,28 @@ impl Modify for CommonErrors {
                         "The record changed since the ETag in If-Match",
                     );
                 }
+                if is_conditional_read(operation) {
+                    operation.parameters.get_or_insert_with(Vec::new).push(
+                        ParameterBuilder::new()
+                            .name("If-None-Match")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .description(Some(
+                                "The ETag you last read: while the record is still at that version the answer is 304 with no body",
+                            ))
+                            .schema(Some(Object::with_type(Type::String)))
+                            .build(),
+                    );
+                    operation.responses.responses.insert(
+                        "304".to_owned(),
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description("Not modified: the record is still at the version in If-None-Match")
+                                .header("ETag", Header::new(Object::with_type(Type::String)))
+                                .build(),
+                        ),
+                    );
+                }
                 if operation.request_body.is_some() {
                     add(operation, "400", "The body is not valid JSON");
                     add(operation, "413", "The body is larger than the limit");
@@ -249,6 +287,77 @@ impl Modify for CommonErrors {
                     "503",
                     "The database is unreachable; retry shortly",
                 );
+            }
+        }
+    }
+}
+
+/// Free-form objects (custom fields, an event's `data.object` and `previous`) say so:
+/// `additionalProperties: true` on every object schema that names no properties, so that
+/// typed clients can put values in them.
+struct FreeFormObjects;
+
+fn mark_free_form(schema: &mut Schema) {
+    use utoipa::openapi::schema::{AdditionalProperties, SchemaType};
+    match schema {
+        Schema::Object(object) => {
+            let is_object = match &object.schema_type {
+                SchemaType::Type(t) => *t == Type::Object,
+                SchemaType::Array(types) => types.contains(&Type::Object),
+                SchemaType::AnyValue => false,
+            };
+            if is_object && object.properties.is_empty() && object.additional_properties.is_none() {
+                object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
+            }
+            for property in object.properties.values_mut() {
+                if let RefOr::T(inner) = property {
+                    mark_free_form(inner);
+                }
+            }
+        }
+        Schema::Array(array) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items
+                && let RefOr::T(inner) = items.as_mut()
+            {
+                mark_free_form(inner);
+            }
+        }
+        Schema::OneOf(one) => one.items.iter_mut().for_each(|i| {
+            if let RefOr::T(inner) = i {
+                mark_free_form(inner);
+            }
+        }),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(|i| {
+            if let RefOr::T(inner) = i {
+                mark_free_form(inner);
+            }
+        }),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(|i| {
+            if let RefOr::T(inner) = i {
+                mark_free_form(inner);
+            }
+        }),
+        _ => {}
+    }
+}
+
+impl Modify for FreeFormObjects {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for schema in components.schemas.values_mut() {
+            if let RefOr::T(schema) = schema {
+                // A component that is itself an empty object is a shape, not free-form.
+                if let Schema::Object(object) = schema {
+                    for property in object.properties.values_mut() {
+                        if let RefOr::T(inner) = property {
+                            mark_free_form(inner);
+                        }
+                    }
+                } else {
+                    mark_free_form(schema);
+                }
             }
         }
     }

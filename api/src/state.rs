@@ -21,6 +21,9 @@ pub struct Settings {
     pub body_limit: usize,
     /// The largest body of an import request (`/v1/companies/import`), in bytes.
     pub import_body_limit: usize,
+    /// How long a request's whole body may take to arrive; a slower one is answered 408 and
+    /// its connection closed.
+    pub body_timeout: Duration,
     /// The URL clients reach the service at: the OAuth issuer (`iss`), and the base of the
     /// endpoints in the server metadata. `None`: `http://localhost:8080`.
     pub public_url: Option<String>,
@@ -79,6 +82,7 @@ impl Default for Settings {
             body_limit: 256 * 1024,
             // 10,000 rows of about 3 KiB each.
             import_body_limit: 32 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
             public_url: None,
             token_rate: RateLimit {
                 per_second: 50.0,

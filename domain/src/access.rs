@@ -79,6 +79,16 @@ impl Resource {
         Resource::Tokens,
     ];
 
+    /// Whether the resource is the firm's CRM data (records and their pipelines), as opposed
+    /// to the account's administration (team members, tokens). A JavaScript token asked for
+    /// without scopes reads only CRM data.
+    pub fn is_crm_data(self) -> bool {
+        match self {
+            Resource::Companies | Resource::Contacts | Resource::Pipelines => true,
+            Resource::Users | Resource::Tokens => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Companies => "companies",
@@ -221,6 +231,18 @@ impl ScopeSet {
     pub fn read_only(&self) -> ScopeSet {
         let mut set = ScopeSet::default();
         for resource in Resource::ALL {
+            if self.grants(Scope::Read(resource)) {
+                set.insert(Scope::Read(resource));
+            }
+        }
+        set
+    }
+
+    /// The read scopes of this set for CRM data only: what a JavaScript token gets when it is
+    /// asked for without scopes (`users:read` and `tokens:read` must be asked for by name).
+    pub fn crm_reads(&self) -> ScopeSet {
+        let mut set = ScopeSet::default();
+        for resource in Resource::ALL.into_iter().filter(|r| r.is_crm_data()) {
             if self.grants(Scope::Read(resource)) {
                 set.insert(Scope::Read(resource));
             }

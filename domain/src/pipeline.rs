@@ -252,8 +252,25 @@ pub fn plan_move(
             let Some(phase) = pipeline.phase(*phase_id) else {
                 return Err(not_allowed(*phase_id, Some(pipeline), place.phase_id));
             };
-            check_follows(pipeline, place.phase_id, phase)?;
-            Ok(into(pipeline, phase, staying(place, phase), None))
+            // Onto the won or lost phase is that outcome, exactly as `Move::Outcome` records
+            // it (and as always allowed); staying there keeps it.
+            let landing = [
+                (Outcome::Won, pipeline.won_phase()),
+                (Outcome::Lost, pipeline.lost_phase()),
+            ]
+            .into_iter()
+            .find(|(_, p)| p.is_some_and(|p| p.id == phase.id))
+            .map(|(outcome, _)| outcome);
+            match landing {
+                Some(_) if place.phase_id == Some(phase.id) && place.outcome.is_some() => {
+                    Ok(into(pipeline, phase, place.outcome, None))
+                }
+                Some(outcome) => Ok(into(pipeline, phase, Some(outcome), None)),
+                None => {
+                    check_follows(pipeline, place.phase_id, phase)?;
+                    Ok(into(pipeline, phase, staying(place, phase), None))
+                }
+            }
         }
         Move::ToStatus(status) => {
             let pipeline =
@@ -404,6 +421,7 @@ mod tests {
                 phase(11, Status::Prospect, vec![]),
                 phase(12, Status::Active, vec![]),
                 phase(13, Status::Latent, vec![]),
+                phase(14, Status::Active, vec![]),
             ],
             version: 1,
             created_at: Utc::now(),
@@ -423,11 +441,29 @@ mod tests {
     fn a_phase_with_rules_only_leads_to_the_phases_it_names() {
         let p = pipeline();
         assert!(plan_move(&at(Some(10)), Some(&p), None, None, &Move::ToPhase(11)).is_ok());
-        let refused = plan_move(&at(Some(10)), Some(&p), None, None, &Move::ToPhase(12));
+        let refused = plan_move(&at(Some(10)), Some(&p), None, None, &Move::ToPhase(14));
         assert!(
-            matches!(refused, Err(MoveRefused::PhaseNotAllowed { phase_id: 12, ref allowed }) if allowed.iter().any(|(id, _)| *id == 11))
+            matches!(refused, Err(MoveRefused::PhaseNotAllowed { phase_id: 14, ref allowed }) if allowed.iter().any(|(id, _)| *id == 11))
         );
         assert!(plan_move(&at(Some(11)), Some(&p), None, None, &Move::ToPhase(10)).is_ok());
+    }
+
+    #[test]
+    fn a_move_onto_the_won_or_lost_phase_is_that_outcome_whatever_the_rules() {
+        let p = pipeline();
+        let won = plan_move(&at(Some(10)), Some(&p), None, None, &Move::ToPhase(12));
+        let by_outcome = plan_move(
+            &at(Some(10)),
+            Some(&p),
+            None,
+            None,
+            &Move::Outcome(Outcome::Won, None),
+        );
+        assert_eq!(won, by_outcome);
+        let lost = plan_move(&at(Some(11)), Some(&p), None, None, &Move::ToPhase(13));
+        assert_eq!(lost.map(|d| d.outcome), Ok(Some(Outcome::Lost)));
+        let other_active = plan_move(&at(Some(11)), Some(&p), None, None, &Move::ToPhase(14));
+        assert_eq!(other_active.map(|d| d.outcome), Ok(None));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
 use crate::pool::on_backend;
-use crate::schema::{companies, company_tags, contacts};
+use crate::schema::{companies, company_tags};
 use crate::transitions::{self, MoveKind};
 use crate::users::check_owner;
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
@@ -229,14 +229,24 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
-        let (company, event) = update_in(conn, account_id, id, expected_version, patch, outbox)?;
-        events::record_one(conn, account_id, outbox, event)?;
+        let (company, event) = update_in(
+            conn,
+            account_id,
+            id,
+            expected_version,
+            patch.clone(),
+            outbox,
+        )?;
+        if let Some(event) = event {
+            events::record_one(conn, account_id, outbox, event)?;
+        }
         Ok(company)
     })
 }
 
 /// Applies `patch` inside the caller's transaction; returns the company and its
-/// `company.updated` event, for the caller to record last.
+/// `company.updated` event, for the caller to record last. A patch that changes nothing
+/// writes nothing: no new version, no event.
 fn update_in(
     conn: &mut DbConnection,
     account_id: i64,
@@ -244,7 +254,7 @@ fn update_in(
     expected_version: Option<i64>,
     patch: CompanyPatch,
     outbox: &Outbox<'_>,
-) -> Result<(Company, NewEvent), StoreError> {
+) -> Result<(Company, Option<NewEvent>), StoreError> {
     let current = find_for_update(conn, account_id, id)?;
     check_version(current.version, expected_version)?;
     if patch.owner_id.is_some() {
@@ -254,6 +264,9 @@ fn update_in(
     let fields = patch
         .apply(&current)
         .map_err(|e| Invalid::default().with("custom_fields", e))?;
+    if CompanyPatch::default().apply(&current).as_ref() == Ok(&fields) {
+        return Ok((get(conn, account_id, id)?, None));
+    }
     let updated = diesel::update(
         companies::table
             .filter(companies::id.eq(id))
@@ -284,7 +297,7 @@ fn update_in(
         &outbox.render.company(&current),
         outbox.render.company(&company),
     );
-    Ok((company, event))
+    Ok((company, Some(event)))
 }
 
 /// A company row of an import: its fields, and the phase to place it in.
@@ -439,7 +452,7 @@ impl import::Target for Companies {
         id: i64,
         patch: CompanyPatch,
         outbox: &Outbox<'_>,
-    ) -> Result<NewEvent, StoreError> {
+    ) -> Result<Option<NewEvent>, StoreError> {
         update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
     }
 }
@@ -458,17 +471,7 @@ pub fn delete(
         // The event shows the company as it was, time in each phase included.
         transitions::attach_times(conn, account_id, &mut current)?;
         let data = outbox.render.company(&current[0]);
-        diesel::update(
-            contacts::table
-                .filter(contacts::account_id.eq(account_id))
-                .filter(contacts::company_id.eq(id)),
-        )
-        .set((
-            contacts::company_id.eq(None::<i64>),
-            contacts::version.eq(contacts::version + 1),
-            contacts::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        let unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
         diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
             .execute(conn)?;
         diesel::delete(
@@ -477,12 +480,10 @@ pub fn delete(
                 .filter(companies::account_id.eq(account_id)),
         )
         .execute(conn)?;
-        events::record_one(
-            conn,
-            account_id,
-            outbox,
-            NewEvent::new(EventType::CompanyDeleted, id, data),
-        )
+        // The company goes first, then each contact that no longer works there.
+        let mut changes = vec![NewEvent::new(EventType::CompanyDeleted, id, data)];
+        changes.extend(unlinked);
+        events::record(conn, account_id, outbox, changes).map(|_| ())
     })
 }
 
@@ -704,23 +705,6 @@ pub(crate) fn write_tags(
             .execute(c))?;
     }
     Ok(())
-}
-
-/// Refuses a reference to a company outside the account, naming the field.
-pub(crate) fn check_company(
-    conn: &mut DbConnection,
-    account_id: i64,
-    field: &str,
-    id: Option<i64>,
-) -> Result<(), StoreError> {
-    match id {
-        Some(id) if !exists(conn, account_id, id)? => Err(StoreError::Invalid(Invalid::one(
-            field,
-            "unknown_company",
-            format!("there is no company {id} in this account"),
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// The ids of the account's companies that carry `tag`, as a subquery.

@@ -9,7 +9,6 @@ use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, chec
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
-use crate::companies::check_company;
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
@@ -169,14 +168,24 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Contact, StoreError> {
     write_transaction(conn, |conn| {
-        let (contact, event) = update_in(conn, account_id, id, expected_version, patch, outbox)?;
-        events::record_one(conn, account_id, outbox, event)?;
+        let (contact, event) = update_in(
+            conn,
+            account_id,
+            id,
+            expected_version,
+            patch.clone(),
+            outbox,
+        )?;
+        if let Some(event) = event {
+            events::record_one(conn, account_id, outbox, event)?;
+        }
         Ok(contact)
     })
 }
 
 /// Applies `patch` inside the caller's transaction; returns the contact and its
-/// `contact.updated` event, for the caller to record last.
+/// `contact.updated` event, for the caller to record last. A patch that changes nothing
+/// writes nothing: no new version, no event.
 fn update_in(
     conn: &mut DbConnection,
     account_id: i64,
@@ -184,7 +193,7 @@ fn update_in(
     expected_version: Option<i64>,
     patch: ContactPatch,
     outbox: &Outbox<'_>,
-) -> Result<(Contact, NewEvent), StoreError> {
+) -> Result<(Contact, Option<NewEvent>), StoreError> {
     let reporting_change = patch.reports_to_id.is_some();
     let current = find_row_for_update(conn, account_id, id)?;
     if reporting_change {
@@ -208,6 +217,9 @@ fn update_in(
     }
     if reporting_change {
         check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
+    }
+    if ContactPatch::default().apply(&current).as_ref() == Ok(&fields) {
+        return Ok((find_row(conn, account_id, id)?, None));
     }
     let updated = diesel::update(
         contacts::table
@@ -238,7 +250,7 @@ fn update_in(
         &outbox.render.contact(&current),
         outbox.render.contact(&contact),
     );
-    Ok((contact, event))
+    Ok((contact, Some(event)))
 }
 
 /// Imports contacts; upserts match on the email, ignoring case. See [`crate::import`].
@@ -394,7 +406,7 @@ impl import::Target for Contacts {
         id: i64,
         patch: ContactPatch,
         outbox: &Outbox<'_>,
-    ) -> Result<NewEvent, StoreError> {
+    ) -> Result<Option<NewEvent>, StoreError> {
         update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
     }
 }
@@ -671,4 +683,100 @@ pub(crate) fn write_tags(
             .execute(c))?;
     }
     Ok(())
+}
+
+/// Contacts of the account by id, in id order, without locks.
+pub(crate) fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Contact>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<ContactRow> = contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::id.eq_any(chunk))
+            .select(ContactRow::as_select())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(Contact::from));
+    }
+    found.sort_by_key(|c| c.id);
+    Ok(found)
+}
+
+/// A `contact.updated` for each contact that changed, `before` and `after` in id order.
+pub(crate) fn updated_events(
+    outbox: &Outbox<'_>,
+    before: &[Contact],
+    after: &[Contact],
+) -> Vec<NewEvent> {
+    before
+        .iter()
+        .zip(after)
+        .map(|(was, is)| {
+            NewEvent::changed(
+                EventType::ContactUpdated,
+                is.id,
+                &outbox.render.contact(was),
+                outbox.render.contact(is),
+            )
+        })
+        .collect()
+}
+
+/// Unlinks every contact from a company that is going away; returns their
+/// `contact.updated` events, for the caller to record last.
+pub(crate) fn unlink_company(
+    conn: &mut DbConnection,
+    account_id: i64,
+    company_id: i64,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let linked: Vec<i64> = contacts::table
+        .filter(contacts::account_id.eq(account_id))
+        .filter(contacts::company_id.eq(company_id))
+        .select(contacts::id)
+        .order(contacts::id.asc())
+        .load(conn)?;
+    if linked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before = get_many(conn, account_id, &linked)?;
+    diesel::update(
+        contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::company_id.eq(company_id)),
+    )
+    .set((
+        contacts::company_id.eq(None::<i64>),
+        contacts::version.eq(contacts::version + 1),
+        contacts::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    let after = get_many(conn, account_id, &linked)?;
+    Ok(updated_events(outbox, &before, &after))
+}
+
+/// Refuses a reference to a company outside the account, naming the field.
+pub(crate) fn check_company(
+    conn: &mut DbConnection,
+    account_id: i64,
+    field: &str,
+    id: Option<i64>,
+) -> Result<(), StoreError> {
+    let Some(id) = id else { return Ok(()) };
+    let found = companies::table
+        .filter(companies::id.eq(id))
+        .filter(companies::account_id.eq(account_id))
+        .select(companies::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Invalid(Invalid::one(
+            field,
+            "unknown_company",
+            format!("there is no company {id} in this account"),
+        ))),
+    }
 }

@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The change would leave the account without an active admin.
     #[error("the account must keep at least one active admin")]
     LastAdmin,
+    /// PostgreSQL kept aborting the transaction for lock conflicts with concurrent writers
+    /// (deadlocks, serialization failures), also when it was run again; a retry may pass.
+    #[error("the change kept conflicting with concurrent changes")]
+    LockConflict,
     #[error("database error")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]

@@ -33,7 +33,7 @@ pub enum ImportMode {
 
 /// One row of an import, parsed both ways: as a new record, and (for upserts) as a change to
 /// an existing one. Which applies depends on what the database holds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ImportRow<C, P> {
     /// The row's number in the request or file, counted from 1.
     pub row: usize,
@@ -66,8 +66,8 @@ pub(crate) enum Ref {
 
 /// One kind of record that can be imported.
 pub(crate) trait Target {
-    type Create;
-    type Patch;
+    type Create: Clone;
+    type Patch: Clone;
 
     /// The field that holds the upsert key, for error messages.
     const KEY_FIELD: &'static str;
@@ -104,17 +104,19 @@ pub(crate) trait Target {
         outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError>;
 
-    /// Applies one change and returns its `*.updated` event; an `Invalid` refuses the row.
+    /// Applies one change and returns its `*.updated` event (none when the row changes
+    /// nothing); an `Invalid` refuses the row.
     fn update(
         conn: &mut DbConnection,
         account_id: i64,
         id: i64,
         patch: Self::Patch,
         outbox: &Outbox<'_>,
-    ) -> Result<NewEvent, StoreError>;
+    ) -> Result<Option<NewEvent>, StoreError>;
 }
 
 /// How a transaction ends when an atomic import had a bad row.
+#[derive(Debug)]
 enum Abort {
     Rollback(Vec<RowOutcome>),
     Store(StoreError),
@@ -132,6 +134,16 @@ impl From<StoreError> for Abort {
     }
 }
 
+impl crate::TransactionError for Abort {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Abort::Store(e) if e.is_lock_conflict())
+    }
+
+    fn lock_conflict() -> Self {
+        Abort::Store(StoreError::LockConflict)
+    }
+}
+
 /// Imports `rows` and reports on each, in order.
 pub(crate) fn run<T: Target>(
     conn: &mut DbConnection,
@@ -143,7 +155,7 @@ pub(crate) fn run<T: Target>(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     if atomic {
         let result = write_transaction(conn, |conn| {
-            let outcomes = pieces::<T>(conn, account_id, rows, mode, outbox)?;
+            let outcomes = pieces::<T>(conn, account_id, rows.clone(), mode, outbox)?;
             if outcomes.iter().any(|o| matches!(o, RowOutcome::Failed(_))) {
                 return Err(Abort::Rollback(outcomes));
             }
@@ -166,7 +178,7 @@ pub(crate) fn run<T: Target>(
     while rest.peek().is_some() {
         let chunk: Vec<_> = rest.by_ref().take(CHUNK_ROWS).collect();
         outcomes.extend(write_transaction(conn, |conn| {
-            pieces::<T>(conn, account_id, chunk, mode, outbox)
+            pieces::<T>(conn, account_id, chunk.clone(), mode, outbox)
         })?);
     }
     Ok(outcomes)
@@ -330,7 +342,7 @@ fn piece_of<T: Target>(
         {
             outcomes[i] = Some(match T::update(conn, account_id, id, patch, outbox) {
                 Ok(event) => {
-                    events.push(event);
+                    events.extend(event);
                     RowOutcome::Updated(id)
                 }
                 Err(StoreError::Invalid(invalid)) => RowOutcome::Failed(invalid),

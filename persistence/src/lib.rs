@@ -25,7 +25,7 @@ pub mod users;
 pub mod webhooks;
 
 pub use error::StoreError;
-pub use pool::{Backend, Db, DbConnection, PooledConnection, write_transaction};
+pub use pool::{Backend, Db, DbConnection, PooledConnection, TransactionError, write_transaction};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 

@@ -64,7 +64,7 @@ pub fn merge_companies(
             .select(contacts_table::id)
             .order(contacts_table::id.asc())
             .load(conn)?;
-        let contacts_before = load_contacts(conn, account_id, &moved)?;
+        let contacts_before = contacts::get_many(conn, account_id, &moved)?;
         let at = now();
         diesel::update(
             contacts_table::table
@@ -108,7 +108,7 @@ pub fn merge_companies(
             .execute(conn)?;
         companies::write_tags(conn, account_id, survivor_id, &fields)?;
         let company = companies::get(conn, account_id, survivor_id)?;
-        let contacts_after = load_contacts(conn, account_id, &moved)?;
+        let contacts_after = contacts::get_many(conn, account_id, &moved)?;
         let render = outbox.render;
         let mut new = vec![
             NewEvent::changed(
@@ -119,7 +119,11 @@ pub fn merge_companies(
             )
             .with_merged_ids(dups.to_vec()),
         ];
-        new.extend(contact_updates(outbox, &contacts_before, &contacts_after));
+        new.extend(contacts::updated_events(
+            outbox,
+            &contacts_before,
+            &contacts_after,
+        ));
         new.extend(
             dups.iter()
                 .filter_map(|id| gone.iter().find(|c| c.id == *id))
@@ -230,7 +234,7 @@ pub fn merge_contacts(
             .execute(conn)?;
         contacts::write_tags(conn, account_id, survivor_id, &fields)?;
         let contact = contacts::get(conn, account_id, survivor_id)?;
-        let reports_after = load_contacts(conn, account_id, &report_ids)?;
+        let reports_after = contacts::get_many(conn, account_id, &report_ids)?;
         let render = outbox.render;
         let mut new = vec![
             NewEvent::changed(
@@ -241,7 +245,11 @@ pub fn merge_contacts(
             )
             .with_merged_ids(dups.to_vec()),
         ];
-        new.extend(contact_updates(outbox, &reports_before, &reports_after));
+        new.extend(contacts::updated_events(
+            outbox,
+            &reports_before,
+            &reports_after,
+        ));
         new.extend(in_order.iter().map(|c| {
             NewEvent::new(EventType::ContactDeleted, c.id, render.contact(c))
                 .with_merged_into(survivor_id)
@@ -353,41 +361,6 @@ fn lock_contacts(
         found.extend(rows.into_iter().map(Contact::from));
     }
     Ok(found)
-}
-
-/// Contacts of the account by id, in id order, without locks.
-fn load_contacts(
-    conn: &mut DbConnection,
-    account_id: i64,
-    ids: &[i64],
-) -> Result<Vec<Contact>, StoreError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(1000) {
-        let rows: Vec<ContactRow> = contacts_table::table
-            .filter(contacts_table::account_id.eq(account_id))
-            .filter(contacts_table::id.eq_any(chunk))
-            .select(ContactRow::as_select())
-            .load(conn)?;
-        found.extend(rows.into_iter().map(Contact::from));
-    }
-    found.sort_by_key(|c| c.id);
-    Ok(found)
-}
-
-/// A `contact.updated` for each contact that changed, `before` and `after` in id order.
-fn contact_updates(outbox: &Outbox<'_>, before: &[Contact], after: &[Contact]) -> Vec<NewEvent> {
-    before
-        .iter()
-        .zip(after)
-        .map(|(was, is)| {
-            NewEvent::changed(
-                EventType::ContactUpdated,
-                is.id,
-                &outbox.render.contact(was),
-                outbox.render.contact(is),
-            )
-        })
-        .collect()
 }
 
 /// The managers above `manager`, nearest first, as the org chart will be after the merge:

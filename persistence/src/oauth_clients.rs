@@ -58,7 +58,7 @@ pub struct NewClient {
 }
 
 /// Changes to a client: `None` leaves a field alone. The caller checks the result's rules.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ClientPatch {
     pub name: Option<Label>,
     pub redirect_uris: Option<Vec<RedirectUri>>,
@@ -165,9 +165,10 @@ pub fn update(
     id: i64,
     expected_version: Option<i64>,
     patch: ClientPatch,
-    check: impl FnOnce(ClientType, &[GrantType], &[RedirectUri]) -> Result<(), StoreError>,
+    check: impl Fn(ClientType, &[GrantType], &[RedirectUri]) -> Result<(), StoreError>,
 ) -> Result<OAuthClient, StoreError> {
     write_transaction(conn, |conn| {
+        let patch = patch.clone();
         let current = get(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         let uris = patch.redirect_uris.unwrap_or_else(|| {

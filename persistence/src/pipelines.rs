@@ -384,6 +384,7 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
+        let patch = patch.clone();
         let current = find_for_update(conn, account_id, id, expected_version)?;
         let mut invalid = Invalid::default();
         for (field, phase) in [
@@ -544,6 +545,7 @@ pub fn update_phase(
     outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
     write_transaction(conn, |conn| {
+        let patch = patch.clone();
         let pipeline = find_for_update(conn, account_id, pipeline_id, expected_version)?;
         let current = pipeline
             .phase(phase_id)
@@ -556,6 +558,19 @@ pub fn update_phase(
         let days = patch
             .follow_up_after_days
             .unwrap_or(current.follow_up_after_days);
+        let companies_change = status != current.status || days != current.follow_up_after_days;
+        // The companies in the phase, as they were: each that changes gets its
+        // `company.updated`. Moves into the phase wait on the pipeline's lock, held here.
+        let held: Vec<i64> = if companies_change {
+            companies::table
+                .filter(companies::account_id.eq(account_id))
+                .filter(companies::phase_id.eq(phase_id))
+                .select(companies::id)
+                .load(conn)?
+        } else {
+            Vec::new()
+        };
+        let before = crate::companies::get_many(conn, account_id, &held)?;
         diesel::update(phases::table.filter(phases::id.eq(phase_id)))
             .set((
                 phases::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
@@ -580,7 +595,7 @@ pub fn update_phase(
         if days != current.follow_up_after_days {
             recompute_follow_ups(conn, account_id, phase_id, days)?;
         }
-        if status != current.status || days != current.follow_up_after_days {
+        if companies_change {
             // The companies' representation changed: a new version, and `updated_since`
             // pollers see it.
             diesel::update(
@@ -596,15 +611,25 @@ pub fn update_phase(
         }
         bump(conn, pipeline_id)?;
         let after = find(conn, account_id, pipeline_id)?;
+        let mut changes = Vec::with_capacity(held.len() + 1);
         if let Some(changed) = after.phase(phase_id) {
-            let event = NewEvent::changed(
+            changes.push(NewEvent::changed(
                 EventType::PhaseUpdated,
                 phase_id,
                 &outbox.render.phase(pipeline_id, &current),
                 outbox.render.phase(pipeline_id, changed),
-            );
-            events::record_one(conn, account_id, outbox, event)?;
+            ));
         }
+        let now_held = crate::companies::get_many(conn, account_id, &held)?;
+        changes.extend(before.iter().zip(&now_held).map(|(was, is)| {
+            NewEvent::changed(
+                EventType::CompanyUpdated,
+                is.id,
+                &outbox.render.company(was),
+                outbox.render.company(is),
+            )
+        }));
+        events::record(conn, account_id, outbox, changes)?;
         Ok(after)
     })
 }

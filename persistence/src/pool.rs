@@ -168,17 +168,69 @@ impl Db {
 
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// How often a PostgreSQL write transaction that lost a lock conflict (a deadlock, a
+/// serialization failure) is run again before the caller hears of it.
+const LOCK_CONFLICT_ATTEMPTS: u32 = 4;
+
+/// An error a write transaction can end with, which may say that PostgreSQL aborted it for
+/// a lock conflict that running it again can win.
+pub trait TransactionError: From<diesel::result::Error> + std::fmt::Debug {
+    fn is_lock_conflict(&self) -> bool;
+    /// What the caller gets when the conflict persisted through every attempt.
+    fn lock_conflict() -> Self;
+}
+
+/// Whether PostgreSQL aborted the transaction for a deadlock (40P01) or a serialization
+/// failure (40001).
+pub(crate) fn is_lock_conflict(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        // diesel has no kind for 40P01; PostgreSQL's message for it is fixed.
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
+impl TransactionError for StoreError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(e) if is_lock_conflict(e))
+    }
+
+    fn lock_conflict() -> Self {
+        StoreError::LockConflict
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
-/// once: a deferred transaction that upgrades later gets SQLITE_BUSY without waiting.
-pub fn write_transaction<T, E>(
+/// once: a deferred transaction that upgrades later gets SQLITE_BUSY without waiting. On
+/// PostgreSQL a transaction aborted by a deadlock or a serialization failure is run again
+/// (so `f` may run more than once), a few times with a short random pause; past that the
+/// caller gets [`TransactionError::lock_conflict`] ([`StoreError::LockConflict`]), never the
+/// database's error.
+pub fn write_transaction<T, E: TransactionError>(
     conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
+    mut f: impl FnMut(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     match conn {
-        DbConnection::Postgresql(_) => conn.transaction(f),
+        DbConnection::Postgresql(_) => {
+            let mut attempt = 1;
+            loop {
+                match conn.transaction(&mut f) {
+                    Err(e) if e.is_lock_conflict() => {
+                        if attempt == LOCK_CONFLICT_ATTEMPTS {
+                            tracing::warn!(attempts = attempt, error = ?e, "lock conflict persisted");
+                            return Err(E::lock_conflict());
+                        }
+                        tracing::info!(attempt, "lock conflict; running the transaction again");
+                        let pause = rand::random_range(5..25u64) * u64::from(attempt);
+                        std::thread::sleep(Duration::from_millis(pause));
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        }
         DbConnection::Sqlite(sqlite) => {
             // SQLite has one writer at a time. Writers of this process queue here rather than
             // in SQLite's busy handler, which polls with sleeps of up to 100 ms and so turns

@@ -46,7 +46,7 @@ pub fn companies(
         DbConnection::Postgresql(_) => postgres_sql(account_id, pipeline_id, count),
         DbConnection::Sqlite(_) => sqlite_sql(account_id, pipeline_id, count),
     };
-    write_transaction(conn, |conn| conn.batch_execute(&sql))?;
+    write_transaction(conn, |conn| Ok::<_, StoreError>(conn.batch_execute(&sql)?))?;
     let (first, last): (Option<i64>, Option<i64>) = companies::table
         .filter(companies::account_id.eq(account_id))
         .filter(companies::id.gt(before.unwrap_or(0)))

@@ -89,7 +89,7 @@ pub fn move_company(
             account_id,
             company_id,
             expected_version,
-            MoveKind::Requested(request),
+            MoveKind::Requested(request.clone()),
             outbox.actor,
         )?;
         let company = companies::get(conn, account_id, company_id)?;
@@ -188,7 +188,9 @@ pub(crate) fn apply(
                 &request,
             )
             .map_err(|refused| refusal(&request, refused))?;
-            let records_outcome = matches!(request, Move::Outcome(..));
+            // A move that wins or loses (by outcome, or onto the won or lost phase).
+            let records_outcome = matches!(request, Move::Outcome(..))
+                || (destination.outcome.is_some() && destination.outcome != place.outcome);
             (destination, current.or(target).or(default), records_outcome)
         }
         MoveKind::Initial(phase_id) => {

@@ -56,7 +56,7 @@ pub struct NewUser {
     pub password: Option<Password>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub name: Option<Name>,
     pub role: Option<Role>,
@@ -126,6 +126,7 @@ pub fn update(
     patch: UserPatch,
 ) -> Result<User, StoreError> {
     write_transaction(conn, |conn| {
+        let patch = patch.clone();
         lock_account(conn, account_id)?;
         let current = find(conn, account_id, id)?;
         check_version(current.version, expected_version)?;

@@ -84,7 +84,7 @@ pub struct NewWebhook {
 }
 
 /// Changes to a subscription: `None` leaves a field alone.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct WebhookPatch {
     pub target_url: Option<TargetUrl>,
     pub events: Option<Vec<EventType>>,
@@ -169,6 +169,7 @@ pub fn update(
     patch: WebhookPatch,
 ) -> Result<Webhook, StoreError> {
     write_transaction(conn, |conn| {
+        let patch = patch.clone();
         let current = get(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
         let at = now();
@@ -266,7 +267,7 @@ pub fn send_test(
     account_id: i64,
     id: i64,
     actor: ActorRef,
-    render: impl FnOnce(&Webhook) -> Value,
+    render: impl Fn(&Webhook) -> Value,
 ) -> Result<Delivery, StoreError> {
     write_transaction(conn, |conn| {
         let webhook = get(conn, account_id, id)?;

@@ -161,7 +161,7 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("no access token was sent"))?;
+        .ok_or(ApiError::MissingToken)?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not readable text"))?;

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -45,23 +46,39 @@ pub(crate) fn declared_length(headers: &header::HeaderMap) -> Option<usize> {
         .and_then(|v| v.parse::<usize>().ok())
 }
 
-/// Reads a whole body of at most `limit` bytes; one that declares more is refused before a
-/// byte is read. The one reader of bodies, for this extractor, the idempotency layer and the
-/// imports.
+/// How much of a body a request may send, and how long it may take to send it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit {
+    pub bytes: usize,
+    pub time: Duration,
+}
+
+/// Reads a whole body within `limit`: one that declares more bytes is refused before a byte
+/// is read, and one that has not arrived whole in time is answered 408 (the connection is
+/// closed, since the rest of the body may still be on its way). The one reader of bodies, for
+/// this extractor, the idempotency layer and the imports.
 pub(crate) async fn read_limited<S, E>(
     declared: Option<usize>,
     mut payload: S,
-    limit: usize,
+    limit: BodyLimit,
 ) -> Result<web::Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<web::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let BodyLimit { bytes: limit, time } = limit;
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    let deadline = tokio::time::Instant::now() + time;
     let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let next = tokio::time::timeout_at(deadline, payload.next())
+            .await
+            .map_err(|_| ApiError::BodyTimeout {
+                seconds: time.as_secs(),
+            })?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| {
             ApiError::BadRequest(format!("the body could not be read: {e}"), Vec::new())
         })?;
@@ -73,16 +90,25 @@ where
     Ok(bytes.freeze())
 }
 
-/// The largest body `req` may send, in bytes: the one place that says it, for this extractor
-/// and for the idempotency layer that buffers bodies before the handler runs.
-pub(crate) fn body_limit(req: &HttpRequest) -> usize {
-    let settings = req.app_data::<web::Data<AppState>>().map(|s| &s.settings);
+/// The largest body `req` may send, and how long it may take: the one place that says it,
+/// for this extractor and for the idempotency layer that buffers bodies before the handler
+/// runs.
+pub(crate) fn body_limit(req: &HttpRequest) -> BodyLimit {
+    let Some(settings) = req.app_data::<web::Data<AppState>>().map(|s| &s.settings) else {
+        return BodyLimit {
+            bytes: 256 * 1024,
+            time: Duration::from_secs(30),
+        };
+    };
     // Imports carry up to 10,000 rows: they have a limit of their own.
     let import = req.method() == actix_web::http::Method::POST && req.path().ends_with("/import");
-    match settings {
-        Some(s) if import => s.import_body_limit,
-        Some(s) => s.body_limit,
-        None => 256 * 1024,
+    BodyLimit {
+        bytes: if import {
+            settings.import_body_limit
+        } else {
+            settings.body_limit
+        },
+        time: settings.body_timeout,
     }
 }
 
@@ -177,6 +203,16 @@ fn field_error(path: &str, message: &str) -> FieldError {
         )
     } else if message.starts_with("missing field") {
         FieldError::new(join(&quoted), "required", "is required")
+    } else if message.starts_with("duplicate key") || message.starts_with("duplicate field") {
+        FieldError::new(path.to_owned(), "duplicate_key", message)
+    } else if message.starts_with("NUL characters") {
+        FieldError::new(path.to_owned(), "control_character", message)
+    } else if message.starts_with("invalid type: null") {
+        FieldError::new(
+            path.to_owned(),
+            "null_not_allowed",
+            "must not be null: send a value, or leave the field out to keep it",
+        )
     } else {
         let field = if path == "." {
             String::new()

@@ -6,6 +6,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 
+use domain::FieldError;
+
 use crate::error::ApiError;
 
 /// The version named by `If-Match`, if the header was sent (and was not `*`). An entity tag
@@ -24,28 +26,74 @@ impl FromRequest for IfMatch {
         let Some(value) = req.headers().get(header::IF_MATCH) else {
             return ready(Ok(IfMatch(None)));
         };
-        let value = value.to_str().unwrap_or_default().trim();
-        if value == "*" {
-            return ready(Ok(IfMatch(None)));
-        }
-        // Strong comparison (RFC 9110 §13.1.1): any listed tag `"<version>"` may match, but the
-        // repository checks one version, so take the first that parses.
-        let version = value
-            .split(',')
-            .filter_map(|tag| {
-                tag.trim()
-                    .strip_prefix('"')?
-                    .strip_suffix('"')?
-                    .parse::<i64>()
-                    .ok()
-            })
-            .next()
-            .unwrap_or(NO_VERSION);
-        ready(Ok(IfMatch(Some(version))))
+        ready(parse(value.to_str().unwrap_or("\u{0}")).map(IfMatch))
     }
+}
+
+/// `*` (any version) or a list of entity tags, of which the first `"<version>"` counts; a
+/// header that is neither is a 400, not a silent mismatch.
+fn parse(value: &str) -> Result<Option<i64>, ApiError> {
+    let value = value.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    let tags: Vec<&str> = value.split(',').map(str::trim).collect();
+    let well_formed = !value.is_empty()
+        && tags.iter().all(|tag| {
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            opaque.len() >= 2
+                && opaque.starts_with('"')
+                && opaque.ends_with('"')
+                && opaque[1..opaque.len() - 1]
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+        });
+    if !well_formed {
+        return Err(ApiError::BadRequest(
+            "the If-Match header must be `*` or a list of entity tags such as `\"3\"`, as the ETag header gives them".into(),
+            vec![FieldError::new(
+                "If-Match",
+                "invalid_header",
+                "must be `*` or a list of entity tags",
+            )],
+        ));
+    }
+    // Strong comparison (RFC 9110 §13.1.1): a weak tag never matches, and the repository
+    // checks one version, so take the first strong tag that is a version.
+    let version = tags
+        .iter()
+        .filter_map(|tag| {
+            tag.strip_prefix('"')?
+                .strip_suffix('"')?
+                .parse::<i64>()
+                .ok()
+        })
+        .next()
+        .unwrap_or(NO_VERSION);
+    Ok(Some(version))
 }
 
 /// The entity tag of a record at `version`.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_star_parse() {
+        assert_eq!(parse("\"3\"").ok(), Some(Some(3)));
+        assert_eq!(parse("W/\"1\", \"4\"").ok(), Some(Some(4)));
+        assert_eq!(parse("*").ok(), Some(None));
+        assert_eq!(parse("\"abc\"").ok(), Some(Some(NO_VERSION)));
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        for value in ["", "3", "\"3", "\"3\",", "W/3", "\"a\"b\""] {
+            assert!(parse(value).is_err(), "{value:?}");
+        }
+    }
 }

@@ -250,10 +250,13 @@ pub(crate) fn created<T: Serialize>(location: String, version: i64, body: T) -> 
         .json(body)
 }
 
-/// Ids in paths are positive integers; anything else names no record.
+/// Ids in paths are positive integers in plain decimal (`7`, never `+7` or `07`); anything
+/// else names no record.
 pub(crate) fn path_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
+    let canonical =
+        !raw.is_empty() && !raw.starts_with('0') && raw.bytes().all(|b| b.is_ascii_digit());
+    canonical
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
         .ok_or(ApiError::NotFound)
 }

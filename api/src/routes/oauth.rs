@@ -72,10 +72,12 @@ fn shown(req: &HttpRequest, status: StatusCode, code: &str, message: &str) -> Ht
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(Problem {
             r#type: format!("https://clientline.dev/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: crate::error::title(code),
             status: status.as_u16(),
             detail: message.to_owned(),
             code: code.to_owned(),
+            instance: None,
+            request_id: None,
             errors: Vec::new(),
             error: None,
             error_description: None,

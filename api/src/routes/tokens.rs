@@ -49,7 +49,9 @@ pub async fn list(
 /// Create a token
 ///
 /// The secret is in this answer only: store it now. Its scopes must be among your own rights
-/// (your role narrowed by the token you call with); without `scopes` it gets all of them.
+/// (your role narrowed by the token you call with); without `scopes` a personal token gets
+/// all of them, and a JavaScript token the reads of CRM data (`companies:read`,
+/// `contacts:read`, `pipelines:read`): `users:read` and `tokens:read` must be named.
 #[utoipa::path(
     operation_id = "createToken", post, path = "/v1/tokens", tag = "tokens",
     request_body = TokenCreate,
@@ -87,7 +89,12 @@ pub async fn create(
             )));
         }
     }
-    let scopes = request.scopes.unwrap_or_else(|| allowed.clone());
+    let scopes = match request.scopes {
+        Some(asked) => asked,
+        // A page's token reads CRM data unless more was asked for by name.
+        None if javascript => allowed.crm_reads(),
+        None => allowed.clone(),
+    };
     let beyond = scopes.not_granted_by(&allowed);
     if !beyond.is_empty() {
         let names: Vec<String> = beyond.iter().map(ToString::to_string).collect();

@@ -144,6 +144,7 @@ pub struct CompanyCreate {
     /// At most 50 tags of 1 to 50 characters, without commas.
     pub tags: Option<Vec<String>>,
     /// A JSON object of at most 100 keys and 16 KiB.
+    #[serde(default, deserialize_with = "super::strict_json::optional")]
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Value>,
     /// Defaults to `true`.
@@ -199,6 +200,8 @@ impl CompanyCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -230,9 +233,11 @@ pub struct CompanyUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::strict_json::patch")]
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub show_in_pipeline: Option<bool>,
 }
 

@@ -87,6 +87,7 @@ pub struct ContactCreate {
     /// At most 50 tags of 1 to 50 characters, without commas.
     pub tags: Option<Vec<String>>,
     /// A JSON object of at most 100 keys and 16 KiB.
+    #[serde(default, deserialize_with = "super::strict_json::optional")]
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Value>,
 }
@@ -127,6 +128,8 @@ impl ContactCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub first_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -152,7 +155,7 @@ pub struct ContactUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::strict_json::patch")]
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Option<Value>>,
 }

@@ -10,6 +10,7 @@ pub mod me;
 pub mod merges;
 pub mod oauth_clients;
 pub mod pipelines;
+mod strict_json;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
@@ -29,6 +30,16 @@ where
     D: Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Deserializes a field that may be absent (`None`) or a value, but never `null`: for fields
+/// a record always has (a name), where `null` would mean "clear" and cannot.
+pub(crate) fn not_null<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Declares a list response `{ "data": [...], "next_cursor": ... }` for one record type.

@@ -168,9 +168,17 @@ impl OAuthClientCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthClientUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub grant_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub scopes: Option<Vec<String>>,
 }
 

@@ -191,6 +191,8 @@ impl PipelineCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
@@ -198,6 +200,8 @@ pub struct PipelineUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub lost_phase_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub is_default: Option<bool>,
 }
 
@@ -219,14 +223,20 @@ impl PipelineUpdate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhaseUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// `prospect`, `active` or `latent`; companies in the phase take the new status.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub status: Option<String>,
     /// `null` turns follow-ups off for the phase.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 3650)]
     pub follow_up_after_days: Option<Option<i64>>,
     /// Phases of the same pipeline that may follow this one; empty: any.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub allowed_next_phase_ids: Option<Vec<i64>>,
 }
 

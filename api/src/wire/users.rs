@@ -98,9 +98,15 @@ impl UserCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// `admin`, `member` or `viewer`.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub role: Option<String>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 

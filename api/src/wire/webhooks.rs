@@ -119,7 +119,11 @@ impl WebhookCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookUpdate {
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub target_url: Option<String>,
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub events: Option<Vec<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -127,6 +131,8 @@ pub struct WebhookUpdate {
     pub description: Option<Option<String>>,
     /// `true` re-enables a disabled subscription and clears `disabled_reason`; `false`
     /// pauses it.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 
