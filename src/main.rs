@@ -150,6 +150,17 @@ struct ServeArgs {
     #[arg(long, env = "CLIENTLINE_BODY_LIMIT", default_value_t = 256 * 1024)]
     body_limit: usize,
 
+    /// Requests each token may make per rate-limit window (without a valid token: each client
+    /// address); more are answered 429. Counted by each replica on its own.
+    #[arg(long, env = "CLIENTLINE_RATE_LIMIT", default_value_t = 6_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit: u32,
+
+    /// The rate-limit window, in seconds (1 to 3600).
+    #[arg(long, env = "CLIENTLINE_RATE_LIMIT_WINDOW_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    rate_limit_window_secs: u64,
+
     /// Seconds a request's whole body may take to arrive; a slower one is answered 408 and
     /// its connection closed (1 to 3600).
     #[arg(long, env = "CLIENTLINE_BODY_TIMEOUT_SECS", default_value_t = 30,
@@ -347,6 +358,10 @@ fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), Stri
         Settings {
             body_limit: args.body_limit,
             body_timeout: std::time::Duration::from_secs(args.body_timeout_secs),
+            api_quota: api::Quota {
+                requests: args.rate_limit,
+                window: std::time::Duration::from_secs(args.rate_limit_window_secs),
+            },
             public_url: Some(public_url),
             token_rate: api::RateLimit {
                 per_second: args.token_rate,
@@ -424,7 +439,7 @@ fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
 }
 
 fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
-    use api::wire::import::{CsvRows, Kind, company_rows, contact_rows};
+    use api::wire::import::{CsvRows, Kind, check_csv, company_rows, contact_rows};
     use domain::event::Outbox;
     use persistence::import::{ImportMode, RowOutcome};
 
@@ -440,8 +455,15 @@ fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
             .map_err(|e| format!("{e:?}"))?
             .ok_or("the database holds several accounts (or none): pass --account <id>")?,
     };
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    let open_file = || {
+        std::fs::File::open(&args.file)
+            .map_err(|e| format!("cannot open {}: {e}", args.file.display()))
+    };
+    // The whole file is checked before a batch is written: a broken line near the end must
+    // not leave the first batches imported.
+    check_csv(std::io::BufReader::new(open_file()?))
+        .map_err(|e| format!("{}: {}", args.file.display(), e.problem().detail))?;
+    let file = open_file()?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let kind = match args.kind {
         ImportKind::Companies => Kind::Companies,
@@ -451,7 +473,7 @@ fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
         ImportModeArg::Insert => ImportMode::Insert,
         ImportModeArg::Upsert => ImportMode::Upsert,
     };
-    let mut rows = CsvRows::new(kind, std::io::BufReader::new(file))
+    let mut rows = CsvRows::new(kind, mode, std::io::BufReader::new(file))
         .map_err(|e| format!("{}: {}", args.file.display(), e.problem().detail))?;
     // Written by the command line: no team member or app acts.
     let outbox = Outbox {

@@ -657,3 +657,126 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408_and_closed() {
     let list = app.get("/v1/companies").await;
     assert_eq!(list.body["data"], json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+
+fn quota_of(requests: u32) -> api::Settings {
+    api::Settings {
+        api_quota: api::Quota {
+            requests,
+            window: std::time::Duration::from_secs(60),
+        },
+        ..api::Settings::default()
+    }
+}
+
+#[tokio::test]
+async fn every_v1_answer_says_where_its_caller_stands_and_a_spent_quota_is_429() {
+    let app = spawn_app_with(quota_of(3)).await;
+    let first = app.get("/v1/me").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"default\";q=3;w=60")
+    );
+    assert!(
+        first
+            .header("ratelimit")
+            .is_some_and(|v| v.starts_with("\"default\";r=2;t=")),
+        "{:?}",
+        first.header("ratelimit")
+    );
+    let missing = app.get("/v1/companies/999").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("ratelimit")
+            .is_some_and(|v| v.contains("r=1;"))
+    );
+    assert_eq!(app.get("/v1/me").await.status, 200);
+    let spent = app.get("/v1/me").await;
+    spent.assert_problem(429, "rate_limited");
+    let retry: u64 = spent
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert!(
+        spent
+            .header("ratelimit")
+            .is_some_and(|v| v.contains("r=0;"))
+    );
+    // Another token has a quota of its own.
+    let other = app.token_for(app.admin_id, &["companies:read"], None);
+    assert_eq!(app.get_as(&other, "/v1/me").await.status, 200);
+}
+
+#[tokio::test]
+async fn made_up_tokens_share_their_address_quota() {
+    let app = spawn_app_with(quota_of(2)).await;
+    // A token that has worked once keeps its own quota whatever its address does.
+    assert_eq!(app.get("/v1/me").await.status, 200);
+    for n in 0..2 {
+        let answer = app.get_as(&format!("clt_pat_made_up_{n}"), "/v1/me").await;
+        answer.assert_problem(401, "unauthorized");
+    }
+    let third = app.get_as("clt_pat_made_up_3", "/v1/me").await;
+    third.assert_problem(429, "rate_limited");
+    let anonymous = app.request(Method::GET, "/v1/me", None, None, &[]).await;
+    anonymous.assert_problem(429, "rate_limited");
+    assert_eq!(app.get("/v1/me").await.status, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unicode case
+
+#[tokio::test]
+async fn search_and_matching_fold_case_for_all_of_unicode() {
+    let app = spawn_app().await;
+    let id = app
+        .post(
+            "/v1/companies",
+            json!({"name": "École Polytechnique", "domain": "ÉCOLE.example", "email": "Info@ÉCOLE.example"}),
+        )
+        .await
+        .id();
+    for q in ["école", "ÉCOLE", "Polytechnique", "info@école"] {
+        let found = app.get(&format!("/v1/companies?q={}", urlencode(q))).await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        assert_eq!(found.body["data"][0]["id"], id, "q={q}: {}", found.body);
+    }
+    let ana = app
+        .post(
+            "/v1/contacts",
+            json!({"first_name": "Zoë", "last_name": "Ñúñez", "email": "Zoë@Example.com"}),
+        )
+        .await
+        .id();
+    for (filter, value) in [("email", "ZOË@example.com"), ("q", "ñúÑez")] {
+        let found = app
+            .get(&format!("/v1/contacts?{filter}={}", urlencode(value)))
+            .await;
+        assert_eq!(
+            found.body["data"][0]["id"], ana,
+            "{filter}={value}: {}",
+            found.body
+        );
+    }
+    // Upserts match the domain whatever its case.
+    let upsert = app
+        .post(
+            "/v1/companies/import?mode=upsert",
+            json!([{"name": "École", "domain": "école.EXAMPLE", "industry": "Education"}]),
+        )
+        .await;
+    assert_eq!(
+        upsert.body["rows"][0]["status"], "updated",
+        "{}",
+        upsert.body
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -509,3 +509,63 @@ async fn a_retried_import_with_the_same_idempotency_key_imports_once() {
     }
     assert_eq!(seen, 3_000, "one import, one event per company");
 }
+
+// ---------------------------------------------------------------------------------------------
+// CSV that breaks its own rules is refused whole, naming where
+
+#[tokio::test]
+async fn a_malformed_csv_is_refused_naming_its_line_and_column_and_writes_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            "name,industry\nAcme,Law\nGlo\"bex,Tax\n",
+            "malformed_csv",
+            "line 3, column 1",
+        ),
+        (
+            "name,industry\n\"Acme\" Ltd,Law\n",
+            "malformed_csv",
+            "line 2, column 1",
+        ),
+        (
+            "name,industry\nAcme,\"Law\n",
+            "malformed_csv",
+            "line 2, column 2",
+        ),
+        (
+            "name,industry,name\nAcme,Law,Acme\n",
+            "duplicate_column",
+            "line 1, column 3",
+        ),
+        ("industry\nLaw\n", "missing_column", "line 1"),
+        ("", "empty_csv", "line 1"),
+        (
+            "name,custom_fields.\nAcme,x\n",
+            "invalid_column",
+            "line 1, column 2",
+        ),
+    ];
+    for (csv, code, at) in cases {
+        let answer = import_csv(&app, "/v1/companies/import", csv).await;
+        assert_eq!(answer.status, 422, "{csv:?}: {}", answer.body);
+        let error = &answer.body["errors"][0];
+        assert_eq!(error["code"], code, "{csv:?}: {}", answer.body);
+        assert_eq!(error["field"], at, "{csv:?}: {}", answer.body);
+    }
+    assert_eq!(company_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn quotes_that_follow_the_rules_are_read_as_written() {
+    let app = spawn_app().await;
+    let answer = import_csv(
+        &app,
+        "/v1/companies/import",
+        "\u{feff}\"name\",industry\n\"Acme \"\"Best\"\" Ltd\",\"Law, Tax\"\r\n",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let list = app.get("/v1/companies").await;
+    assert_eq!(list.body["data"][0]["name"], "Acme \"Best\" Ltd");
+    assert_eq!(list.body["data"][0]["industry"], "Law, Tax");
+}

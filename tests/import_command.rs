@@ -108,3 +108,21 @@ fn the_command_needs_an_account_when_there_are_several() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 created"));
 }
+
+#[test]
+fn a_stray_quote_near_the_end_of_a_file_writes_no_batch() {
+    let (url, _db) = fresh_database();
+    create_account(&url, "Acme Consulting", "ana@acme.test");
+    let mut text = String::from("name\n");
+    for n in 0..30 {
+        text.push_str(&format!("Company {n}\n"));
+    }
+    text.push_str("Bro\"ken\n");
+    let file = csv_file(&text);
+    let path = file.path().display().to_string();
+    let out = clientline(&url, &["import", "companies", &path, "--batch", "10"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 32, column 1"), "{stderr}");
+    assert_eq!(count(&url), (0, 0));
+}

@@ -323,7 +323,7 @@ async fn a_subscription_shows_its_secret_once() {
     let created = app
         .post(
             "/v1/webhooks",
-            json!({"target_url": "https://hooks.example.com/in", "events": ["company.won", "company.created", "company.won"]}),
+            json!({"target_url": "https://hooks.example.com/in", "events": ["company.won", "company.created"]}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -351,6 +351,20 @@ async fn a_subscription_shows_its_secret_once() {
     let listed = app.get("/v1/webhooks").await;
     assert_eq!(listed.body["data"][0]["id"], id);
     assert!(listed.body["data"][0].get("secret").is_none());
+}
+
+#[tokio::test]
+async fn an_event_type_listed_twice_is_refused() {
+    let app = fast_app().await;
+    let refused = app
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": "https://hooks.example.com/in", "events": ["company.won", "company.created", "company.won"]}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.error_fields(), vec!["events[2]".to_owned()]);
+    assert_eq!(app.get("/v1/webhooks").await.body["data"], json!([]));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod middleware;
 pub mod oauth;
 pub mod openapi;
 mod query_rules;
+pub mod rate_limit;
 pub mod routes;
 pub mod state;
 pub mod webhooks;
@@ -24,6 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
+pub use rate_limit::Quota;
 pub use state::{AppState, Settings, WebhookSettings};
 
 /// Starts the HTTP server on `listener`, and the webhook delivery worker beside it on the

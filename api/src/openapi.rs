@@ -202,22 +202,61 @@ fn is_conditional_read(operation: &Operation) -> bool {
             .any(|p| p.name == "If-None-Match")
 }
 
+/// Every `/v1` answer says where its caller stands in its quota; 429 also when to retry.
+fn document_rate_limit_headers(operation: &mut Operation) {
+    let text = |description: &str| {
+        let mut header = Header::new(Object::with_type(Type::String));
+        header.description = Some(description.to_owned());
+        header
+    };
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        response.headers.insert(
+            "RateLimit-Policy".to_owned(),
+            text("The caller's quota, as `\"default\";q=<requests>;w=<window seconds>` (IETF HTTPAPI rate-limit fields)"),
+        );
+        response.headers.insert(
+            "RateLimit".to_owned(),
+            text("Where the caller stands: `\"default\";r=<requests left>;t=<seconds until the window resets>`"),
+        );
+        if status == "429" {
+            response.headers.insert(
+                "Retry-After".to_owned(),
+                text("Seconds until the quota has room again"),
+            );
+        }
+    }
+}
+
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let secured = path.starts_with("/v1/");
             let has_id = path.contains('{');
-            for operation in [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.patch.as_mut(),
-                item.put.as_mut(),
-                item.delete.as_mut(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            let operations = [
+                (item.get.as_mut(), false),
+                (item.post.as_mut(), true),
+                (item.patch.as_mut(), true),
+                (item.put.as_mut(), true),
+                (item.delete.as_mut(), true),
+            ];
+            for (operation, writes) in operations {
+                let Some(operation) = operation else { continue };
+                if writes && secured {
+                    add(
+                        operation,
+                        "409",
+                        "A conflict: concurrent changes kept conflicting with this one (`lock_conflict`), the first request with this Idempotency-Key is still running, or the change conflicts with existing data; nothing was changed. Retry after `Retry-After` where it is sent",
+                    );
+                }
                 if secured {
+                    add(
+                        operation,
+                        "429",
+                        "This token (or, without a valid token, this address) has used its request quota for the window; retry after `Retry-After`",
+                    );
                     add(
                         operation,
                         "400",
@@ -273,6 +312,11 @@ impl Modify for CommonErrors {
                 }
                 if operation.request_body.is_some() {
                     add(operation, "400", "The body is not valid JSON");
+                    add(
+                        operation,
+                        "408",
+                        "The body did not arrive whole in time (`body_timeout`); the connection is closed",
+                    );
                     add(operation, "413", "The body is larger than the limit");
                     add(operation, "415", "The body is not `application/json`");
                     add(
@@ -287,6 +331,9 @@ impl Modify for CommonErrors {
                     "503",
                     "The database is unreachable; retry shortly",
                 );
+                if secured {
+                    document_rate_limit_headers(operation);
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::auth_cache::AuthCache;
 use crate::error::ApiError;
 use crate::oauth::keys::KeyRing;
 use crate::oauth::limits::{Limiter, RateLimit};
+use crate::rate_limit::{Quota, RateLimiter};
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct Settings {
     /// How long a looked-up token is trusted without asking the database again: the most a
     /// token revoked through another replica lives on here. Zero: every request asks.
     pub auth_cache_ttl: Duration,
+    /// The API-wide quota of each token (and, without a valid token, each client address).
+    pub api_quota: Quota,
 }
 
 /// How webhooks are delivered, and how long events are kept.
@@ -96,6 +99,7 @@ impl Default for Settings {
             idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
             webhooks: WebhookSettings::default(),
             auth_cache_ttl: Duration::from_secs(2),
+            api_quota: Quota::default(),
         }
     }
 }
@@ -114,6 +118,8 @@ pub struct AppState {
     pub oauth: Arc<OAuthState>,
     /// Callers recently looked up by their token.
     pub callers: Arc<AuthCache>,
+    /// Requests counted against each caller's quota.
+    pub rate_limiter: Arc<RateLimiter>,
     /// One permit per pooled connection: database work waits here, on the async side,
     /// rather than as a blocked thread waiting for a connection.
     permits: Arc<Semaphore>,
@@ -132,11 +138,13 @@ impl AppState {
         });
         let callers = Arc::new(AuthCache::new(settings.auth_cache_ttl));
         let permits = Arc::new(Semaphore::new(db.max_size() as usize));
+        let rate_limiter = Arc::new(RateLimiter::new(settings.api_quota));
         AppState {
             db,
             settings,
             oauth,
             callers,
+            rate_limiter,
             permits,
         }
     }

@@ -15,6 +15,37 @@ pub enum SortField {
     FollowUpDueAt,
 }
 
+impl SortField {
+    /// The orders every record list takes.
+    pub const COMMON: [SortField; 3] =
+        [SortField::CreatedAt, SortField::UpdatedAt, SortField::Name];
+    /// The orders a company list takes: the common ones and its place in a pipeline.
+    pub const COMPANY: [SortField; 5] = [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Name,
+        SortField::PhaseEnteredAt,
+        SortField::FollowUpDueAt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortField::CreatedAt => "created_at",
+            SortField::UpdatedAt => "updated_at",
+            SortField::Name => "name",
+            SortField::PhaseEnteredAt => "phase_entered_at",
+            SortField::FollowUpDueAt => "follow_up_due_at",
+        }
+    }
+
+    /// Every `sort` value over `fields`: each ascending, then each descending (`-name`).
+    pub fn sort_keys(fields: &[SortField]) -> Vec<String> {
+        let ascending = fields.iter().map(|f| f.as_str().to_owned());
+        let descending = fields.iter().map(|f| format!("-{}", f.as_str()));
+        ascending.chain(descending).collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Asc,
@@ -62,13 +93,7 @@ impl Sort {
     }
 
     pub fn as_string(&self) -> String {
-        let name = match self.field {
-            SortField::CreatedAt => "created_at",
-            SortField::UpdatedAt => "updated_at",
-            SortField::Name => "name",
-            SortField::PhaseEnteredAt => "phase_entered_at",
-            SortField::FollowUpDueAt => "follow_up_due_at",
-        };
+        let name = self.field.as_str();
         match self.direction {
             Direction::Asc => name.to_owned(),
             Direction::Desc => format!("-{name}"),

@@ -14,6 +14,8 @@ pub enum ClientType {
 }
 
 impl ClientType {
+    pub const ALL: [ClientType; 2] = [ClientType::Confidential, ClientType::Public];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ClientType::Confidential => "confidential",
@@ -46,6 +48,12 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",

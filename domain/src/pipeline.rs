@@ -15,6 +15,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// The statuses a phase may have.
+    pub const PHASE: [Status; 3] = [Status::Prospect, Status::Active, Status::Latent];
+    /// Every status a company may have: a phase's, or `not_set` outside every pipeline.
+    pub const ALL: [Status; 4] = [
+        Status::Prospect,
+        Status::Active,
+        Status::Latent,
+        Status::NotSet,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Prospect => "prospect",
@@ -64,6 +74,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 2] = [Outcome::Won, Outcome::Lost];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Won => "won",

@@ -15,6 +15,8 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    pub const ALL: [TokenKind; 2] = [TokenKind::Personal, TokenKind::Javascript];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Personal => "personal",

@@ -102,6 +102,8 @@ text_value!(
 pub struct Email(String);
 
 impl Email {
+    pub const MAX_CHARS: usize = 254;
+
     /// A value read back from storage, where only parsed values are written.
     pub fn from_stored(stored: String) -> Self {
         Self(stored)
@@ -118,7 +120,7 @@ impl Email {
         if value.is_empty() {
             return Err(ValueError::new("blank", "must not be blank"));
         }
-        if value.chars().count() > 254 {
+        if value.chars().count() > Self::MAX_CHARS {
             return Err(ValueError::new(
                 "too_long",
                 "must be at most 254 characters",

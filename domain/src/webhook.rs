@@ -58,6 +58,12 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Succeeded,
+        DeliveryStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "pending",
@@ -224,10 +230,20 @@ pub fn parse_event_types(raw: &[String]) -> Result<Vec<EventType>, ValueError> {
     }
     let mut types = Vec::with_capacity(raw.len());
     for (i, name) in raw.iter().enumerate() {
-        types.push(EventType::parse(name.trim()).map_err(|e| e.at(format!("[{i}]")))?);
+        let event_type = EventType::parse(name.trim()).map_err(|e| e.at(format!("[{i}]")))?;
+        if types.contains(&event_type) {
+            return Err(ValueError::new(
+                "duplicate",
+                format!(
+                    "`{}` is listed twice; name each type once",
+                    event_type.as_str()
+                ),
+            )
+            .at(format!("[{i}]")));
+        }
+        types.push(event_type);
     }
     types.sort();
-    types.dedup();
     Ok(types)
 }
 
@@ -454,12 +470,18 @@ mod tests {
     }
 
     #[test]
-    fn event_types_must_be_known_and_are_deduplicated() {
+    fn event_types_must_be_known_and_listed_once() {
         let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(
-            parse_event_types(&names(&["company.won", "company.created", "company.won"])),
+            parse_event_types(&names(&["company.won", "company.created"])),
             Ok(vec![EventType::CompanyCreated, EventType::CompanyWon])
         );
+        let repeated =
+            parse_event_types(&names(&["company.won", "company.created", "company.won"]))
+                .err()
+                .unwrap_or_else(|| panic!("a repeated type is refused"));
+        assert_eq!(repeated.code, "duplicate");
+        assert_eq!(repeated.field_suffix.as_deref(), Some("[2]"));
         let unknown = parse_event_types(&names(&["company.won", "*"]))
             .err()
             .unwrap_or_else(|| panic!("a wildcard is refused"));

@@ -77,7 +77,8 @@ pub(crate) fn contains_pattern(text: &str) -> String {
 }
 
 diesel::define_sql_function! {
-    /// SQL `lower`, the same on both backends for ASCII.
+    /// SQL `lower`: Unicode lower case on both backends (on SQLite, the function the pool
+    /// registers on each connection in place of the ASCII-only built-in).
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 

@@ -82,6 +82,14 @@ impl r2d2::ManageConnection for Manager {
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )?;
+                // SQLite's own `lower` folds ASCII only, so `école` would not find `École`;
+                // PostgreSQL's folds all of Unicode. This one does the same as PostgreSQL's
+                // (and as the Rust side, which lowers search patterns and stored emails).
+                // No index is built on `lower`, so replacing it changes no stored order.
+                crate::keyset::lower_nullable_utils::register_impl(
+                    &mut conn,
+                    |text: Option<String>| text.map(|t| t.to_lowercase()),
+                )?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }

@@ -126,7 +126,7 @@ impl Rows {
         kind: Kind,
     ) -> Result<Rows, ApiError> {
         let (mode, atomic) = (query.mode()?, query.atomic.unwrap_or(false));
-        let raw = read_rows(req, payload, kind).await?;
+        let raw = read_rows(req, payload, kind, mode).await?;
         let numbers = raw.iter().map(|(n, _)| *n).collect();
         Ok(Rows {
             mode,
@@ -163,6 +163,7 @@ async fn read_rows(
     req: &HttpRequest,
     payload: web::Payload,
     kind: Kind,
+    mode: ImportMode,
 ) -> Result<Vec<RawRow>, ApiError> {
     let essence = req
         .headers()
@@ -181,7 +182,7 @@ async fn read_rows(
     // Parsing 10,000 rows takes a while: off the actix workers, like database work.
     actix_web::web::block(move || {
         if csv {
-            csv_rows(kind, &bytes)
+            csv_rows(kind, mode, &bytes)
         } else {
             json_rows(&bytes)
         }

@@ -50,6 +50,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(
                     crate::idempotency::middleware,
                 ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::rate_limit::middleware,
+                ))
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
                 .service(

@@ -21,19 +21,29 @@ pub struct CompanyOut {
     #[schema(example = "Acme Ltd")]
     pub name: String,
     #[schema(example = "acme.com")]
+    #[schema(required = true)]
     pub domain: Option<String>,
     #[schema(example = "https://acme.com")]
+    #[schema(required = true)]
     pub website: Option<String>,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub phone: Option<String>,
     #[schema(example = "Engineering")]
+    #[schema(required = true)]
     pub industry: Option<String>,
     /// One of `1-10`, `11-50`, `51-200`, `201-500`, `501-1000`, `1001-5000`, `5001+`.
     #[schema(example = "11-50")]
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::size_band_or_null)]
     pub size_band: Option<String>,
+    #[schema(required = true)]
     pub address: Option<String>,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// The team member who owns the relationship.
+    #[schema(required = true)]
     pub owner_id: Option<i64>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
@@ -45,18 +55,27 @@ pub struct CompanyOut {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The pipeline the company is in; `null` outside every pipeline.
+    #[schema(required = true)]
     pub pipeline_id: Option<i64>,
+    #[schema(required = true)]
     pub phase_id: Option<i64>,
     /// The phase's status: `prospect`, `active`, `latent`; `not_set` outside every pipeline.
     #[schema(example = "prospect")]
+    #[schema(schema_with = super::schema::relationship_status)]
     pub relationship_status: String,
     /// `won`, `lost`, or `null`.
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::outcome_or_null)]
     pub outcome: Option<String>,
+    #[schema(required = true)]
     pub outcome_reason: Option<String>,
     /// When the company entered its current phase.
+    #[schema(required = true)]
     pub phase_entered_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub days_in_phase: Option<i64>,
     /// When the company is due for follow-up, from its phase's `follow_up_after_days`.
+    #[schema(required = true)]
     pub follow_up_due_at: Option<DateTime<Utc>>,
     pub follow_up_due: bool,
     /// Total time in each phase so far, the current stay included ("time in stage").
@@ -120,28 +139,38 @@ list_of!(CompanyList, CompanyOut, "companies");
 pub struct CompanyCreate {
     /// 1 to 200 characters.
     #[schema(example = "Acme Ltd")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// A domain name such as `acme.com`.
     #[schema(example = "acme.com")]
+    #[schema(max_length = 253)]
     pub domain: Option<String>,
     /// An `http` or `https` address.
+    #[schema(max_length = 2048)]
     pub website: Option<String>,
     #[schema(format = Email)]
+    #[schema(schema_with = super::schema::email_input)]
     pub email: Option<String>,
     /// Up to 50 characters.
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
     /// Up to 100 characters.
+    #[schema(max_length = 100)]
     pub industry: Option<String>,
     /// One of `1-10`, `11-50`, `51-200`, `201-500`, `501-1000`, `1001-5000`, `5001+`.
+    #[schema(schema_with = super::schema::size_band_input)]
     pub size_band: Option<String>,
     /// Up to 1,000 characters; line breaks allowed.
+    #[schema(max_length = 1000)]
     pub address: Option<String>,
     /// Up to 10,000 characters; line breaks allowed.
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// An active team member of the account.
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
     /// A JSON object of at most 100 keys and 16 KiB.
     #[serde(default, deserialize_with = "super::strict_json::optional")]
@@ -202,36 +231,43 @@ impl CompanyCreate {
 pub struct CompanyUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 253)]
     pub domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2048)]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(schema_with = super::schema::email_input)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 50)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub industry: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::schema::size_band_input)]
     pub size_band: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 1000)]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "super::strict_json::patch")]
     #[schema(value_type = Option<Object>)]
@@ -307,6 +343,7 @@ pub struct CompanyListQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    #[param(schema_with = super::schema::company_sort)]
     pub sort: Option<String>,
     /// Name, domain or email contains this text, ignoring case.
     pub q: Option<String>,
@@ -322,8 +359,10 @@ pub struct CompanyListQuery {
     pub pipeline_id: Option<i64>,
     pub phase_id: Option<i64>,
     /// `prospect`, `active`, `latent` or `not_set`.
+    #[param(schema_with = super::schema::relationship_status)]
     pub relationship_status: Option<String>,
     /// `won` or `lost`.
+    #[param(schema_with = super::schema::outcome)]
     pub outcome: Option<String>,
     /// `true`: only companies due for follow-up; `false`: only those not due.
     pub follow_up_due: Option<bool>,

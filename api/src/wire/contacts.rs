@@ -19,16 +19,23 @@ pub struct ContactOut {
     #[schema(example = "Ana")]
     pub first_name: String,
     #[schema(example = "Lima")]
+    #[schema(required = true)]
     pub last_name: Option<String>,
     #[schema(example = "ana@acme.com")]
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub phone: Option<String>,
     #[schema(example = "Head of Operations")]
+    #[schema(required = true)]
     pub job_title: Option<String>,
     /// The company the contact works at.
+    #[schema(required = true)]
     pub company_id: Option<i64>,
     /// The contact this one reports to (the org chart).
+    #[schema(required = true)]
     pub reports_to_id: Option<i64>,
+    #[schema(required = true)]
     pub owner_id: Option<i64>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
@@ -68,12 +75,17 @@ list_of!(ContactList, ContactOut, "contacts");
 pub struct ContactCreate {
     /// 1 to 200 characters.
     #[schema(example = "Ana")]
+    #[schema(max_length = 200)]
     pub first_name: String,
+    #[schema(max_length = 200)]
     pub last_name: Option<String>,
     #[schema(format = Email)]
+    #[schema(schema_with = super::schema::email_input)]
     pub email: Option<String>,
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
     /// Up to 100 characters.
+    #[schema(max_length = 100)]
     pub job_title: Option<String>,
     /// A company of the account.
     #[schema(minimum = 1)]
@@ -85,6 +97,7 @@ pub struct ContactCreate {
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
     /// A JSON object of at most 100 keys and 16 KiB.
     #[serde(default, deserialize_with = "super::strict_json::optional")]
@@ -130,18 +143,22 @@ impl ContactCreate {
 pub struct ContactUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 200)]
     pub first_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 200)]
     pub last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(schema_with = super::schema::email_input)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 50)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub job_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
@@ -153,7 +170,7 @@ pub struct ContactUpdate {
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "super::strict_json::patch")]
     #[schema(value_type = Option<Object>)]
@@ -207,6 +224,7 @@ pub struct ContactListQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    #[param(schema_with = super::schema::record_sort)]
     pub sort: Option<String>,
     /// Name or email contains this text, ignoring case.
     pub q: Option<String>,

@@ -148,6 +148,7 @@ pub struct EventListQuery {
     #[param(example = "company.won,company.lost")]
     pub types: Option<String>,
     /// Only events about one kind of record: `company`, `contact`, `pipeline` or `phase`.
+    #[param(schema_with = super::schema::record_type)]
     pub record_type: Option<String>,
     /// With `record_type`: only events about this record.
     #[param(minimum = 1)]

@@ -31,6 +31,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The column every row of a CSV needs.
+    fn required_column(self) -> &'static str {
+        match self {
+            Kind::Companies => "name",
+            Kind::Contacts => "first_name",
+        }
+    }
+
+    /// The column upserts match on.
+    fn key_column(self) -> &'static str {
+        match self {
+            Kind::Companies => "domain",
+            Kind::Contacts => "email",
+        }
+    }
+
     fn integer_fields(self) -> &'static [&'static str] {
         match self {
             Kind::Companies => &["owner_id", "phase_id"],
@@ -54,6 +70,7 @@ pub struct ImportQuery {
     /// `insert` (default): every row creates a record. `upsert`: a row whose key names an
     /// existing record (a company's `domain`, a contact's `email`, ignoring case) updates it
     /// with the row's non-empty fields, as a PATCH would; other rows create records.
+    #[param(schema_with = super::schema::import_mode)]
     pub mode: Option<String>,
     /// `true`: all or nothing; one bad row writes no row and the answer is 422 with the
     /// report. Default `false`: good rows are written, bad ones reported.
@@ -109,8 +126,9 @@ pub fn json_rows(bytes: &[u8]) -> Result<Vec<RawRow>, ApiError> {
 }
 
 /// The rows of a CSV body: at most [`MAX_ROWS`] rows below a header line.
-pub fn csv_rows(kind: Kind, bytes: &[u8]) -> Result<Vec<RawRow>, ApiError> {
-    let mut reader = CsvRows::new(kind, bytes)?;
+pub fn csv_rows(kind: Kind, mode: ImportMode, bytes: &[u8]) -> Result<Vec<RawRow>, ApiError> {
+    check_csv(bytes)?;
+    let mut reader = CsvRows::new(kind, mode, bytes)?;
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row()? {
         rows.push(row);
@@ -132,6 +150,93 @@ fn check_count(count: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Where a CSV breaks its own quoting rules (RFC 4180): a quote inside a cell that does not
+/// start with one, text after a closing quote, or a quote that is never closed. The csv
+/// reader would keep such quotes as text; this refuses the whole file instead, naming the
+/// line and column, before any row is written.
+pub fn check_csv<R: std::io::Read>(mut source: R) -> Result<(), ApiError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let (mut state, mut line, mut column) = (State::FieldStart, 1usize, 1usize);
+    // Where the quoted cell being read began.
+    let mut opened = (1usize, 1usize);
+    let mut first = true;
+    let mut buffer = [0u8; 64 * 1024];
+    let fault = |line: usize, column: usize, what: &str| {
+        let at = format!("line {line}, column {column}");
+        ApiError::Invalid(Invalid::one(at, "malformed_csv", what))
+    };
+    loop {
+        let read = source.read(&mut buffer).map_err(|e| {
+            ApiError::BadRequest(format!("the CSV cannot be read: {e}"), Vec::new())
+        })?;
+        if read == 0 {
+            break;
+        }
+        let mut bytes = &buffer[..read];
+        if first {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            first = false;
+        }
+        for &byte in bytes {
+            state = match (state, byte) {
+                (State::FieldStart, b'"') => {
+                    opened = (line, column);
+                    State::Quoted
+                }
+                (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b',') => {
+                    column += 1;
+                    State::FieldStart
+                }
+                (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b'\n') => {
+                    line += 1;
+                    column = 1;
+                    State::FieldStart
+                }
+                (State::FieldStart | State::Unquoted | State::QuoteInQuoted, b'\r') => {
+                    State::FieldStart
+                }
+                (State::FieldStart | State::Unquoted, _) if byte != b'"' => State::Unquoted,
+                (State::Unquoted, _) => {
+                    return Err(fault(
+                        line,
+                        column,
+                        "a quote inside a cell that does not start with one; quote the whole cell and double each quote inside it",
+                    ));
+                }
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, b'\n') => {
+                    line += 1;
+                    State::Quoted
+                }
+                (State::Quoted, _) => State::Quoted,
+                (State::QuoteInQuoted, b'"') => State::Quoted,
+                (State::QuoteInQuoted, _) => {
+                    return Err(fault(
+                        line,
+                        column,
+                        "text after the closing quote of a cell; double each quote inside a quoted cell",
+                    ));
+                }
+                (State::FieldStart, _) => State::Unquoted,
+            };
+        }
+    }
+    if state == State::Quoted {
+        return Err(fault(
+            opened.0,
+            opened.1,
+            "a quoted cell that is never closed",
+        ));
+    }
+    Ok(())
+}
+
 /// Reads CSV rows one at a time, for requests and for the command line's large files alike.
 pub struct CsvRows<R: std::io::Read> {
     kind: Kind,
@@ -147,8 +252,10 @@ enum Column {
 }
 
 impl<R: std::io::Read> CsvRows<R> {
-    /// Reads the header line; unknown columns are refused whole, naming them.
-    pub fn new(kind: Kind, source: R) -> Result<Self, ApiError> {
+    /// Reads the header line; unknown and repeated columns are refused whole, naming them, and
+    /// so is a header without the column rows need (in upsert mode the key will do: matched
+    /// rows need nothing else).
+    pub fn new(kind: Kind, mode: ImportMode, source: R) -> Result<Self, ApiError> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .trim(csv::Trim::All)
@@ -159,12 +266,38 @@ impl<R: std::io::Read> CsvRows<R> {
                 ApiError::BadRequest(format!("the CSV header cannot be read: {e}"), Vec::new())
             })?
             .clone();
+        if headers.iter().all(str::is_empty) {
+            return Err(ApiError::Invalid(Invalid::one(
+                "line 1",
+                "empty_csv",
+                "the CSV is empty; send a header line naming the columns, then one line per row",
+            )));
+        }
         let known = known_columns(kind);
         let mut columns = Vec::with_capacity(headers.len());
         let mut invalid = Invalid::default();
-        for name in headers.iter() {
+        let mut seen: Vec<&str> = Vec::with_capacity(headers.len());
+        for (index, name) in headers.iter().enumerate() {
             let name = name.trim_start_matches('\u{feff}');
+            let at = format!("line 1, column {}", index + 1);
+            if seen.contains(&name) {
+                invalid.push(FieldError::new(
+                    at,
+                    "duplicate_column",
+                    format!("`{name}` is named twice in the header; name each column once"),
+                ));
+                continue;
+            }
+            seen.push(name);
             if let Some(key) = name.strip_prefix("custom_fields.") {
+                if key.trim().is_empty() {
+                    invalid.push(FieldError::new(
+                        at,
+                        "invalid_column",
+                        "`custom_fields.` needs a key after the dot, such as `custom_fields.tier`",
+                    ));
+                    continue;
+                }
                 columns.push(Column::Custom(key.to_owned()));
             } else if known.contains(&name) {
                 columns.push(Column::Field(name.to_owned()));
@@ -173,11 +306,26 @@ impl<R: std::io::Read> CsvRows<R> {
                     name,
                     "unknown_column",
                     format!(
-                        "`{name}` is not a column; columns are {} and custom_fields.<key>",
+                        "{at}: `{name}` is not a column; columns are {} and custom_fields.<key>",
                         known.join(", ")
                     ),
                 ));
             }
+        }
+        let (required, key) = (kind.required_column(), kind.key_column());
+        let upsert = mode == ImportMode::Upsert;
+        let rows_can_be_read = seen.contains(&required) || (upsert && seen.contains(&key));
+        if !rows_can_be_read {
+            let needs = if upsert {
+                format!("a `{required}` column (or `{key}`, to update matched records)")
+            } else {
+                format!("a `{required}` column, which every row needs")
+            };
+            invalid.push(FieldError::new(
+                "line 1",
+                "missing_column",
+                format!("the header has no {needs}"),
+            ));
         }
         invalid.into_result()?;
         Ok(CsvRows {
@@ -392,8 +540,10 @@ pub struct ImportRowOut {
     /// `created`, `updated`, `failed`, or `skipped` (valid, but not written because an
     /// atomic import had a bad row).
     #[schema(example = "created")]
+    #[schema(schema_with = super::schema::import_row_status)]
     pub status: &'static str,
     /// The record's id, when the row was written.
+    #[schema(required = true)]
     pub id: Option<i64>,
     /// Why the row failed: the problem a single create or update would have answered.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -404,6 +554,7 @@ pub struct ImportRowOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportReport {
     /// `insert` or `upsert`.
+    #[schema(schema_with = super::schema::import_mode)]
     pub mode: &'static str,
     pub atomic: bool,
     pub created: usize,

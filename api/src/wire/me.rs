@@ -9,24 +9,33 @@ use super::users::UserOut;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeOut {
     /// The team member calling; `null` when an app acts for the account (client credentials).
+    #[schema(required = true)]
     pub user: Option<UserOut>,
     /// The client app acting for the account (client credentials); otherwise `null`.
+    #[schema(required = true)]
     pub client: Option<MeClientOut>,
     pub account: AccountOut,
     /// The user's role; `null` for an app.
     #[schema(example = "admin")]
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::role_or_null)]
     pub role: Option<String>,
     /// The kind of credential: `personal`, `javascript` or `oauth`.
     #[schema(example = "personal")]
+    #[schema(schema_with = super::schema::credential_kind)]
     pub token_type: String,
     /// The scopes of the token this request carried.
     #[schema(example = json!(["admin"]))]
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Vec<String>,
     /// What the caller may do: the role's rights narrowed by the token's scopes.
+    #[schema(schema_with = super::schema::scopes)]
     pub effective_scopes: Vec<String>,
     /// The id of the personal or JavaScript token this request carried; `null` for OAuth.
+    #[schema(required = true)]
     pub token_id: Option<i64>,
     /// For OAuth access tokens: the client app they were issued to.
+    #[schema(required = true)]
     pub client_id: Option<String>,
 }
 

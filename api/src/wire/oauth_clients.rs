@@ -22,13 +22,17 @@ pub struct OAuthClientOut {
     #[schema(example = "Acme reporting")]
     pub name: String,
     /// `confidential` (can keep a secret) or `public` (browser and native apps).
+    #[schema(schema_with = super::schema::client_type)]
     pub client_type: String,
     /// Matched exactly.
     pub redirect_uris: Vec<String>,
+    #[schema(schema_with = super::schema::grant_types)]
     pub grant_types: Vec<String>,
     /// The most the app may be granted.
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Vec<String>,
     /// The first characters of the current secret; `null` for public clients.
+    #[schema(required = true)]
     pub secret_prefix: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -59,6 +63,7 @@ pub struct OAuthClientWithSecretOut {
     #[serde(flatten)]
     pub client: OAuthClientOut,
     /// `null` for public clients.
+    #[schema(required = true)]
     pub client_secret: Option<String>,
 }
 
@@ -75,13 +80,17 @@ list_of!(OAuthClientList, OAuthClientOut, "client apps");
     "scopes": ["companies:read", "contacts:read"]
 }))]
 pub struct OAuthClientCreate {
+    #[schema(max_length = 100)]
     pub name: String,
     /// `confidential` (the default) or `public`.
+    #[schema(schema_with = super::schema::client_type)]
     pub client_type: Option<String>,
     /// `https`, or `http` on a loopback host; no fragment. At most 10.
     pub redirect_uris: Option<Vec<String>>,
     /// Default: `authorization_code` and `refresh_token`.
+    #[schema(schema_with = super::schema::grant_types)]
     pub grant_types: Option<Vec<String>>,
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Vec<String>,
 }
 
@@ -170,15 +179,18 @@ impl OAuthClientCreate {
 pub struct OAuthClientUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(schema_with = super::schema::grant_types)]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Option<Vec<String>>,
 }
 

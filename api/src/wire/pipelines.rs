@@ -23,9 +23,11 @@ pub struct PhaseOut {
     pub position: i64,
     /// `prospect`, `active` or `latent`.
     #[schema(example = "prospect")]
+    #[schema(schema_with = super::schema::phase_status)]
     pub status: String,
     /// A company in the phase longer than this is due for follow-up.
     #[schema(example = 7)]
+    #[schema(required = true)]
     pub follow_up_after_days: Option<i64>,
     /// The phases a company may move to from this one; empty: any.
     pub allowed_next_phase_ids: Vec<i64>,
@@ -54,8 +56,10 @@ pub struct PipelineOut {
     /// New companies moved by status go to the default pipeline.
     pub is_default: bool,
     /// Where `won` leads: the phase set, or else the first `active` phase.
+    #[schema(required = true)]
     pub won_phase_id: Option<i64>,
     /// Where `lost` leads: the phase set, or else the first `latent` phase.
+    #[schema(required = true)]
     pub lost_phase_id: Option<i64>,
     pub phases: Vec<PhaseOut>,
     pub version: i64,
@@ -87,9 +91,11 @@ list_of!(PipelineList, PipelineOut, "pipelines");
 pub struct PhaseCreate {
     /// 1 to 100 characters.
     #[schema(example = "Sales meeting")]
+    #[schema(max_length = 100)]
     pub name: String,
     /// `prospect`, `active` or `latent`.
     #[schema(example = "prospect")]
+    #[schema(schema_with = super::schema::phase_status)]
     pub status: String,
     #[schema(minimum = 1, maximum = 3650, example = 5)]
     pub follow_up_after_days: Option<i64>,
@@ -142,6 +148,7 @@ impl PhaseCreate {
 #[serde(deny_unknown_fields)]
 pub struct PipelineCreate {
     #[schema(example = "Recruitment clients")]
+    #[schema(max_length = 100)]
     pub name: String,
     /// The phases, first to last. `allowed_next_phase_ids` and `position` are set later,
     /// once the phases have ids.
@@ -193,6 +200,7 @@ impl PipelineCreate {
 pub struct PipelineUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
@@ -225,10 +233,12 @@ impl PipelineUpdate {
 pub struct PhaseUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     /// `prospect`, `active` or `latent`; companies in the phase take the new status.
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(schema_with = super::schema::phase_status)]
     pub status: Option<String>,
     /// `null` turns follow-ups off for the phase.
     #[serde(default, deserialize_with = "double_option")]
@@ -295,9 +305,14 @@ pub struct CardOut {
     pub id: i64,
     #[schema(example = "Acme Ltd")]
     pub name: String,
+    #[schema(required = true)]
     pub industry: Option<String>,
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::size_band_or_null)]
     pub size_band: Option<String>,
+    #[schema(required = true)]
     pub owner_id: Option<i64>,
+    #[schema(required = true)]
     pub owner_name: Option<String>,
     pub phase_entered_at: DateTime<Utc>,
     pub days_in_phase: i64,
@@ -313,10 +328,12 @@ pub struct BoardColumnOut {
     /// The first cards, oldest in the phase first.
     pub cards: Vec<CardOut>,
     /// Continues this column with GET `next_url`; `null` when all cards are shown.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
     #[schema(
         example = "/v1/companies?phase_id=12&show_in_pipeline=true&sort=phase_entered_at&cursor=..."
     )]
+    #[schema(required = true)]
     pub next_url: Option<String>,
 }
 
@@ -393,9 +410,12 @@ pub struct PhaseStatsOut {
     /// Moves out of the phase during the period.
     pub left: i64,
     /// Of the stays that ended in the period: median and mean length, in seconds.
+    #[schema(required = true)]
     pub median_seconds: Option<f64>,
+    #[schema(required = true)]
     pub mean_seconds: Option<f64>,
     /// Of the moves out, the share that went to a later phase of the pipeline.
+    #[schema(required = true)]
     pub forward_share: Option<f64>,
 }
 
@@ -409,6 +429,7 @@ pub struct StatsOut {
     pub won: i64,
     pub lost: i64,
     /// won / (won + lost); `null` when neither happened.
+    #[schema(required = true)]
     pub win_rate: Option<f64>,
 }
 

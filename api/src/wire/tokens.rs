@@ -20,6 +20,7 @@ pub struct TokenOut {
     pub id: i64,
     /// `personal` or `javascript`.
     #[schema(example = "personal")]
+    #[schema(schema_with = super::schema::token_kind)]
     pub kind: String,
     /// JavaScript tokens: the origins they may be used from. Empty for personal tokens.
     #[schema(example = json!(["https://intranet.acme.com"]))]
@@ -30,9 +31,12 @@ pub struct TokenOut {
     #[schema(example = "clt_pat_Xy12ab")]
     pub prefix: String,
     #[schema(example = json!(["companies:read", "companies:write"]))]
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Vec<String>,
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
     /// When the token was last used, to the minute.
+    #[schema(required = true)]
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -71,10 +75,12 @@ list_of!(TokenList, TokenOut, "personal access tokens");
 pub struct TokenCreate {
     /// What the token is for, 1 to 100 characters on one line.
     #[schema(example = "Nightly sync")]
+    #[schema(max_length = 100)]
     pub name: String,
     /// `personal` (the default) for scripts and servers, or `javascript` for pages in a
     /// browser: read scopes only, usable only from `allowed_origins`.
     #[schema(example = "personal")]
+    #[schema(schema_with = super::schema::token_kind)]
     pub kind: Option<String>,
     /// JavaScript tokens only, and required for them: 1 to 20 origins such as
     /// `https://intranet.acme.com`.
@@ -82,6 +88,7 @@ pub struct TokenCreate {
     /// A subset of the caller's rights; default: all of them.
     #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
     #[schema(example = json!(["companies:read"]))]
+    #[schema(schema_with = super::schema::scopes)]
     pub scopes: Option<Vec<String>>,
     /// When the token stops working; must be in the future. Default: never.
     pub expires_at: Option<DateTime<Utc>>,

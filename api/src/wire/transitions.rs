@@ -20,13 +20,17 @@ pub struct MoveRequest {
     #[schema(minimum = 1)]
     pub to_phase_id: Option<i64>,
     /// `prospect`, `active` or `latent`: the first phase with that status.
+    #[schema(schema_with = super::schema::phase_status)]
     pub to_status: Option<String>,
     /// `won` or `lost`: to the pipeline's won or lost phase.
+    #[schema(schema_with = super::schema::outcome)]
     pub outcome: Option<String>,
     /// Why it was won or lost; only with `outcome`.
     #[schema(example = "Chose a cheaper supplier")]
+    #[schema(max_length = 10000)]
     pub reason: Option<String>,
     /// `reopen`: back to the first phase, outcome cleared; `remove`: out of the pipeline.
+    #[schema(schema_with = super::schema::move_action)]
     pub action: Option<String>,
 }
 
@@ -98,21 +102,33 @@ impl MoveRequest {
 pub struct TransitionOut {
     pub id: i64,
     pub company_id: i64,
+    #[schema(required = true)]
     pub from_pipeline_id: Option<i64>,
+    #[schema(required = true)]
     pub to_pipeline_id: Option<i64>,
+    #[schema(required = true)]
     pub from_phase_id: Option<i64>,
     /// The phase's name when the move happened.
+    #[schema(required = true)]
     pub from_phase_name: Option<String>,
+    #[schema(required = true)]
     pub to_phase_id: Option<i64>,
+    #[schema(required = true)]
     pub to_phase_name: Option<String>,
     /// `prospect`, `active`, `latent` or `not_set`.
+    #[schema(schema_with = super::schema::relationship_status)]
     pub from_status: String,
+    #[schema(schema_with = super::schema::relationship_status)]
     pub to_status: String,
     /// `won` or `lost` when the move was one.
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::outcome_or_null)]
     pub outcome: Option<String>,
+    #[schema(required = true)]
     pub reason: Option<String>,
     pub actor: ActorOut,
     /// How long the company had been in the phase it left.
+    #[schema(required = true)]
     pub seconds_in_previous_phase: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
@@ -122,7 +138,9 @@ pub struct TransitionOut {
 pub struct ActorOut {
     /// `user` or `client_app`.
     #[schema(example = "user")]
+    #[schema(schema_with = super::schema::actor_kind)]
     pub kind: String,
+    #[schema(required = true)]
     pub id: Option<i64>,
 }
 
@@ -164,6 +182,7 @@ list_of!(TransitionList, TransitionOut, "history steps, newest first");
 pub struct MoveOut {
     /// `false` when the company already was where the move leads: nothing was written.
     pub changed: bool,
+    #[schema(required = true)]
     pub transition: Option<TransitionOut>,
     pub company: CompanyOut,
 }

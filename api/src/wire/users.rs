@@ -25,6 +25,7 @@ pub struct UserOut {
     pub name: String,
     /// `admin`, `member` or `viewer`.
     #[schema(example = "member")]
+    #[schema(schema_with = super::schema::role)]
     pub role: String,
     /// Deactivated members cannot sign in and their tokens stop working.
     pub active: bool,
@@ -59,9 +60,11 @@ pub struct UserCreate {
     pub email: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     #[schema(example = "Ana Lima")]
+    #[schema(max_length = 200)]
     pub name: String,
     /// `admin`, `member` or `viewer`; default `member`.
     #[schema(example = "member")]
+    #[schema(schema_with = super::schema::role)]
     pub role: Option<String>,
     /// An initial password for the sign-in page: at least 12 characters, not a common one.
     #[schema(format = Password, min_length = 12)]
@@ -100,10 +103,12 @@ impl UserCreate {
 pub struct UserUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// `admin`, `member` or `viewer`.
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(schema_with = super::schema::role)]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]

@@ -21,13 +21,17 @@ pub struct WebhookOut {
     pub target_url: String,
     /// The event types delivered.
     #[schema(example = json!(["company.created", "company.won"]))]
+    #[schema(schema_with = super::schema::event_types)]
     pub events: Vec<String>,
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Whether events are delivered. A subscription whose deliveries keep failing for the
     /// retry window is disabled; PATCH `{"active": true}` re-enables it.
     pub active: bool,
     /// Why the subscription was disabled; `null` while active.
+    #[schema(required = true)]
     pub disabled_reason: Option<String>,
+    #[schema(required = true)]
     pub disabled_at: Option<DateTime<Utc>>,
     /// The first characters of the signing secret, to tell secrets apart.
     #[schema(example = "whsec_5f1c")]
@@ -82,9 +86,12 @@ list_of!(
 pub struct WebhookCreate {
     /// `https` (or `http`). Hosts on loopback, private or link-local addresses are refused
     /// unless the operator allows private targets.
+    #[schema(max_length = 2048)]
     pub target_url: String,
     /// The event types to deliver, at least one.
+    #[schema(schema_with = super::schema::event_types)]
     pub events: Vec<String>,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -121,13 +128,16 @@ impl WebhookCreate {
 pub struct WebhookUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(max_length = 2048)]
     pub target_url: Option<String>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
+    #[schema(schema_with = super::schema::event_types)]
     pub events: Option<Vec<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10000)]
     pub description: Option<Option<String>>,
     /// `true` re-enables a disabled subscription and clears `disabled_reason`; `false`
     /// pauses it.
@@ -166,27 +176,36 @@ pub struct DeliveryOut {
     #[schema(example = 1017)]
     pub event_id: i64,
     #[schema(example = "company.won")]
+    #[schema(schema_with = super::schema::event_type)]
     pub event_type: String,
     /// `pending` (waiting for its first attempt, its turn or a retry), `succeeded` or
     /// `failed` (given up after the retry window).
     #[schema(example = "succeeded")]
+    #[schema(schema_with = super::schema::delivery_status)]
     pub status: String,
     /// Attempts made so far.
     pub attempts: i32,
     /// For pending deliveries: when the next attempt is due (it may wait longer behind an
     /// older delivery of the same subscription).
+    #[schema(required = true)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub first_attempt_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub last_attempt_at: Option<DateTime<Utc>>,
     /// The receiver's HTTP status at the last attempt; `null` when it did not answer.
     #[schema(example = 200)]
+    #[schema(required = true)]
     pub response_status: Option<i32>,
     /// How long the last attempt took, in milliseconds.
     #[schema(example = 84)]
+    #[schema(required = true)]
     pub latency_ms: Option<i64>,
     /// Why the last attempt failed.
+    #[schema(required = true)]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -219,6 +238,7 @@ list_of!(DeliveryList, DeliveryOut, "deliveries, newest first");
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// Only deliveries in this status: `pending`, `succeeded` or `failed`.
+    #[param(schema_with = super::schema::delivery_status)]
     pub status: Option<String>,
     /// Deliveries per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

@@ -1,0 +1,187 @@
+//! Schemas of the fixed value sets, built from the domain's own lists, for `schema_with` on
+//! the wire fields that carry them: the spec's `enum`s cannot drift from what the server
+//! accepts and sends.
+
+use domain::access::{Role, Scope};
+use domain::event::{EventType, RecordType};
+use domain::listing::SortField;
+use domain::oauth::{ClientType, GrantType};
+use domain::pipeline::{Outcome, Status};
+use domain::token::TokenKind;
+use domain::values::SizeBand;
+use domain::webhook::DeliveryStatus;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{Array, Object};
+
+/// A string that is one of `values`; with `nullable`, `null` too.
+fn one_of<S: Into<String>>(values: impl IntoIterator<Item = S>, nullable: bool) -> Object {
+    let mut values: Vec<serde_json::Value> = values
+        .into_iter()
+        .map(|v| serde_json::Value::String(v.into()))
+        .collect();
+    let schema_type = if nullable {
+        values.push(serde_json::Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .enum_values(Some(values))
+        .build()
+}
+
+/// A list of distinct strings, each one of `values`.
+fn list_of<S: Into<String>>(values: impl IntoIterator<Item = S>, max_items: usize) -> Array {
+    ArrayBuilder::new()
+        .items(one_of(values, false))
+        .unique_items(true)
+        .max_items(Some(max_items))
+        .build()
+}
+
+fn statuses(list: &[Status]) -> impl Iterator<Item = &'static str> + '_ {
+    list.iter().map(|s| s.as_str())
+}
+
+pub(crate) fn size_band_or_null() -> Object {
+    one_of(SizeBand::ALL.iter().map(|b| b.as_str()), true)
+}
+pub(crate) fn phase_status() -> Object {
+    one_of(statuses(&Status::PHASE), false)
+}
+pub(crate) fn relationship_status() -> Object {
+    one_of(statuses(&Status::ALL), false)
+}
+pub(crate) fn outcome() -> Object {
+    one_of(Outcome::ALL.iter().map(|o| o.as_str()), false)
+}
+pub(crate) fn outcome_or_null() -> Object {
+    one_of(Outcome::ALL.iter().map(|o| o.as_str()), true)
+}
+pub(crate) fn role() -> Object {
+    one_of(Role::ALL.iter().map(|r| r.as_str()), false)
+}
+pub(crate) fn token_kind() -> Object {
+    one_of(TokenKind::ALL.iter().map(|k| k.as_str()), false)
+}
+/// The credentials `/v1/me` may report: the token kinds, and OAuth access tokens.
+pub(crate) fn credential_kind() -> Object {
+    one_of(
+        TokenKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .chain(std::iter::once("oauth")),
+        false,
+    )
+}
+pub(crate) fn scopes() -> Array {
+    list_of(
+        Scope::all().iter().map(ToString::to_string),
+        Scope::all().len(),
+    )
+}
+pub(crate) fn client_type() -> Object {
+    one_of(ClientType::ALL.iter().map(|c| c.as_str()), false)
+}
+pub(crate) fn grant_types() -> Array {
+    list_of(
+        GrantType::ALL.iter().map(|g| g.as_str()),
+        GrantType::ALL.len(),
+    )
+}
+pub(crate) fn event_type() -> Object {
+    one_of(EventType::ALL.iter().map(|e| e.as_str()), false)
+}
+pub(crate) fn event_types() -> Array {
+    list_of(
+        EventType::ALL.iter().map(|e| e.as_str()),
+        EventType::ALL.len(),
+    )
+}
+pub(crate) fn record_type() -> Object {
+    one_of(RecordType::ALL.iter().map(|r| r.as_str()), false)
+}
+pub(crate) fn delivery_status() -> Object {
+    one_of(DeliveryStatus::ALL.iter().map(|d| d.as_str()), false)
+}
+pub(crate) fn company_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::COMPANY), false)
+}
+pub(crate) fn record_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::COMMON), false)
+}
+
+/// A request field that takes one of `values`, or blank or `null` for none (integration
+/// platforms send `""` for an unmapped field).
+fn one_of_or_blank<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Object {
+    one_of(
+        values
+            .into_iter()
+            .map(Into::into)
+            .chain(std::iter::once(String::new())),
+        true,
+    )
+}
+
+pub(crate) fn size_band_input() -> Object {
+    one_of_or_blank(SizeBand::ALL.iter().map(|b| b.as_str()))
+}
+
+/// An email address, or blank or `null` for none.
+pub(crate) fn email_input() -> utoipa::openapi::schema::Schema {
+    let any = utoipa::openapi::schema::AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Email,
+                )))
+                .max_length(Some(domain::values::Email::MAX_CHARS)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .max_length(Some(0)),
+        )
+        .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null)))
+        .description(Some("An email address; blank or `null` for none"))
+        .build();
+    utoipa::openapi::schema::Schema::AnyOf(any)
+}
+
+pub(crate) fn role_or_null() -> Object {
+    one_of(Role::ALL.iter().map(|r| r.as_str()), true)
+}
+/// `action` of a move (`wire::transitions::MoveRequest::into_move` reads them).
+pub(crate) fn move_action() -> Object {
+    one_of(["reopen", "remove"], false)
+}
+/// Who made a move (`wire::transitions::ActorOut`).
+pub(crate) fn actor_kind() -> Object {
+    one_of(["user", "client_app"], false)
+}
+/// An import's mode (`wire::import::ImportQuery::mode`).
+pub(crate) fn import_mode() -> Object {
+    one_of(["insert", "upsert"], false)
+}
+/// What became of an import row (`wire::import::ImportRowOut`).
+pub(crate) fn import_row_status() -> Object {
+    one_of(["created", "updated", "failed", "skipped"], false)
+}
+
+/// A record's tags: at most `Tags::MAX`, each 1 to 50 characters without commas; `null` on
+/// create means none, in a patch it clears them.
+pub(crate) fn tags() -> Array {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .min_length(Some(1))
+                .max_length(Some(50))
+                .pattern(Some("^[^,]*$")),
+        )
+        .max_items(Some(domain::values::Tags::MAX))
+        .build()
+}
