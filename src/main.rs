@@ -9,6 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use domain::password::Password;
 use domain::values::{Email, Label, Name};
 use persistence::Db;
+use persistence::vault::source::{
+    KeySource, pending_path, read_key_file_if_any, replace_key_file, write_key_file,
+};
+use persistence::vault::{OperatorKey, Vault};
 
 #[derive(Debug, Parser)]
 #[command(name = "clientline", version, about = "Clientline: a headless CRM API")]
@@ -40,8 +44,33 @@ struct Cli {
     #[arg(long, env = "CLIENTLINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
 
+    /// The operator key that seals the stored secrets (webhook signing secrets, TOTP secrets,
+    /// OAuth signing keys): 32 random bytes as base64 or as 64 hex digits
+    /// (`clientline secret-key generate` makes one). Prefer the environment variable: a
+    /// command line is visible to other users of the machine. Without it and without
+    /// --secret-key-file, SQLite keeps the key in a file beside the database
+    /// (`<database>.key`, mode 0600, created on first start); PostgreSQL refuses to start.
+    #[arg(
+        long,
+        env = "CLIENTLINE_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    secret_key: Option<String>,
+
+    /// A file holding the operator key (base64 or hex), private to its owner (mode 0600).
+    #[arg(long, env = "CLIENTLINE_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// Where the database is and how its secrets open.
+struct Store {
+    database_url: String,
+    secret_key: Option<String>,
+    secret_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -65,6 +94,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage the operator key that seals the stored secrets.
+    SecretKey {
+        #[command(subcommand)]
+        command: SecretKeyCommand,
     },
     /// Import companies or contacts from a CSV file of any size, through the same checks
     /// and reports as `POST /v1/companies/import`.
@@ -133,6 +167,24 @@ enum KeysCommand {
     Retire {
         /// The key's id (`kid`), as `keys list` shows it.
         kid: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretKeyCommand {
+    /// Print a new random operator key (base64), for CLIENTLINE_SECRET_KEY.
+    Generate,
+    /// Re-seal every stored secret under a new operator key, in one transaction. Stop the
+    /// service (every replica) first. With a key file, the new key is written to
+    /// `<key file>.new` first and moved over the key file once the re-sealing has committed;
+    /// an interrupted rotation is finished by running the command again, and meanwhile the
+    /// service opens secrets under either key. With CLIENTLINE_SECRET_KEY, the new key is
+    /// CLIENTLINE_NEW_SECRET_KEY, or one generated and printed before anything changes; then
+    /// set CLIENTLINE_SECRET_KEY to it everywhere.
+    Rotate {
+        /// The new key (base64 or hex of 32 bytes); default: a new random one.
+        #[arg(long, env = "CLIENTLINE_NEW_SECRET_KEY", hide_env_values = true)]
+        new_key: Option<String>,
     },
 }
 
@@ -258,13 +310,19 @@ enum AccountCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    let store = Store {
+        database_url: cli.database_url,
+        secret_key: cli.secret_key,
+        secret_key_file: cli.secret_key_file,
+    };
     let result = match cli.command {
-        None => serve(&cli.database_url, cli.pool_size, cli.serve),
-        Some(Command::Serve(args)) => serve(&cli.database_url, cli.pool_size, args),
-        Some(Command::Migrate) => migrate(&cli.database_url),
-        Some(Command::Keys { command }) => keys(&cli.database_url, command),
-        Some(Command::Import(args)) => import(&cli.database_url, args),
-        Some(Command::Seed(args)) => seed(&cli.database_url, &args),
+        None => serve(&store, cli.pool_size, cli.serve),
+        Some(Command::Serve(args)) => serve(&store, cli.pool_size, args),
+        Some(Command::Migrate) => migrate(&store),
+        Some(Command::Keys { command }) => keys(&store, command),
+        Some(Command::SecretKey { command }) => secret_key(&store, command),
+        Some(Command::Import(args)) => import(&store, args),
+        Some(Command::Seed(args)) => seed(&store, &args),
         Some(Command::Account {
             command:
                 AccountCommand::Create {
@@ -275,7 +333,7 @@ fn main() -> ExitCode {
                     json,
                 },
         }) => create_account(
-            &cli.database_url,
+            &store,
             &name,
             &admin_email,
             admin_name.as_deref(),
@@ -305,11 +363,49 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn open(database_url: &str, pool_size: u32) -> Result<Db, String> {
-    let db = Db::connect(database_url, pool_size)
+impl Store {
+    fn key_source(&self) -> Result<KeySource, String> {
+        KeySource::choose(
+            self.secret_key.clone(),
+            self.secret_key_file.clone(),
+            &self.database_url,
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Opens the database with its operator key, applies the migrations and seals any secret
+/// still in plaintext.
+fn open(store: &Store, pool_size: u32) -> Result<Db, String> {
+    let database_url = &store.database_url;
+    let loaded = store
+        .key_source()?
+        .load()
+        .map_err(|e| format!("cannot read the operator key: {e}"))?;
+    if let Some(pending) = &loaded.unfinished_rotation {
+        tracing::warn!(
+            file = %pending.display(),
+            "an operator key rotation did not finish: secrets open under the old key and this \
+             one; run `clientline secret-key rotate` again to finish it, and keep the file"
+        );
+    }
+    let db = Db::connect(database_url, pool_size, loaded.vault)
         .map_err(|e| format!("cannot open the database {}: {e}", redact(database_url)))?;
-    let applied = db.migrate().map_err(|e| format!("{e}"))?;
-    for name in applied {
+    let applied = db.migrate();
+    if let Some(created) = &loaded.created {
+        if applied.is_err() {
+            // A key made now cannot be the one the stored secrets need.
+            let _ = std::fs::remove_file(created);
+        } else {
+            tracing::warn!(
+                file = %created.display(),
+                key_id = db.vault().key_id(),
+                "created the operator key file (mode 0600) that seals the stored secrets; \
+                 back it up with the database: without it they cannot be read"
+            );
+        }
+    }
+    for name in applied.map_err(|e| format!("{e}"))? {
         tracing::info!(migration = %name, "applied migration");
     }
     Ok(db)
@@ -325,8 +421,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn serve(database_url: &str, pool_size: u32, args: ServeArgs) -> Result<(), String> {
-    let db = open(database_url, pool_size)?;
+fn serve(store: &Store, pool_size: u32, args: ServeArgs) -> Result<(), String> {
+    let db = open(store, pool_size)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     if let Some(created) =
         persistence::accounts::create_default_if_empty(&mut conn).map_err(|e| format!("{e:?}"))?
@@ -401,9 +497,10 @@ fn webhook_settings(args: &ServeArgs) -> Result<api::WebhookSettings, String> {
     })
 }
 
-fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
+fn keys(store: &Store, command: KeysCommand) -> Result<(), String> {
     use persistence::signing_keys;
-    let db = open(database_url, 1)?;
+    let db = open(store, 1)?;
+    let vault = db.vault().clone();
     let mut conn = db.conn().map_err(|e| format!("{e}"))?;
     let line = |k: &signing_keys::SigningKey| {
         format!(
@@ -418,17 +515,17 @@ fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
     };
     let text = match command {
         KeysCommand::List => {
-            signing_keys::ensure(&mut conn).map_err(|e| format!("{e}"))?;
-            let all = signing_keys::all(&mut conn).map_err(|e| format!("{e}"))?;
+            signing_keys::ensure(&mut conn, &vault).map_err(|e| format!("{e}"))?;
+            let all = signing_keys::all(&mut conn, &vault).map_err(|e| format!("{e}"))?;
             all.iter().map(line).collect::<Vec<_>>().join("\n")
         }
         KeysCommand::Rotate => {
-            signing_keys::ensure(&mut conn).map_err(|e| format!("{e}"))?;
-            let key = signing_keys::rotate(&mut conn).map_err(|e| format!("{e}"))?;
+            signing_keys::ensure(&mut conn, &vault).map_err(|e| format!("{e}"))?;
+            let key = signing_keys::rotate(&mut conn, &vault).map_err(|e| format!("{e}"))?;
             format!("new signing key: {}", line(&key))
         }
         KeysCommand::Retire { kid } => {
-            let key = signing_keys::retire(&mut conn, &kid).map_err(|e| match e {
+            let key = signing_keys::retire(&mut conn, &vault, &kid).map_err(|e| match e {
                 persistence::StoreError::NotFound => format!("no live key has the id {kid}"),
                 other => format!("{other}"),
             })?;
@@ -438,12 +535,12 @@ fn keys(database_url: &str, command: KeysCommand) -> Result<(), String> {
     say(format_args!("{text}")).map_err(|e| format!("cannot write the answer: {e}"))
 }
 
-fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
+fn import(store: &Store, args: ImportArgs) -> Result<(), String> {
     use api::wire::import::{CsvRows, Kind, check_csv, company_rows, contact_rows};
     use domain::event::Outbox;
     use persistence::import::{ImportMode, RowOutcome};
 
-    let db = open(database_url, 1)?;
+    let db = open(store, 1)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let account = match args.account {
         Some(id) => {
@@ -564,15 +661,106 @@ fn import(database_url: &str, args: ImportArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn migrate(database_url: &str) -> Result<(), String> {
-    open(database_url, 1).map(|_| ())
+fn migrate(store: &Store) -> Result<(), String> {
+    open(store, 1).map(|_| ())
 }
 
-fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
+fn secret_key(store: &Store, command: SecretKeyCommand) -> Result<(), String> {
+    let new_key = match command {
+        SecretKeyCommand::Generate => {
+            return say(format_args!("{}", OperatorKey::generate().to_base64()))
+                .map_err(|e| e.to_string());
+        }
+        SecretKeyCommand::Rotate { new_key } => new_key
+            .map(|k| OperatorKey::parse(&k))
+            .transpose()
+            .map_err(|e| format!("CLIENTLINE_NEW_SECRET_KEY {e}"))?,
+    };
+    let source = store.key_source()?;
+    let db = open(store, 1)?;
+    let current = db.vault().clone();
+    let fail = |e: String| format!("the operator key was not rotated: {e}");
+    if new_key.as_ref().is_some_and(|k| k.id() == current.key_id()) {
+        return Err(fail("the new key is the current one".into()));
+    }
+    // The new key is kept where it survives a crash before anything is re-sealed with it.
+    let (new, announce) = match source.file() {
+        Some(file) => {
+            let pending = pending_path(file);
+            match read_key_file_if_any(&pending).map_err(|e| fail(e.to_string()))? {
+                Some(unfinished) => {
+                    if new_key.as_ref().is_some_and(|k| *k != unfinished) {
+                        return Err(fail(format!(
+                            "{} holds the key of an unfinished rotation, not \
+                             CLIENTLINE_NEW_SECRET_KEY; run the command without a new key to \
+                             finish that rotation first",
+                            pending.display()
+                        )));
+                    }
+                    (unfinished, None)
+                }
+                None => {
+                    let new = new_key.unwrap_or_else(OperatorKey::generate);
+                    write_key_file(&pending, &new)
+                        .map_err(|e| fail(format!("cannot write {}: {e}", pending.display())))?;
+                    (new, None)
+                }
+            }
+        }
+        None => match new_key {
+            Some(new) => (new, None),
+            None => {
+                let new = OperatorKey::generate();
+                let text = new.to_base64();
+                (new, Some(text))
+            }
+        },
+    };
+    if let Some(text) = announce {
+        say(format_args!(
+            "New operator key (shown only now; store it before going on, it takes effect when \
+             the re-sealing below commits):\n\n    {text}\n"
+        ))
+        .map_err(|e| fail(format!("cannot print the new key: {e}")))?;
+    }
+    let to = Vault::new(new.clone());
+    let from = current.also_opening(new.clone());
+    let mut conn = db.conn().map_err(|e| fail(e.to_string()))?;
+    let resealed = persistence::vault::stored::reseal(&mut conn, &from, &to)
+        .map_err(|e| fail(e.to_string()))?;
+    let done = format!(
+        "Re-sealed {} secrets ({} webhook secrets, {} TOTP secrets, {} signing keys) under \
+         operator key {}.",
+        resealed.total(),
+        resealed.webhook_secrets,
+        resealed.totp_secrets,
+        resealed.signing_keys,
+        new.id()
+    );
+    match source.file() {
+        Some(file) => {
+            replace_key_file(&pending_path(file), file).map_err(|e| {
+                format!(
+                    "{done} But {} could not be moved over {}: {e}; move it by hand",
+                    pending_path(file).display(),
+                    file.display()
+                )
+            })?;
+            say(format_args!("{done} {} holds the new key.", file.display()))
+        }
+        None => say(format_args!(
+            "{done} Set CLIENTLINE_SECRET_KEY to the new key wherever the service runs, then \
+             start it."
+        )),
+    }
+    .map_err(|e| e.to_string())
+}
+
+fn seed(store: &Store, args: &SeedArgs) -> Result<(), String> {
     if args.companies < 1 {
         return Err("--companies must be at least 1".into());
     }
-    let db = open(database_url, 1)?;
+    let db = open(store, 1)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let seeded =
         persistence::seed::companies(&mut conn, args.account, args.pipeline, args.companies)
@@ -595,7 +783,7 @@ fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
 }
 
 fn create_account(
-    database_url: &str,
+    store: &Store,
     name: &str,
     admin_email: &str,
     admin_name: Option<&str>,
@@ -627,7 +815,7 @@ fn create_account(
         .map(|raw| Password::parse(&raw))
         .transpose()
         .map_err(|e| format!("--admin-password {}", e.message))?;
-    let db = open(database_url, 1)?;
+    let db = open(store, 1)?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let created = persistence::accounts::create(
         &mut conn,

@@ -12,6 +12,7 @@ fn clientline(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clientline"))
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
+        .envs(common::binary_env(database_url))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run clientline: {e}"))
@@ -41,7 +42,8 @@ fn create_account(database_url: &str, name: &str, email: &str) -> i64 {
 }
 
 fn count(database_url: &str) -> (i64, i64) {
-    let db = persistence::Db::connect(database_url, 1).unwrap_or_else(|e| panic!("{e:?}"));
+    let db = persistence::Db::connect(database_url, 1, common::binary_vault(database_url))
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
     let companies: i64 = companies::table
         .count()

@@ -1578,7 +1578,8 @@ async fn after_a_key_rotation_old_tokens_still_pass_and_new_ones_carry_the_new_k
     let old_kid = jwt(&before.access).header["kid"].clone();
     let rotated = {
         let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::signing_keys::rotate(&mut conn).unwrap_or_else(|e| panic!("{e:?}"))
+        persistence::signing_keys::rotate(&mut conn, app.db.vault())
+            .unwrap_or_else(|e| panic!("{e:?}"))
     };
     assert_ne!(old_kid, rotated.kid.as_str());
     assert_eq!(me(&app, &before.access).await.status, StatusCode::OK);
@@ -1624,8 +1625,10 @@ async fn a_server_started_after_a_key_is_retired_refuses_the_tokens_it_signed() 
         .to_owned();
     {
         let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::signing_keys::rotate(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::signing_keys::retire(&mut conn, &old_kid).unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::signing_keys::rotate(&mut conn, app.db.vault())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::signing_keys::retire(&mut conn, app.db.vault(), &old_kid)
+            .unwrap_or_else(|e| panic!("{e:?}"));
     }
     let fresh = Tokens::from_answer(&refresh(&app, &client, tokens.refresh()).await);
     let base = replica(&app).await;
@@ -1656,8 +1659,10 @@ async fn a_retired_keys_tokens_are_refused_at_once_and_it_leaves_the_jwks() {
         .to_owned();
     {
         let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::signing_keys::rotate(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::signing_keys::retire(&mut conn, &old_kid).unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::signing_keys::rotate(&mut conn, app.db.vault())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::signing_keys::retire(&mut conn, app.db.vault(), &old_kid)
+            .unwrap_or_else(|e| panic!("{e:?}"));
     }
     assert_refused(&app, &tokens.access).await;
     assert!(!kids(&jwks(&app).await).contains(&old_kid));

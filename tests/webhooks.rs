@@ -706,7 +706,8 @@ async fn idle_app() -> TestApp {
 
 fn claim(app: &TestApp, lease: TimeDelta) -> Vec<persistence::webhooks::Claimed> {
     let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-    persistence::webhooks::claim_due(&mut conn, 10, lease).unwrap_or_else(|e| panic!("{e:?}"))
+    persistence::webhooks::claim_due(&mut conn, app.db.vault(), 10, lease)
+        .unwrap_or_else(|e| panic!("{e:?}"))
 }
 
 fn report(app: &TestApp, claimed: &persistence::webhooks::Claimed) -> bool {

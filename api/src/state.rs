@@ -157,10 +157,18 @@ impl AppState {
             return Ok(None);
         };
         if keys.needs_reload(&kid) {
-            let live = self.run(persistence::signing_keys::live).await?;
+            let vault = self.vault();
+            let live = self
+                .run(move |conn| persistence::signing_keys::live(conn, &vault))
+                .await?;
             keys.remember(&live);
         }
         Ok(Some(kid))
+    }
+
+    /// The operator key's vault, which seals and opens the stored secrets.
+    pub fn vault(&self) -> persistence::vault::Vault {
+        self.db.vault().clone()
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool, so that no actix worker

@@ -30,4 +30,7 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     #[error("database task failed: {0}")]
     Task(String),
+    /// A stored secret did not open (or could not be sealed) with the operator key.
+    #[error(transparent)]
+    Sealed(#[from] crate::vault::SealError),
 }

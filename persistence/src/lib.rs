@@ -22,6 +22,7 @@ pub mod tokens;
 pub mod totp;
 pub mod transitions;
 pub mod users;
+pub mod vault;
 pub mod webhooks;
 
 pub use error::StoreError;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::StoreError;
+use crate::vault::Vault;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -105,16 +106,18 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// The pool of connections to one database.
+/// The pool of connections to one database, and the operator key its secrets are sealed with.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    vault: Vault,
 }
 
 impl Db {
-    /// Opens a pool of `size` connections to `url`. SQLite files are created when missing.
-    pub fn connect(url: &str, size: u32) -> Result<Db, StoreError> {
+    /// Opens a pool of `size` connections to `url`, whose secrets `vault` seals and opens.
+    /// SQLite files are created when missing.
+    pub fn connect(url: &str, size: u32, vault: Vault) -> Result<Db, StoreError> {
         let backend = Backend::of(url);
         let manager = Manager {
             url: url.to_owned(),
@@ -138,11 +141,20 @@ impl Db {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            vault,
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The operator key's vault: seals and opens the stored secrets.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// The most connections the pool opens.
@@ -154,7 +166,9 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
-    /// Applies the pending migrations of this backend and returns their names.
+    /// Applies the pending migrations of this backend and returns their names; then seals any
+    /// secret still stored in plaintext (a database from before sealing), and checks that the
+    /// stored secrets open with this operator key.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
         let migrations = match self.backend {
@@ -164,7 +178,18 @@ impl Db {
         let applied = conn
             .run_pending_migrations(migrations)
             .map_err(|e| StoreError::Task(format!("migration failed: {e}")))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        let applied = applied.iter().map(ToString::to_string).collect();
+        let sealed = crate::vault::stored::seal_plaintext(&mut conn, &self.vault)?;
+        if sealed.total() > 0 {
+            tracing::info!(
+                webhook_secrets = sealed.webhook_secrets,
+                totp_secrets = sealed.totp_secrets,
+                signing_keys = sealed.signing_keys,
+                key_id = self.vault.key_id(),
+                "sealed the secrets stored in plaintext under the operator key"
+            );
+        }
+        Ok(applied)
     }
 
     /// Whether the database answers.

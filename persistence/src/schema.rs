@@ -317,6 +317,7 @@ diesel::table! {
         target_url -> Text,
         events -> Text,
         description -> Nullable<Text>,
+        /// Sealed under the operator key (`vault`).
         secret -> Text,
         active -> Bool,
         disabled_reason -> Nullable<Text>,
@@ -324,6 +325,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// The secret's first characters, to recognise it in a list.
+        secret_prefix -> Text,
     }
 }
 

@@ -1,15 +1,17 @@
 //! The keys that sign OAuth access tokens. They live in the database so that every replica
 //! signs and verifies with the same ones; the newest live key signs, every live key verifies,
-//! and a retired key verifies nothing.
+//! and a retired key verifies nothing. Private keys are stored sealed under the operator key
+//! (`vault`), bound to their `kid`.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use sha2::{Digest, Sha256};
 
 use crate::schema::signing_keys;
+use crate::vault::{Place, Vault};
 use crate::{DbConnection, StoreError, now, to_utc, write_transaction};
 
 /// The one algorithm keys are made for (RFC 8037).
@@ -52,17 +54,21 @@ struct KeyRow {
     retired_at: Option<NaiveDateTime>,
 }
 
-impl From<KeyRow> for SigningKey {
-    fn from(row: KeyRow) -> SigningKey {
-        SigningKey {
-            kid: row.kid,
-            algorithm: row.algorithm,
-            private_der: STANDARD.decode(row.private_key).unwrap_or_default(),
-            public_x: row.public_key,
-            created_at: to_utc(row.created_at),
-            retired_at: row.retired_at.map(to_utc),
-        }
+impl KeyRow {
+    fn open(self, vault: &Vault) -> Result<SigningKey, StoreError> {
+        Ok(SigningKey {
+            private_der: vault.open(&Place::signing_key(&self.kid), &self.private_key)?,
+            kid: self.kid,
+            algorithm: self.algorithm,
+            public_x: self.public_key,
+            created_at: to_utc(self.created_at),
+            retired_at: self.retired_at.map(to_utc),
+        })
     }
+}
+
+fn open_all(rows: Vec<KeyRow>, vault: &Vault) -> Result<Vec<SigningKey>, StoreError> {
+    rows.into_iter().map(|row| row.open(vault)).collect()
 }
 
 /// The RFC 7638 thumbprint of an Ed25519 public key: the key's id.
@@ -71,7 +77,7 @@ fn thumbprint(x: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-fn insert_new(conn: &mut DbConnection) -> Result<SigningKey, StoreError> {
+fn insert_new(conn: &mut DbConnection, vault: &Vault) -> Result<SigningKey, StoreError> {
     let mut seed = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut seed);
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
@@ -84,7 +90,7 @@ fn insert_new(conn: &mut DbConnection) -> Result<SigningKey, StoreError> {
         .values((
             signing_keys::kid.eq(&kid),
             signing_keys::algorithm.eq(ALGORITHM),
-            signing_keys::private_key.eq(STANDARD.encode(der.as_bytes())),
+            signing_keys::private_key.eq(vault.seal(&Place::signing_key(&kid), der.as_bytes())?),
             signing_keys::public_key.eq(&x),
             signing_keys::created_at.eq(now()),
         ))
@@ -92,61 +98,56 @@ fn insert_new(conn: &mut DbConnection) -> Result<SigningKey, StoreError> {
     signing_keys::table
         .filter(signing_keys::kid.eq(&kid))
         .select(KeyRow::as_select())
-        .first(conn)
-        .map(SigningKey::from)
-        .map_err(StoreError::from)
+        .first::<KeyRow>(conn)?
+        .open(vault)
 }
 
 /// The live keys, newest first: the first signs, all verify.
-pub fn live(conn: &mut DbConnection) -> Result<Vec<SigningKey>, StoreError> {
-    Ok(signing_keys::table
+pub fn live(conn: &mut DbConnection, vault: &Vault) -> Result<Vec<SigningKey>, StoreError> {
+    let rows = signing_keys::table
         .filter(signing_keys::retired_at.is_null())
         .select(KeyRow::as_select())
         .order(signing_keys::id.desc())
-        .load(conn)?
-        .into_iter()
-        .map(SigningKey::from)
-        .collect())
+        .load(conn)?;
+    open_all(rows, vault)
 }
 
 /// Every key, live and retired, newest first.
-pub fn all(conn: &mut DbConnection) -> Result<Vec<SigningKey>, StoreError> {
-    Ok(signing_keys::table
+pub fn all(conn: &mut DbConnection, vault: &Vault) -> Result<Vec<SigningKey>, StoreError> {
+    let rows = signing_keys::table
         .select(KeyRow::as_select())
         .order(signing_keys::id.desc())
-        .load(conn)?
-        .into_iter()
-        .map(SigningKey::from)
-        .collect())
+        .load(conn)?;
+    open_all(rows, vault)
 }
 
 /// Makes sure a live key exists, creating the first one; returns the live keys. Only the
 /// very first call writes: every token request calls this, so it reads first.
-pub fn ensure(conn: &mut DbConnection) -> Result<Vec<SigningKey>, StoreError> {
-    let keys = live(conn)?;
+pub fn ensure(conn: &mut DbConnection, vault: &Vault) -> Result<Vec<SigningKey>, StoreError> {
+    let keys = live(conn, vault)?;
     if !keys.is_empty() {
         return Ok(keys);
     }
     write_transaction(conn, |conn| {
-        let keys = live(conn)?;
+        let keys = live(conn, vault)?;
         if !keys.is_empty() {
             return Ok(keys);
         }
-        insert_new(conn)?;
-        live(conn)
+        insert_new(conn, vault)?;
+        live(conn, vault)
     })
 }
 
 /// Adds a new key, which signs from now on; older live keys keep verifying.
-pub fn rotate(conn: &mut DbConnection) -> Result<SigningKey, StoreError> {
-    write_transaction(conn, insert_new)
+pub fn rotate(conn: &mut DbConnection, vault: &Vault) -> Result<SigningKey, StoreError> {
+    write_transaction(conn, |conn| insert_new(conn, vault))
 }
 
 /// Retires a key: tokens it signed stop verifying. The newest live key cannot be retired
 /// (rotate first), so that something always signs.
-pub fn retire(conn: &mut DbConnection, kid: &str) -> Result<SigningKey, StoreError> {
+pub fn retire(conn: &mut DbConnection, vault: &Vault, kid: &str) -> Result<SigningKey, StoreError> {
     write_transaction(conn, |conn| {
-        let keys = live(conn)?;
+        let keys = live(conn, vault)?;
         let position = keys
             .iter()
             .position(|k| k.kid == kid)
@@ -162,8 +163,7 @@ pub fn retire(conn: &mut DbConnection, kid: &str) -> Result<SigningKey, StoreErr
         signing_keys::table
             .filter(signing_keys::kid.eq(kid))
             .select(KeyRow::as_select())
-            .first(conn)
-            .map(SigningKey::from)
-            .map_err(StoreError::from)
+            .first::<KeyRow>(conn)?
+            .open(vault)
     })
 }

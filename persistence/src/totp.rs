@@ -1,5 +1,6 @@
 //! A user's authenticator (TOTP): enrolled, confirmed with a first code, checked at sign-in
-//! with each time step accepted once, and removed.
+//! with each time step accepted once, and removed. The secret is stored sealed under the
+//! operator key (`vault`).
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -7,6 +8,7 @@ use domain::Invalid;
 use domain::totp;
 
 use crate::schema::users;
+use crate::vault::{Place, Vault};
 use crate::{DbConnection, StoreError, now, write_transaction};
 
 /// A user's second factor as they see it.
@@ -45,7 +47,7 @@ pub fn status(conn: &mut DbConnection, user_id: i64) -> Result<TotpStatus, Store
 
 /// Issues a new secret (160 bits) waiting for confirmation, returned base32 this once.
 /// A confirmed authenticator must be removed first.
-pub fn enrol(conn: &mut DbConnection, user_id: i64) -> Result<Vec<u8>, StoreError> {
+pub fn enrol(conn: &mut DbConnection, vault: &Vault, user_id: i64) -> Result<Vec<u8>, StoreError> {
     write_transaction(conn, |conn| {
         let (_, confirmed, _) = stored(conn, user_id)?;
         if confirmed {
@@ -57,7 +59,7 @@ pub fn enrol(conn: &mut DbConnection, user_id: i64) -> Result<Vec<u8>, StoreErro
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
         diesel::update(users::table.filter(users::id.eq(user_id)))
             .set((
-                users::totp_secret.eq(Some(totp::to_base32(&secret))),
+                users::totp_secret.eq(Some(vault.seal(&Place::totp_secret(user_id), &secret)?)),
                 users::totp_confirmed_at.eq(None::<chrono::NaiveDateTime>),
                 users::totp_last_step.eq(None::<i64>),
             ))
@@ -70,14 +72,16 @@ pub fn enrol(conn: &mut DbConnection, user_id: i64) -> Result<Vec<u8>, StoreErro
 /// only a confirmed authenticator counts (sign-in); otherwise a pending one does too.
 fn check(
     conn: &mut DbConnection,
+    vault: &Vault,
     user_id: i64,
     code: &str,
     confirmed_only: bool,
 ) -> Result<bool, StoreError> {
     let (secret, confirmed, last) = stored(conn, user_id)?;
-    let Some(secret) = secret.and_then(|s| totp::from_base32(&s)) else {
+    let Some(sealed) = secret else {
         return Ok(false);
     };
+    let secret = vault.open(&Place::totp_secret(user_id), &sealed)?;
     if confirmed_only && !confirmed {
         return Ok(false);
     }
@@ -103,8 +107,13 @@ fn check(
 }
 
 /// A code at sign-in, for a confirmed authenticator.
-pub fn verify(conn: &mut DbConnection, user_id: i64, code: &str) -> Result<bool, StoreError> {
-    check(conn, user_id, code, true)
+pub fn verify(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    user_id: i64,
+    code: &str,
+) -> Result<bool, StoreError> {
+    check(conn, vault, user_id, code, true)
 }
 
 fn wrong_code() -> StoreError {
@@ -116,7 +125,12 @@ fn wrong_code() -> StoreError {
 }
 
 /// Confirms a pending authenticator with its first code.
-pub fn confirm(conn: &mut DbConnection, user_id: i64, code: &str) -> Result<(), StoreError> {
+pub fn confirm(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    user_id: i64,
+    code: &str,
+) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
         let (secret, confirmed, _) = stored(conn, user_id)?;
         if secret.is_none() {
@@ -129,7 +143,7 @@ pub fn confirm(conn: &mut DbConnection, user_id: i64, code: &str) -> Result<(), 
                 "the authenticator is confirmed already".into(),
             ));
         }
-        if !check(conn, user_id, code, false)? {
+        if !check(conn, vault, user_id, code, false)? {
             return Err(wrong_code());
         }
         diesel::update(users::table.filter(users::id.eq(user_id)))
@@ -140,13 +154,18 @@ pub fn confirm(conn: &mut DbConnection, user_id: i64, code: &str) -> Result<(), 
 }
 
 /// Removes the authenticator, proven by a current code.
-pub fn remove(conn: &mut DbConnection, user_id: i64, code: &str) -> Result<(), StoreError> {
+pub fn remove(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    user_id: i64,
+    code: &str,
+) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
         let (secret, _, _) = stored(conn, user_id)?;
         if secret.is_none() {
             return Err(StoreError::NotFound);
         }
-        if !check(conn, user_id, code, false)? {
+        if !check(conn, vault, user_id, code, false)? {
             return Err(wrong_code());
         }
         diesel::update(users::table.filter(users::id.eq(user_id)))

@@ -22,6 +22,7 @@ use crate::events::{Event, Recorded};
 use crate::keyset::{id_position, into_page};
 use crate::pool::on_backend;
 use crate::schema::{events, webhook_deliveries as deliveries, webhooks};
+use crate::vault::{Place, Vault};
 use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
 
 const PENDING: &str = "pending";
@@ -36,7 +37,7 @@ struct WebhookRow {
     target_url: String,
     events: String,
     description: Option<String>,
-    secret: String,
+    secret_prefix: String,
     active: bool,
     disabled_reason: Option<String>,
     disabled_at: Option<NaiveDateTime>,
@@ -68,7 +69,7 @@ impl From<WebhookRow> for Webhook {
             active: r.active,
             disabled_reason: r.disabled_reason,
             disabled_at: r.disabled_at.map(to_utc),
-            secret_prefix: r.secret.chars().take(SECRET_PREFIX.len() + 4).collect(),
+            secret_prefix: r.secret_prefix,
             version: r.version,
             created_at: to_utc(r.created_at),
             updated_at: to_utc(r.updated_at),
@@ -102,9 +103,33 @@ fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", hex::encode(bytes))
 }
 
+/// What a list shows of a secret: the prefix and four characters.
+fn prefix_of(secret: &str) -> String {
+    secret.chars().take(SECRET_PREFIX.len() + 4).collect()
+}
+
+/// Stores `secret` sealed as the signing secret of webhook `id`.
+fn store_secret(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    id: i64,
+    secret: &str,
+) -> Result<(), StoreError> {
+    let sealed = vault.seal(&Place::webhook_secret(id), secret.as_bytes())?;
+    diesel::update(webhooks::table.filter(webhooks::id.eq(id)))
+        .set((
+            webhooks::secret.eq(sealed),
+            webhooks::secret_prefix.eq(prefix_of(secret)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Creates a subscription; returns it with its signing secret, which is shown this once.
+/// The secret is stored sealed under the operator key, bound to the new row.
 pub fn create(
     conn: &mut DbConnection,
+    vault: &Vault,
     account_id: i64,
     new: &NewWebhook,
 ) -> Result<(Webhook, String), StoreError> {
@@ -117,7 +142,9 @@ pub fn create(
                 webhooks::target_url.eq(new.target_url.as_str()),
                 webhooks::events.eq(types_json(&new.events)),
                 webhooks::description.eq(new.description.as_ref().map(Description::as_str)),
-                webhooks::secret.eq(&secret),
+                // Sealed below, once the row has the id the seal binds it to.
+                webhooks::secret.eq(""),
+                webhooks::secret_prefix.eq(""),
                 webhooks::active.eq(true),
                 webhooks::version.eq(1),
                 webhooks::created_at.eq(at),
@@ -125,6 +152,7 @@ pub fn create(
             ))
             .returning(webhooks::id)
             .get_result(conn)?;
+        store_secret(conn, vault, id, &secret)?;
         Ok((get(conn, account_id, id)?, secret))
     })
 }
@@ -241,15 +269,16 @@ pub fn delete(
 /// Replaces the signing secret; deliveries are signed with the new one from now on.
 pub fn rotate_secret(
     conn: &mut DbConnection,
+    vault: &Vault,
     account_id: i64,
     id: i64,
 ) -> Result<(Webhook, String), StoreError> {
     write_transaction(conn, |conn| {
         let current = get(conn, account_id, id)?;
         let secret = new_secret();
+        store_secret(conn, vault, id, &secret)?;
         diesel::update(webhooks::table.filter(webhooks::id.eq(id)))
             .set((
-                webhooks::secret.eq(&secret),
                 webhooks::version.eq(current.version + 1),
                 webhooks::updated_at.eq(now()),
             ))
@@ -418,6 +447,7 @@ struct ClaimRow {
 /// once never get the same row; on SQLite the write transaction serialises claims.
 pub fn claim_due(
     conn: &mut DbConnection,
+    vault: &Vault,
     limit: i64,
     lease: TimeDelta,
 ) -> Result<Vec<Claimed>, StoreError> {
@@ -510,6 +540,14 @@ pub fn claim_due(
         .into_iter()
         .filter_map(|row| {
             let event = events.get(&row.event_id)?.clone();
+            // Every secret opened at start-up; one that does not now was altered since. Its
+            // delivery waits (its lease lapses and it is claimed again) rather than going out
+            // unsigned, and the log says why.
+            let secret = vault
+                .open(&Place::webhook_secret(row.webhook_id), &row.secret)
+                .map_err(|e| tracing::error!(error = %e, delivery_id = row.delivery_id, "cannot sign a delivery"))
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())?;
             Some(Claimed {
                 delivery_id: row.delivery_id,
                 webhook_id: row.webhook_id,
@@ -518,7 +556,7 @@ pub fn claim_due(
                 first_attempt_at: row.first_attempt_at.map(to_utc),
                 lease_until,
                 target_url: row.target_url,
-                secret: row.secret,
+                secret,
                 event,
             })
         })

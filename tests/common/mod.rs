@@ -17,6 +17,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use domain::access::ScopeSet;
 use domain::values::{Email, Label, Name};
 use persistence::Db;
+use persistence::vault::{OperatorKey, Vault};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -28,6 +29,7 @@ pub struct TestApp {
     pub account_id: i64,
     pub admin_id: i64,
     pub db: Db,
+    pub database_url: String,
     _database: TestDatabase,
 }
 
@@ -157,6 +159,34 @@ fn rand_suffix() -> u64 {
         .unwrap_or(0)
 }
 
+/// The operator key the binary gets in tests on PostgreSQL, which has no key file.
+pub const TEST_SECRET_KEY: &str =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// What the binary needs in its environment to open `database_url` in tests: on PostgreSQL
+/// the test key; SQLite keeps a key file beside the database.
+pub fn binary_env(database_url: &str) -> Vec<(&'static str, &'static str)> {
+    match persistence::Backend::of(database_url) {
+        persistence::Backend::Postgres => vec![("CLIENTLINE_SECRET_KEY", TEST_SECRET_KEY)],
+        persistence::Backend::Sqlite => Vec::new(),
+    }
+}
+
+/// The vault the binary uses for `database_url` (see [`binary_env`]).
+pub fn binary_vault(database_url: &str) -> Vault {
+    match persistence::Backend::of(database_url) {
+        persistence::Backend::Postgres => {
+            Vault::new(OperatorKey::parse(TEST_SECRET_KEY).unwrap_or_else(|e| panic!("{e}")))
+        }
+        persistence::Backend::Sqlite => {
+            persistence::vault::source::KeySource::choose(None, None, database_url)
+                .and_then(|source| source.load())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .vault
+        }
+    }
+}
+
 /// Starts the app on its own database with one account whose admin token is `app.token`.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(api::Settings::default()).await
@@ -165,7 +195,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(settings: api::Settings) -> TestApp {
     init_logging();
     let (url, database) = fresh_database();
-    let db = Db::connect(&url, 4).unwrap_or_else(|e| panic!("cannot open {url}: {e:?}"));
+    let vault = Vault::new(OperatorKey::generate());
+    let db = Db::connect(&url, 4, vault).unwrap_or_else(|e| panic!("cannot open {url}: {e:?}"));
     db.migrate()
         .unwrap_or_else(|e| panic!("migrations failed: {e:?}"));
     let created = {
@@ -199,6 +230,7 @@ pub async fn spawn_app_with(settings: api::Settings) -> TestApp {
         account_id: created.account.id,
         admin_id: created.admin.id,
         db,
+        database_url: url,
         _database: database,
     }
 }

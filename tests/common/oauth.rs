@@ -906,7 +906,8 @@ pub fn sign_with(key: &ed25519_dalek::SigningKey, header: &Value, claims: &Value
 pub fn server_key(app: &TestApp) -> (String, ed25519_dalek::SigningKey) {
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-    let keys = persistence::signing_keys::live(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
+    let keys = persistence::signing_keys::live(&mut conn, app.db.vault())
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let newest = keys
         .first()
         .unwrap_or_else(|| panic!("no live signing key"));

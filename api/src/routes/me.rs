@@ -137,8 +137,9 @@ pub async fn enrol_totp(
     caller.require(Scope::Write(Resource::Tokens))?;
     let user = caller.user_id()?;
     let email = caller.0.user().map(|u| u.email.clone()).unwrap_or_default();
+    let vault = state.vault();
     let secret = state
-        .run(move |conn| persistence::totp::enrol(conn, user))
+        .run(move |conn| persistence::totp::enrol(conn, &vault, user))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
@@ -170,8 +171,9 @@ pub async fn confirm_totp(
     caller.require(Scope::Write(Resource::Tokens))?;
     let user = caller.user_id()?;
     let code = body.0.code;
+    let vault = state.vault();
     state
-        .run(move |conn| persistence::totp::confirm(conn, user, &code))
+        .run(move |conn| persistence::totp::confirm(conn, &vault, user, &code))
         .await?;
     Ok(HttpResponse::Ok().json(TotpOut {
         enrolled: true,
@@ -199,8 +201,9 @@ pub async fn remove_totp(
     caller.require(Scope::Write(Resource::Tokens))?;
     let user = caller.user_id()?;
     let code = body.0.code;
+    let vault = state.vault();
     state
-        .run(move |conn| persistence::totp::remove(conn, user, &code))
+        .run(move |conn| persistence::totp::remove(conn, &vault, user, &code))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -365,9 +365,10 @@ async fn totp_step(
         .user_id
         .ok_or_else(|| ApiError::Internal("a second-factor step without a user".into()))?;
     let (id, account, code) = (pending.id, pending.client.account_id, code.to_owned());
+    let vault = state.vault();
     let user = state
         .run(move |conn| {
-            if persistence::totp::verify(conn, user_id, &code)? {
+            if persistence::totp::verify(conn, &vault, user_id, &code)? {
                 store::advance(conn, id, Step::Consent, user_id)?;
                 persistence::users::get(conn, account, user_id).map(Some)
             } else {
@@ -620,9 +621,10 @@ pub async fn token(
             ));
         }
     };
+    let vault = state.vault();
     let (live, outcome) = state
         .run(move |conn| {
-            let live = signing_keys::ensure(conn)?;
+            let live = signing_keys::ensure(conn, &vault)?;
             let outcome = match grant {
                 Grant::Code {
                     code,
@@ -807,7 +809,10 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 
 /// `GET /.well-known/jwks.json`: the live public keys.
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let live = state.run(signing_keys::ensure).await?;
+    let vault = state.vault();
+    let live = state
+        .run(move |conn| signing_keys::ensure(conn, &vault))
+        .await?;
     state.oauth.keys.remember(&live);
     let keys: Vec<_> = live
         .iter()

@@ -65,8 +65,9 @@ pub async fn create(
         .0
         .into_new(state.settings.webhooks.allow_private_targets)?;
     let account = caller.account_id();
+    let vault = state.vault();
     let (webhook, secret) = state
-        .run(move |conn| webhooks::create(conn, account, &new))
+        .run(move |conn| webhooks::create(conn, &vault, account, &new))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/webhooks/{}", webhook.id)))
@@ -209,8 +210,9 @@ pub async fn rotate_secret(
     caller.require(Scope::Admin)?;
     let id = path_id(&id)?;
     let account = caller.account_id();
+    let vault = state.vault();
     let (webhook, secret) = state
-        .run(move |conn| webhooks::rotate_secret(conn, account, id))
+        .run(move |conn| webhooks::rotate_secret(conn, &vault, account, id))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(webhook.version)))

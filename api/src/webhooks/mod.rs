@@ -47,8 +47,9 @@ async fn run(state: AppState) {
             next_purge = Instant::now() + settings.purge_interval;
         }
         let batch = settings.batch_size;
+        let vault = state.vault();
         match state
-            .run(move |conn| webhooks::claim_due(conn, batch, lease))
+            .run(move |conn| webhooks::claim_due(conn, &vault, batch, lease))
             .await
         {
             Ok(claimed) if !claimed.is_empty() => {
