@@ -1089,6 +1089,80 @@ async fn a_public_app_exchanges_and_refreshes_with_its_client_id_only() {
     assert_eq!(me(&app, &refreshed.access).await.status, StatusCode::OK);
 }
 
+/// What Swagger UI's "Authorize" dialog on `/docs/` does with the authorization-code flow
+/// (swagger-ui 5, `usePkceWithAuthorizationCodeGrant`): it opens the authorize URL with the
+/// page's own redirect URI, the scopes ticked joined by spaces, a base64 `state` and an S256
+/// challenge; `oauth2-redirect.html` hands the code back to the page, which POSTs it to the
+/// token endpoint from the same origin with `client_id`, `redirect_uri` and `code_verifier`
+/// only (empty fields are left out), as XMLHttpRequest.
+#[tokio::test]
+async fn the_docs_page_signs_a_team_member_in_through_its_public_client_with_pkce() {
+    let app = spawn_app().await;
+    let email = admin_with_password(&app).await;
+    let client = docs_app(&app).await;
+    assert_eq!(client.secret, None, "the docs page's client is public");
+    let redirect_uri = docs_redirect(&app);
+    let pkce = pkce();
+    // btoa(new Date().toString()) has `+`, `/` and `=` in it: they must come back intact.
+    let state = "V2VkIERlYyAwMiAyMDI2IDA0OjQy+/Mz=";
+    let request = AuthorizeRequest::new(&client, &pkce)
+        .set("redirect_uri", &redirect_uri)
+        .set("scope", "companies:read contacts:read")
+        .set("state", state);
+
+    let mut browser = Browser::new(&app);
+    let page = browser.open(&request).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(
+        page.header("cross-origin-opener-policy"),
+        None,
+        "the sign-in popup keeps its opener: oauth2-redirect.html calls back into /docs/"
+    );
+    let page = browser.sign_in(email, PASSWORD).await;
+    assert_eq!(page.step().as_deref(), Some("consent"), "{}", page.html);
+    let back = browser.decide("allow").await.redirect();
+    assert_eq!(back.target, redirect_uri, "{}", back.location);
+    assert_eq!(back.param("state"), Some(state), "{}", back.location);
+    assert_eq!(back.param("iss"), Some(app.base.as_str()));
+    let code = back
+        .param("code")
+        .unwrap_or_else(|| panic!("no code in {}", back.location));
+
+    // The page's fetch, as swagger-ui sends it.
+    let answer = read_answer(
+        app.client
+            .post(format!("{}/oauth/token", app.base))
+            .header("accept", "application/json, text/plain, */*")
+            .header("x-requested-with", "XMLHttpRequest")
+            .header("origin", app.base.as_str())
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", client.client_id.as_str()),
+                ("redirect_uri", redirect_uri.as_str()),
+                ("code_verifier", pkce.verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /oauth/token failed: {e}")),
+    )
+    .await;
+    let tokens = Tokens::from_answer(&answer);
+    assert_eq!(
+        scope_list(tokens.body["scope"].as_str().unwrap_or_default()),
+        ["companies:read", "contacts:read"]
+    );
+    // "Try it out" on GET /v1/me, with the token the dialog keeps.
+    let caller = me(&app, &tokens.access).await;
+    assert_eq!(caller.status, StatusCode::OK, "{}", caller.body);
+    assert_eq!(caller.body["user"]["email"], email, "{}", caller.body);
+
+    // Another redirect URI, even on the same origin, is not the registered one.
+    let elsewhere = AuthorizeRequest::new(&client, &common::oauth::pkce())
+        .set("redirect_uri", &format!("{}/docs/", app.base));
+    assert_shown_not_redirected(&app, &elsewhere, "invalid_redirect_uri").await;
+}
+
 // --- Refresh tokens -------------------------------------------------------------------------
 
 #[tokio::test]

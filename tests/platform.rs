@@ -82,6 +82,78 @@ async fn the_api_reference_page_is_served_from_the_binary() {
     );
 }
 
+/// The settings Swagger UI starts with, from the initializer script `/docs/` loads: the
+/// object literal given to `SwaggerUIBundle({...})` (its JSON part) and the one given to
+/// `ui.initOAuth(...)`.
+fn initializer_settings(script: &str) -> (serde_json::Value, serde_json::Value) {
+    let between = |start: &str, end: &str| -> String {
+        let from = script
+            .find(start)
+            .map(|i| i + start.len())
+            .unwrap_or_else(|| panic!("no `{start}` in {script}"));
+        let to = script[from..]
+            .find(end)
+            .map(|i| from + i)
+            .unwrap_or_else(|| panic!("no `{end}` after `{start}` in {script}"));
+        script[from..to].trim().trim_end_matches(',').to_owned()
+    };
+    let parse = |json: String| -> serde_json::Value {
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+    };
+    let bundle = parse(format!("{{{}}}", between("SwaggerUIBundle({", "presets:")));
+    let oauth = parse(between("ui.initOAuth(", ");"));
+    (bundle, oauth)
+}
+
+#[tokio::test]
+async fn the_api_reference_page_authorizes_with_the_code_flow_and_pkce_back_to_itself() {
+    let app = spawn_app().await;
+    let script = app
+        .request(Method::GET, "/docs/swagger-initializer.js", None, None, &[])
+        .await;
+    assert_eq!(script.status, 200);
+    let script = script.body.as_str().unwrap_or_default().to_owned();
+    let (bundle, oauth) = initializer_settings(&script);
+    assert_eq!(bundle["url"], "/openapi.json", "{script}");
+    let redirect = format!("{}/docs/oauth2-redirect.html", app.base);
+    assert_eq!(bundle["oauth2RedirectUrl"], redirect.as_str(), "{script}");
+    assert_eq!(oauth["usePkceWithAuthorizationCodeGrant"], true, "{script}");
+    assert_eq!(oauth["scopeSeparator"], " ", "{script}");
+    assert!(oauth["appName"].is_string(), "{script}");
+    for left_to_the_reader in ["clientId", "clientSecret"] {
+        assert!(oauth[left_to_the_reader].is_null(), "{script}");
+    }
+    assert_ne!(
+        oauth["useBasicAuthenticationWithAccessCodeGrant"], true,
+        "a public client sends its client_id in the body: {script}"
+    );
+
+    // The redirect page the popup comes back to is served beside the page.
+    let back = app
+        .request(Method::GET, "/docs/oauth2-redirect.html", None, None, &[])
+        .await;
+    assert_eq!(back.status, 200);
+    assert!(
+        back.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(
+        back.body
+            .as_str()
+            .is_some_and(|html| html.contains("swaggerUIRedirectOauth2")),
+        "{}",
+        back.body
+    );
+
+    // The dialog's endpoints are this server's, same origin as the page.
+    let spec = app
+        .request(Method::GET, "/openapi.json", None, None, &[])
+        .await;
+    let flow = &spec.body["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"];
+    assert_eq!(flow["authorizationUrl"], "/oauth/authorize", "{flow}");
+    assert_eq!(flow["tokenUrl"], "/oauth/token", "{flow}");
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_problem_json() {
     let app = spawn_app().await;

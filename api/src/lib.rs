@@ -21,7 +21,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
@@ -39,6 +39,7 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     webhooks::start(state.clone());
     tokio::spawn(compact_phase_counts(state.clone()));
+    let redirect_uri = docs_redirect_uri(state.oauth.keys.issuer());
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -49,7 +50,7 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(middleware::cors))
             .wrap(actix_web::middleware::from_fn(middleware::request_id))
             .configure(routes::configure)
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+            .service(docs_page(&redirect_uri))
             .service(web::redirect("/docs", "/docs/"))
             .default_service(web::to(middleware::not_found))
     })
@@ -59,6 +60,28 @@ pub fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// The redirect URI of the API reference page's "Authorize" dialog: Swagger UI's own
+/// `oauth2-redirect.html` beside the page, under the public URL. A public client registered
+/// with exactly this URI signs a team member in from `/docs/`.
+pub fn docs_redirect_uri(issuer: &str) -> String {
+    format!("{}/docs/oauth2-redirect.html", issuer.trim_end_matches('/'))
+}
+
+/// The API reference page at `/docs/`. Its "Authorize" dialog runs the authorization-code
+/// flow with PKCE (S256, which the server requires) for a public client whose id the reader
+/// types in, and comes back to [`docs_redirect_uri`].
+fn docs_page(redirect_uri: &str) -> SwaggerUi {
+    SwaggerUi::new("/docs/{_:.*}")
+        .url("/openapi.json", ApiDoc::openapi())
+        .config(Config::default().oauth2_redirect_url(redirect_uri))
+        .oauth(
+            utoipa_swagger_ui::oauth::Config::new()
+                .app_name("Clientline API reference")
+                .scope_separator(" ")
+                .use_pkce_with_authorization_code_grant(true),
+        )
 }
 
 /// Every few seconds, folds the board counts' deltas (PostgreSQL) so that a board sums a few

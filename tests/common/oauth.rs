@@ -132,6 +132,27 @@ pub async fn public_app(app: &TestApp) -> ClientApp {
     .await
 }
 
+/// The redirect URI of the API reference page's "Authorize" dialog: Swagger UI's
+/// `oauth2-redirect.html` under `/docs/`, at the server's public URL.
+pub fn docs_redirect(app: &TestApp) -> String {
+    format!("{}/docs/oauth2-redirect.html", app.base)
+}
+
+/// The public client the README registers for trying the API from `/docs/`.
+pub async fn docs_app(app: &TestApp) -> ClientApp {
+    register(
+        app,
+        json!({
+            "name": "API reference (/docs/)",
+            "client_type": "public",
+            "redirect_uris": [docs_redirect(app)],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scopes": WEB_SCOPES,
+        }),
+    )
+    .await
+}
+
 /// A confidential app with only the client-credentials grant.
 pub async fn machine_app(app: &TestApp, scopes: &[&str]) -> ClientApp {
     register(
