@@ -99,6 +99,7 @@ pub struct EventOut {
     #[schema(example = 1017)]
     pub id: i64,
     #[schema(example = "company.phase_changed")]
+    #[schema(schema_with = super::schema::delivery_event_type)]
     pub r#type: String,
     pub occurred_at: DateTime<Utc>,
     pub actor: EventActorOut,

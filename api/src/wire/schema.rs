@@ -90,8 +90,15 @@ pub(crate) fn grant_types() -> Array {
         GrantType::ALL.len(),
     )
 }
-pub(crate) fn event_type() -> Object {
-    one_of(EventType::ALL.iter().map(|e| e.as_str()), false)
+/// An event's type: one of the feed's, or `webhook.test` for a subscription's test ping.
+pub(crate) fn delivery_event_type() -> Object {
+    one_of(
+        EventType::ALL
+            .iter()
+            .map(|e| e.as_str())
+            .chain(std::iter::once(domain::webhook::TEST_EVENT_TYPE)),
+        false,
+    )
 }
 pub(crate) fn event_types() -> Array {
     list_of(

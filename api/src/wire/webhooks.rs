@@ -176,7 +176,7 @@ pub struct DeliveryOut {
     #[schema(example = 1017)]
     pub event_id: i64,
     #[schema(example = "company.won")]
-    #[schema(schema_with = super::schema::event_type)]
+    #[schema(schema_with = super::schema::delivery_event_type)]
     pub event_type: String,
     /// `pending` (waiting for its first attempt, its turn or a retry), `succeeded` or
     /// `failed` (given up after the retry window).
