@@ -27,6 +27,7 @@ from clientline_client.models import (
     CompanyOut,
     MoveOut,
     MoveRequest,
+    MoveRequestOutcome,
     PipelineList,
     Problem,
     TransitionList,
@@ -129,7 +130,7 @@ def main() -> int:
 
         # Win it
         won: MoveOut = expect(
-            move_company.sync_detailed(company.id, client=client, body=MoveRequest(outcome="won")),
+            move_company.sync_detailed(company.id, client=client, body=MoveRequest(outcome=MoveRequestOutcome.WON)),
             HTTPStatus.CREATED,
             MoveOut,
             'POST /v1/companies/{id}/transitions {"outcome": "won"}',
