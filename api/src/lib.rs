@@ -5,7 +5,7 @@ pub mod auth_cache;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
-mod middleware;
+pub(crate) mod middleware;
 pub mod oauth;
 pub mod openapi;
 mod query_rules;

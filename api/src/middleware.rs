@@ -1,6 +1,6 @@
 //! Cross-cutting request handling: a request id on every request and its log line, the
-//! request's path and id in every problem, `If-None-Match` on reads, and problem+json for
-//! errors actix answers by itself (no route, wrong method).
+//! request's path and id in every problem, `If-None-Match` on reads, the `/v1` rate limit,
+//! and problem+json for errors actix answers by itself (no route, wrong method).
 
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -13,7 +13,8 @@ use rand::RngCore;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::extract::CorsOrigin;
+use crate::extract::{CorsOrigin, bearer_token};
+use crate::rate_limit;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -289,4 +290,48 @@ pub fn problem_for_bare_errors<B: MessageBody + 'static>(
 /// Any path the API does not have.
 pub async fn not_found(_req: HttpRequest) -> HttpResponse {
     ApiError::NotFound.error_response()
+}
+
+/// Counts every `/v1` request against its caller's quota and says where the caller stands.
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(limiter) = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.rate_limiter.clone())
+    else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let address = req.peer_addr().map(|a| a.ip());
+    let token = bearer_token(req.request()).ok();
+    let Some(key) = rate_limit::Key::of(token.as_deref(), address) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let quota = limiter.quota();
+    let (mut response, standing) = match limiter.take(key, address) {
+        Ok(standing) => {
+            let response = next.call(req).await?;
+            limiter.settle(key, address, response.status());
+            (response.map_into_boxed_body(), standing)
+        }
+        Err(spent) => {
+            let seconds = (spent.reset.as_secs_f64().ceil() as u64).max(1);
+            let refused = ApiError::TooManyRequests {
+                retry_after_seconds: seconds,
+                why: "this token (or, without a valid token, this address) has used its request quota for the window (see RateLimit-Policy)",
+            };
+            let mut response = req.into_response(refused.error_response());
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            (response.map_into_boxed_body(), spent)
+        }
+    };
+    for (name, value) in rate_limit::headers(quota, standing) {
+        if let Some(value) = value {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
 }

@@ -9,17 +9,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
-use actix_web::middleware::Next;
-use actix_web::{ResponseError, web};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use sha2::{Digest, Sha256};
-
-use crate::error::ApiError;
-use crate::extract::bearer_token;
-use crate::state::AppState;
 
 pub const RATE_LIMIT: HeaderName = HeaderName::from_static("ratelimit");
 pub const RATE_LIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -42,11 +34,21 @@ impl Default for Quota {
 
 /// Whose quota a request is counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
+pub(crate) enum Key {
     /// A presented token, by its digest (the token itself is never kept).
     Token([u8; 32]),
     /// A client address, for requests without a token or with one that was refused.
     Address(IpAddr),
+}
+
+impl Key {
+    /// The key of a request: its bearer token when it sends one, else its address.
+    pub(crate) fn of(token: Option<&str>, address: Option<IpAddr>) -> Option<Key> {
+        match token {
+            Some(token) => Some(Key::Token(Sha256::digest(token.as_bytes()).into())),
+            None => address.map(Key::Address),
+        }
+    }
 }
 
 struct Window {
@@ -126,7 +128,7 @@ impl RateLimiter {
     /// Counts one request of `key`. A token not yet vouched for also needs room in its
     /// address's quota, so that made-up tokens cannot each get a quota of their own.
     /// `Err` carries the standing of the quota that is spent.
-    fn take(&self, key: Key, address: Option<IpAddr>) -> Result<Standing, Standing> {
+    pub(crate) fn take(&self, key: Key, address: Option<IpAddr>) -> Result<Standing, Standing> {
         let now = Instant::now();
         let mut windows = self.windows();
         let vouched = match key {
@@ -150,7 +152,7 @@ impl RateLimiter {
 
     /// After the answer: an accepted token is vouched for; a refused one (401) is counted
     /// against its address too.
-    fn settle(&self, key: Key, address: Option<IpAddr>, status: StatusCode) {
+    pub(crate) fn settle(&self, key: Key, address: Option<IpAddr>, status: StatusCode) {
         let Key::Token(_) = key else { return };
         let now = Instant::now();
         let mut windows = self.windows();
@@ -165,7 +167,7 @@ impl RateLimiter {
     }
 }
 
-fn headers(quota: Quota, standing: Standing) -> [(HeaderName, Option<HeaderValue>); 2] {
+pub(crate) fn headers(quota: Quota, standing: Standing) -> [(HeaderName, Option<HeaderValue>); 2] {
     let policy = format!(
         "\"default\";q={};w={}",
         quota.requests,
@@ -180,53 +182,6 @@ fn headers(quota: Quota, standing: Standing) -> [(HeaderName, Option<HeaderValue
         (RATE_LIMIT_POLICY, HeaderValue::from_str(&policy).ok()),
         (RATE_LIMIT, HeaderValue::from_str(&now).ok()),
     ]
-}
-
-/// Counts every `/v1` request against its caller's quota and says where the caller stands.
-pub async fn middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let Some(limiter) = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.rate_limiter.clone())
-    else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let address = req.peer_addr().map(|a| a.ip());
-    let key = match bearer_token(req.request()) {
-        Ok(token) => Key::Token(Sha256::digest(token.as_bytes()).into()),
-        Err(_) => match address {
-            Some(address) => Key::Address(address),
-            None => return Ok(next.call(req).await?.map_into_boxed_body()),
-        },
-    };
-    let quota = limiter.quota();
-    let (mut response, standing) = match limiter.take(key, address) {
-        Ok(standing) => {
-            let response = next.call(req).await?;
-            limiter.settle(key, address, response.status());
-            (response.map_into_boxed_body(), standing)
-        }
-        Err(spent) => {
-            let seconds = (spent.reset.as_secs_f64().ceil() as u64).max(1);
-            let refused = ApiError::TooManyRequests {
-                retry_after_seconds: seconds,
-                why: "this token (or, without a valid token, this address) has used its request quota for the window (see RateLimit-Policy)",
-            };
-            let mut response = req.into_response(refused.error_response());
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
-            (response.map_into_boxed_body(), spent)
-        }
-    };
-    for (name, value) in headers(quota, standing) {
-        if let Some(value) = value {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    Ok(response)
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     crate::idempotency::middleware,
                 ))
                 .wrap(actix_web::middleware::from_fn(
-                    crate::rate_limit::middleware,
+                    crate::middleware::rate_limit,
                 ))
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
