@@ -1,4 +1,5 @@
-//! Query strings: unknown parameters refused, and a bad value named by its parameter.
+//! Query strings: a bad value named by its parameter (unknown names, bad encoding and
+//! control characters are refused earlier, by `query_rules`).
 
 use std::future::{Ready, ready};
 
@@ -23,20 +24,8 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    // Control characters (NUL above all, which PostgreSQL cannot store or compare) have no
-    // place in a filter; refuse them here, once, for every list.
-    if let Some((name, _)) =
-        form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.chars().any(char::is_control))
-    {
-        return Err(ApiError::BadRequest(
-            format!("query parameter `{name}` must not contain control characters"),
-            vec![FieldError::new(
-                name.into_owned(),
-                "control_character",
-                "must not contain control characters",
-            )],
-        ));
-    }
+    // Encoding and control characters are refused before any handler runs, for every /v1
+    // operation, by `query_rules::middleware`; here only the typed parse remains.
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
