@@ -775,3 +775,38 @@ fn secret_key_rotate_with_keys_from_the_environment() {
     );
     assert_opens(&url, &stored, &third, &new);
 }
+
+/// Bytes actix's parser refuses are the client's error: answered 400 and logged at INFO,
+/// never at ERROR.
+#[tokio::test]
+async fn a_request_the_parser_refuses_is_not_logged_as_an_error() {
+    use std::io::{Read, Write};
+    let (url, _guard) = fresh_database();
+    let log = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let stderr = log.reopen().unwrap_or_else(|e| panic!("{e}"));
+    let (child, _) = serve_logging_to(&url, port, &[("RUST_LOG", "info")], Stdio::from(stderr));
+    for bad in [
+        &b"NOT A REQUEST LINE\r\n\r\n"[..],
+        b"GET /v1/me HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n",
+        b"POST /v1/companies HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("{e}"));
+        stream.write_all(bad).unwrap_or_else(|e| panic!("{e}"));
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    terminate(child);
+    let logged = std::fs::read_to_string(log.path()).unwrap_or_default();
+    assert!(!logged.contains("ERROR"), "{logged}");
+    assert!(
+        logged.contains("INFO clientline::http: a connection ended on the client's error"),
+        "{logged}"
+    );
+}

@@ -311,6 +311,103 @@ async fn a_patch_that_changes_nothing_keeps_the_version_and_writes_no_event() {
     assert_eq!(events_after(&app, before).await.len(), 1);
 }
 
+/// A PATCH that sends a resource's own values back: 200 with the resource as it is, at the
+/// same version, with no event.
+async fn assert_no_op_patch(app: &TestApp, path: &str, same: Value) {
+    let before = app.get(path).await;
+    assert_eq!(before.status, 200, "{path}: {}", before.body);
+    let since = last_event_id(app).await;
+    let answer = app.patch(path, same).await;
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    assert_eq!(answer.body["version"], before.body["version"], "{path}");
+    assert_eq!(
+        answer.body["updated_at"], before.body["updated_at"],
+        "{path}"
+    );
+    assert_eq!(answer.header("etag"), before.header("etag"), "{path}");
+    let empty = app.patch(path, json!({})).await;
+    assert_eq!(empty.body["version"], before.body["version"], "{path}");
+    assert!(events_after(app, since).await.is_empty(), "{path}");
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_is_a_no_op_on_every_kind_of_resource() {
+    let app = spawn_app().await;
+    let pipeline = app.post("/v1/pipelines", json!({"name": "Sales"})).await;
+    let pipeline_id = pipeline.id();
+    assert_no_op_patch(
+        &app,
+        &format!("/v1/pipelines/{pipeline_id}"),
+        json!({"name": "Sales", "is_default": false}),
+    )
+    .await;
+    let with_phase = app
+        .post(
+            &format!("/v1/pipelines/{pipeline_id}/phases"),
+            json!({"name": "Lead", "status": "prospect", "follow_up_after_days": 3}),
+        )
+        .await;
+    assert_eq!(with_phase.status, 201, "{}", with_phase.body);
+    let phase_id = with_phase.body["phases"][0]["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let since = last_event_id(&app).await;
+    let version = with_phase.body["version"].clone();
+    let phase = app
+        .patch(
+            &format!("/v1/pipelines/{pipeline_id}/phases/{phase_id}"),
+            json!({"name": "Lead", "status": "prospect", "follow_up_after_days": 3}),
+        )
+        .await;
+    assert_eq!(phase.status, 200, "{}", phase.body);
+    assert_eq!(phase.body["version"], version);
+    assert!(events_after(&app, since).await.is_empty());
+
+    let user = app
+        .post(
+            "/v1/users",
+            json!({"email": "ana@acme.test", "name": "Ana", "role": "member"}),
+        )
+        .await;
+    assert_eq!(user.status, 201, "{}", user.body);
+    assert_no_op_patch(
+        &app,
+        &format!("/v1/users/{}", user.id()),
+        json!({"name": "Ana", "role": "member", "active": true}),
+    )
+    .await;
+
+    let webhook = app
+        .post(
+            "/v1/webhooks",
+            json!({"target_url": "https://hooks.example.com/in", "events": ["company.created"]}),
+        )
+        .await;
+    assert_no_op_patch(
+        &app,
+        &format!("/v1/webhooks/{}", webhook.id()),
+        json!({"target_url": "https://hooks.example.com/in", "events": ["company.created"], "active": true}),
+    )
+    .await;
+
+    let client = app
+        .post(
+            "/v1/oauth-clients",
+            json!({
+                "name": "Reports",
+                "redirect_uris": ["https://reports.acme.test/oauth/callback"],
+                "scopes": ["companies:read"]
+            }),
+        )
+        .await;
+    assert_no_op_patch(
+        &app,
+        &format!("/v1/oauth-clients/{}", client.id()),
+        json!({"name": "Reports", "redirect_uris": ["https://reports.acme.test/oauth/callback"], "scopes": ["companies:read"]}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn null_for_a_field_a_record_always_has_is_refused() {
     let app = spawn_app().await;
@@ -614,6 +711,100 @@ async fn a_deadlocked_write_is_run_again_and_both_writers_succeed() {
         attempts.load(Ordering::SeqCst) >= 3,
         "one writer was run again"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request heads
+
+#[tokio::test]
+async fn a_request_target_over_the_limit_is_414_problem_json() {
+    let app = spawn_app().await;
+    let long = format!("/v1/companies?q={}", "a".repeat(api::MAX_URI_BYTES));
+    let answer = app.get(&long).await;
+    assert_eq!(answer.status, 414, "{:?}", answer.body);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(answer.body["code"], "uri_too_long");
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("8192"))
+    );
+}
+
+#[tokio::test]
+async fn too_many_header_fields_are_431_problem_json() {
+    let app = spawn_app().await;
+    let names: Vec<String> = (0..=api::MAX_HEADER_FIELDS)
+        .map(|i| format!("x-extra-{i}"))
+        .collect();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    let answer = app
+        .request(Method::GET, "/v1/me", Some(&app.token), None, &headers)
+        .await;
+    assert_eq!(answer.status, 431, "{:?}", answer.body);
+    assert_eq!(answer.body["code"], "header_fields_too_large");
+    assert!(
+        answer.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("header fields"))
+    );
+}
+
+#[tokio::test]
+async fn header_fields_over_the_size_limit_are_431_problem_json() {
+    let app = spawn_app().await;
+    let big = "a".repeat(api::MAX_HEADER_BYTES);
+    let answer = app
+        .request(
+            Method::GET,
+            "/v1/me",
+            Some(&app.token),
+            None,
+            &[("x-big", &big)],
+        )
+        .await;
+    assert_eq!(answer.status, 431, "{:?}", answer.body);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(answer.body["code"], "header_fields_too_large");
+}
+
+#[tokio::test]
+async fn a_long_unknown_query_parameter_is_not_echoed_whole() {
+    let app = spawn_app().await;
+    let answer = app
+        .get(&format!("/v1/companies?{}=1", "z".repeat(2000)))
+        .await;
+    assert_eq!(answer.status, 400);
+    let detail = answer.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.len() < 1000, "{detail}");
+    assert!(detail.contains('…'), "{detail}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links between operations
+
+#[tokio::test]
+async fn the_served_spec_links_each_create_to_the_operations_on_what_it_made() {
+    let app = spawn_app().await;
+    let spec = app.get("/openapi.json").await;
+    assert_eq!(spec.status, 200);
+    let links = &spec.body["paths"]["/v1/companies"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["MoveCompany"]["operationId"], "moveCompany");
+    assert_eq!(
+        links["MoveCompany"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    // Followed by hand, as a stateful tester does: the id the create answered works there.
+    let created = app.post("/v1/companies", json!({"name": "Linked"})).await;
+    let id = created.body["id"].as_i64().unwrap_or_default();
+    let history = app.get(&format!("/v1/companies/{id}/transitions")).await;
+    assert_eq!(history.status, 200);
 }
 
 // ---------------------------------------------------------------------------------------------

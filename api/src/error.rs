@@ -96,6 +96,12 @@ pub enum ApiError {
     BodyTimeout { seconds: u64 },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// The request target (path and query) is longer than the service reads.
+    #[error("URI too long")]
+    UriTooLong { limit: usize },
+    /// The request's header fields are too many or too large; `why` says which.
+    #[error("header fields too large")]
+    HeadersTooLarge { why: String },
     #[error("invalid input")]
     Invalid(Invalid),
     /// A refusal of the OAuth protocol (RFC 6749 5.2).
@@ -142,6 +148,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::BodyTimeout { .. } => "body_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "header_fields_too_large",
             ApiError::Invalid(_) => "validation_failed",
             ApiError::OAuth(e) => e.error,
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -157,7 +165,11 @@ impl ApiError {
         match self {
             ApiError::BadRequest(detail, _)
             | ApiError::Conflict(detail)
-            | ApiError::PreflightRefused { why: detail, .. } => detail.clone(),
+            | ApiError::PreflightRefused { why: detail, .. }
+            | ApiError::HeadersTooLarge { why: detail } => detail.clone(),
+            ApiError::UriTooLong { limit } => format!(
+                "the request target (path and query) is longer than {limit} bytes; send fewer or shorter query parameters"
+            ),
             ApiError::MissingToken => {
                 "no access token was sent; send `Authorization: Bearer <token>` with a valid access token".to_owned()
             }
@@ -280,6 +292,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -20,9 +20,9 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+pub use middleware::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
 pub use rate_limit::Quota;
@@ -48,6 +48,7 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(query_rules::middleware))
             .wrap(actix_web::middleware::from_fn(middleware::not_modified))
             .wrap(actix_web::middleware::from_fn(middleware::cors))
+            .wrap(actix_web::middleware::from_fn(middleware::head_limits))
             .wrap(actix_web::middleware::from_fn(middleware::request_id))
             .configure(routes::configure)
             .service(docs_page(&redirect_uri))
@@ -74,7 +75,7 @@ pub fn docs_redirect_uri(issuer: &str) -> String {
 /// types in, and comes back to [`docs_redirect_uri`].
 fn docs_page(redirect_uri: &str) -> SwaggerUi {
     SwaggerUi::new("/docs/{_:.*}")
-        .url("/openapi.json", ApiDoc::openapi())
+        .external_url_unchecked("/openapi.json", openapi::document())
         .config(Config::default().oauth2_redirect_url(redirect_uri))
         .oauth(
             utoipa_swagger_ui::oauth::Config::new()

@@ -19,6 +19,58 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The longest request target (path and query) the service reads, in bytes.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header fields a request may carry, and their largest total size (names and
+/// values), in bytes. Both sit below actix's own parser limits (96 fields, a 32 KiB head), so
+/// that a request over them gets a problem that says what to cut rather than the parser's
+/// bodiless 431.
+pub const MAX_HEADER_FIELDS: usize = 64;
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses a request whose target or header fields exceed the limits above: 414 or 431 as
+/// problem+json, before any other work.
+pub async fn head_limits(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Err(refusal) = check_head(&req) {
+        let response = refusal.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+fn check_head(req: &ServiceRequest) -> Result<(), ApiError> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Err(ApiError::UriTooLong {
+            limit: MAX_URI_BYTES,
+        });
+    }
+    let headers = req.headers();
+    if headers.len() > MAX_HEADER_FIELDS {
+        return Err(ApiError::HeadersTooLarge {
+            why: format!(
+                "the request has {} header fields; at most {MAX_HEADER_FIELDS} are read",
+                headers.len()
+            ),
+        });
+    }
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::HeadersTooLarge {
+            why: format!(
+                "the request's header fields take {bytes} bytes; at most {MAX_HEADER_BYTES} are read"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Tags the request with an id (the caller's `x-request-id` if it is sane, else a new one),
 /// logs one line when it completes, and echoes the id in the response.
 pub async fn request_id(

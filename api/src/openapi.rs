@@ -4,7 +4,7 @@
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::security::{
     AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
     SecurityRequirement, SecurityScheme,
@@ -22,8 +22,17 @@ use crate::routes::{
 };
 use crate::wire;
 
+mod links;
 mod webhooks;
 use webhooks::Webhooks;
+
+/// The published document, as served at `/openapi.json` and committed as
+/// `openapi/openapi.json`: [`ApiDoc`] with the links between operations added.
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    links::add(&mut document);
+    document
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -190,7 +199,20 @@ fn add(operation: &mut Operation, status: &str, description: &str) {
         .or_insert_with(|| problem(description));
 }
 
-/// A read whose 200 answer carries an `ETag`: it honours `If-None-Match`.
+/// List-valued query parameters are written comma-separated (`types=a,b`): OpenAPI's form
+/// style without explode, so that generated clients send them as the server reads them.
+fn comma_separated_lists(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let is_list = matches!(&parameter.schema, Some(RefOr::T(Schema::Array(_))));
+        if is_list && matches!(parameter.parameter_in, ParameterIn::Query) {
+            parameter.style = Some(ParameterStyle::Form);
+            parameter.explode = Some(false);
+        }
+    }
+}
+
+/// A GET that answers its record with an ETag, so that `If-None-Match` can make it 304 (the
+/// middleware only does so for GET and HEAD).
 fn is_conditional_read(operation: &Operation) -> bool {
     let ok = operation.responses.responses.get("200");
     matches!(ok, Some(RefOr::T(response)) if response.headers.contains_key("ETag"))
@@ -243,7 +265,9 @@ impl Modify for CommonErrors {
                 (item.delete.as_mut(), true),
             ];
             for (operation, writes) in operations {
+                let reads = !writes;
                 let Some(operation) = operation else { continue };
+                comma_separated_lists(operation);
                 if writes && secured {
                     add(
                         operation,
@@ -261,6 +285,16 @@ impl Modify for CommonErrors {
                         operation,
                         "400",
                         "The request is malformed (a query parameter, a header)",
+                    );
+                    add(
+                        operation,
+                        "414",
+                        "The request target (path and query) is longer than 8 KiB",
+                    );
+                    add(
+                        operation,
+                        "431",
+                        "The request has more than 64 header fields, or they take more than 16 KiB",
                     );
                     add(
                         operation,
@@ -288,7 +322,7 @@ impl Modify for CommonErrors {
                         "The record changed since the ETag in If-Match",
                     );
                 }
-                if is_conditional_read(operation) {
+                if reads && is_conditional_read(operation) {
                     operation.parameters.get_or_insert_with(Vec::new).push(
                         ParameterBuilder::new()
                             .name("If-None-Match")

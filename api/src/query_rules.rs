@@ -96,10 +96,11 @@ impl QueryRules {
                 } else {
                     format!("this operation takes: {}", allowed.join(", "))
                 };
+                let shown = shorten(&name);
                 return Err(ApiError::BadRequest(
-                    format!("unknown query parameter `{name}`; {takes}"),
+                    format!("unknown query parameter `{shown}`; {takes}"),
                     vec![FieldError::new(
-                        name.into_owned(),
+                        shown,
                         "unknown_parameter",
                         format!("is not a parameter of this operation; {takes}"),
                     )],
@@ -107,6 +108,16 @@ impl QueryRules {
             }
         }
         Ok(())
+    }
+}
+
+/// A parameter name as a problem shows it: at most 64 characters, so that a long name is not
+/// echoed back whole.
+fn shorten(name: &str) -> String {
+    const SHOWN: usize = 64;
+    match name.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
     }
 }
 

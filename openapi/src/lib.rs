@@ -1,14 +1,12 @@
 //! The published contract: `openapi/openapi.json`, generated from the code's annotations.
 //! The test beside it fails when the committed file and the code disagree.
 
-use utoipa::OpenApi;
-
 /// The command that rewrites `openapi/openapi.json` from the code.
 pub const REGENERATE: &str = "cargo run -p openapi --bin generate-openapi";
 
 /// The OpenAPI document the server serves at `/openapi.json`, pretty-printed.
 pub fn generate() -> String {
-    let document = api::ApiDoc::openapi();
+    let document = api::openapi::document();
     let mut json = serde_json::to_string_pretty(&document).unwrap_or_default();
     json.push('\n');
     json

@@ -188,16 +188,32 @@ pub fn update(
                 .collect(),
         };
         check(current.client_type, &grants, &uris)?;
+        let name = patch.name.map_or(current.name.clone(), Label::into_inner);
+        let scopes = patch.scopes.unwrap_or(current.scopes.clone()).to_stored();
+        let unchanged = name == current.name
+            && scopes == current.scopes.to_stored()
+            && uris
+                .iter()
+                .map(RedirectUri::as_str)
+                .eq(current.redirect_uris.iter().map(String::as_str))
+            && grants
+                .iter()
+                .map(|g| g.as_str())
+                .eq(current.grant_types.iter().map(String::as_str));
+        if unchanged {
+            // Nothing changes: no new version.
+            return Ok(current);
+        }
         let updated = diesel::update(
             oauth_clients::table
                 .filter(oauth_clients::id.eq(id))
                 .filter(oauth_clients::version.eq(current.version)),
         )
         .set((
-            oauth_clients::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
+            oauth_clients::name.eq(name),
             oauth_clients::redirect_uris.eq(uris_json(&uris)),
             oauth_clients::grant_types.eq(grants_json(&grants)),
-            oauth_clients::scopes.eq(patch.scopes.unwrap_or(current.scopes.clone()).to_stored()),
+            oauth_clients::scopes.eq(scopes),
             oauth_clients::version.eq(current.version + 1),
             oauth_clients::updated_at.eq(now()),
         ))

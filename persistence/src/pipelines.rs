@@ -407,6 +407,20 @@ pub fn update(
             ));
         }
         invalid.into_result()?;
+        let name = patch
+            .name
+            .map_or_else(|| current.name.clone(), Label::into_inner);
+        let won_phase_id = patch.won_phase_id.unwrap_or(current.won_phase_id);
+        let lost_phase_id = patch.lost_phase_id.unwrap_or(current.lost_phase_id);
+        let is_default = patch.is_default.unwrap_or(current.is_default);
+        if name == current.name
+            && won_phase_id == current.won_phase_id
+            && lost_phase_id == current.lost_phase_id
+            && is_default == current.is_default
+        {
+            // Nothing changes: no new version, no event.
+            return Ok(current);
+        }
         if patch.is_default == Some(true) && !current.is_default {
             diesel::update(
                 pipelines::table
@@ -422,10 +436,10 @@ pub fn update(
         }
         diesel::update(pipelines::table.filter(pipelines::id.eq(id)))
             .set((
-                pipelines::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
-                pipelines::won_phase_id.eq(patch.won_phase_id.unwrap_or(current.won_phase_id)),
-                pipelines::lost_phase_id.eq(patch.lost_phase_id.unwrap_or(current.lost_phase_id)),
-                pipelines::is_default.eq(patch.is_default.unwrap_or(current.is_default)),
+                pipelines::name.eq(name),
+                pipelines::won_phase_id.eq(won_phase_id),
+                pipelines::lost_phase_id.eq(lost_phase_id),
+                pipelines::is_default.eq(is_default),
                 pipelines::version.eq(current.version + 1),
                 pipelines::updated_at.eq(now()),
             ))
@@ -558,6 +572,20 @@ pub fn update_phase(
         let days = patch
             .follow_up_after_days
             .unwrap_or(current.follow_up_after_days);
+        let name = patch
+            .name
+            .map_or_else(|| current.name.clone(), Label::into_inner);
+        let allowed_next = patch
+            .allowed_next
+            .unwrap_or_else(|| current.allowed_next.clone());
+        if name == current.name
+            && status == current.status
+            && days == current.follow_up_after_days
+            && allowed_next == current.allowed_next
+        {
+            // Nothing changes: the pipeline keeps its version, and no event is written.
+            return Ok(pipeline);
+        }
         let companies_change = status != current.status || days != current.follow_up_after_days;
         // The companies in the phase, as they were: each that changes gets its
         // `company.updated`. Moves into the phase wait on the pipeline's lock, held here.
@@ -573,13 +601,10 @@ pub fn update_phase(
         let before = crate::companies::get_many(conn, account_id, &held)?;
         diesel::update(phases::table.filter(phases::id.eq(phase_id)))
             .set((
-                phases::name.eq(patch.name.map_or(current.name.clone(), Label::into_inner)),
+                phases::name.eq(name),
                 phases::status.eq(status.as_str()),
                 phases::follow_up_after_days.eq(days),
-                phases::allowed_next.eq(serde_json::Value::from(
-                    patch.allowed_next.unwrap_or(current.allowed_next.clone()),
-                )
-                .to_string()),
+                phases::allowed_next.eq(serde_json::Value::from(allowed_next).to_string()),
                 phases::updated_at.eq(now()),
             ))
             .execute(conn)?;

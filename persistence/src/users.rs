@@ -142,6 +142,10 @@ pub fn update(
         check_admin_remains(&current, role, active, other_admins)
             .map_err(|_| StoreError::LastAdmin)?;
         let name = patch.name.map_or(current.name.clone(), Name::into_inner);
+        if name == current.name && role == current.role && active == current.active {
+            // Nothing changes: no new version.
+            return Ok(current);
+        }
         diesel::update(
             users::table
                 .filter(users::id.eq(id))

@@ -218,18 +218,26 @@ pub fn update(
             Some(new) => new.map(Description::into_inner),
             None => current.description.clone(),
         };
+        let target_url = patch
+            .target_url
+            .map_or(current.target_url.clone(), TargetUrl::into_inner);
+        let events = patch.events.unwrap_or_else(|| current.events.clone());
+        if target_url == current.target_url
+            && events == current.events
+            && description == current.description
+            && active == current.active
+        {
+            // Nothing changes: no new version.
+            return Ok(current);
+        }
         let updated = diesel::update(
             webhooks::table
                 .filter(webhooks::id.eq(id))
                 .filter(webhooks::version.eq(current.version)),
         )
         .set((
-            webhooks::target_url.eq(patch
-                .target_url
-                .map_or(current.target_url.clone(), TargetUrl::into_inner)),
-            webhooks::events.eq(types_json(
-                patch.events.as_deref().unwrap_or(&current.events),
-            )),
+            webhooks::target_url.eq(target_url),
+            webhooks::events.eq(types_json(&events)),
             webhooks::description.eq(description),
             webhooks::active.eq(active),
             webhooks::disabled_reason.eq(reason),

@@ -64,6 +64,7 @@ pub struct EventActorOut {
 pub struct EventRecordOut {
     /// `company`, `contact`, `pipeline` or `phase`.
     #[schema(example = "company")]
+    #[schema(schema_with = super::schema::record_type)]
     pub r#type: String,
     #[schema(example = 42)]
     pub id: i64,
@@ -145,8 +146,8 @@ pub struct EventListQuery {
     /// previous page's `next_cursor`). Absent: from the oldest event kept.
     #[param(minimum = 0)]
     pub after: Option<i64>,
-    /// Comma-separated event types, e.g. `company.won,company.lost`.
-    #[param(example = "company.won,company.lost")]
+    /// Comma-separated event types, e.g. `company.won,company.lost` (a form-style array).
+    #[param(schema_with = super::schema::event_types, style = Form, explode = false)]
     pub types: Option<String>,
     /// Only events about one kind of record: `company`, `contact`, `pipeline` or `phase`.
     #[param(schema_with = super::schema::record_type)]
