@@ -22,6 +22,7 @@ use crate::routes::{
 };
 use crate::wire;
 
+mod bounds;
 mod links;
 mod webhooks;
 use webhooks::Webhooks;
@@ -31,6 +32,7 @@ use webhooks::Webhooks;
 pub fn document() -> serde_json::Value {
     let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     links::add(&mut document);
+    bounds::add(&mut document);
     document
 }
 
@@ -87,7 +89,7 @@ pub fn document() -> serde_json::Value {
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,
     )),
-    modifiers(&Security, &CommonErrors, &IdempotencyKeyDocs, &Webhooks, &FreeFormObjects),
+    modifiers(&Security, &IdempotencyKeyDocs, &CommonErrors, &Webhooks, &FreeFormObjects),
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
@@ -142,7 +144,7 @@ impl Modify for Security {
                         "/oauth/token",
                     )),
                 ],
-                "OAuth 2 for registered client apps: authorization code with PKCE (S256) acting for a team member, or client credentials acting for the account. Access tokens are RFC 9068 JWTs; server metadata at /.well-known/oauth-authorization-server.",
+                "OAuth 2 for registered client apps: authorization code with PKCE (S256) acting for a team member, or client credentials acting for the account. Access tokens are RFC 9068 JWTs (`typ: at+jwt`), signed with EdDSA only and checked as RFC8725 recommends: the algorithm is fixed by the server, never taken from the token, and issuer, audience and expiry are verified. Server metadata at /.well-known/oauth-authorization-server.",
             )),
         );
         // Every operation that takes a bearer token takes an OAuth access token with the same
