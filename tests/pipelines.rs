@@ -143,7 +143,7 @@ fn phase_stats(stats: &Value, phase_id: i64) -> &Value {
 #[tokio::test]
 async fn every_account_starts_with_the_client_relationship_pipeline() {
     let app = spawn_app().await;
-    let list = app.get("/v1/pipelines").await;
+    let list = app.get("/v1/pipelines?record_type=company").await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1));
     let default = default_pipeline(&app).await;
@@ -234,7 +234,7 @@ async fn an_admin_creates_a_pipeline_with_its_phases_in_order() {
     assert_eq!(body["won_phase_id"], phase(body, "Active"));
     assert_eq!(body["lost_phase_id"], phase(body, "Dormant"));
     assert_eq!(pipeline(&app, id).await, created.body);
-    let list = app.get("/v1/pipelines").await;
+    let list = app.get("/v1/pipelines?record_type=company").await;
     assert_eq!(list.body["data"].as_array().map(Vec::len), Some(2));
     assert_eq!(list.body["data"][1]["id"], id, "oldest first");
 }
@@ -403,7 +403,7 @@ async fn pipeline_validation_names_every_bad_field_and_phase() {
         );
     }
     assert_eq!(
-        app.get("/v1/pipelines").await.body["data"]
+        app.get("/v1/pipelines?record_type=company").await.body["data"]
             .as_array()
             .map(Vec::len),
         Some(1),
@@ -478,7 +478,7 @@ async fn another_accounts_pipeline_is_not_found() {
     ] {
         answer.assert_problem(404, "not_found");
     }
-    let list = app.get("/v1/pipelines").await;
+    let list = app.get("/v1/pipelines?record_type=company").await;
     assert!(!ids(&list.body).contains(&id));
     let still = app.get_as(&other, &format!("/v1/pipelines/{id}")).await;
     assert_eq!(still.body["name"], "Client relationship");

@@ -5,20 +5,37 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::validation::ValueError;
 
-/// Where a client relationship stands. `NotSet` is a company outside every pipeline.
+/// The state of a pipeline phase, and so of the record in it. Each pipelined record type has
+/// its own set ([`RecordKind::phase_states`]): companies `prospect | active | latent`
+/// (`not_set` outside every pipeline), projects `proposed | won | active | completed | lost |
+/// cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     Prospect,
     Active,
     Latent,
     NotSet,
+    Proposed,
+    Won,
+    Completed,
+    Lost,
+    Cancelled,
 }
 
 impl Status {
-    /// The statuses a phase may have.
-    pub const PHASE: [Status; 3] = [Status::Prospect, Status::Active, Status::Latent];
-    /// Every status a company may have: a phase's, or `not_set` outside every pipeline.
-    pub const ALL: [Status; 4] = [
+    /// Every state a phase may have, of any record type.
+    pub const PHASE: [Status; 8] = [
+        Status::Prospect,
+        Status::Active,
+        Status::Latent,
+        Status::Proposed,
+        Status::Won,
+        Status::Completed,
+        Status::Lost,
+        Status::Cancelled,
+    ];
+    /// Every status a company may have: a company phase's, or `not_set` outside every pipeline.
+    pub const RELATIONSHIP: [Status; 4] = [
         Status::Prospect,
         Status::Active,
         Status::Latent,
@@ -31,39 +48,174 @@ impl Status {
             Status::Active => "active",
             Status::Latent => "latent",
             Status::NotSet => "not_set",
+            Status::Proposed => "proposed",
+            Status::Won => "won",
+            Status::Completed => "completed",
+            Status::Lost => "lost",
+            Status::Cancelled => "cancelled",
         }
     }
 
-    /// A phase's status: `prospect`, `active` or `latent`.
+    /// A phase's state, of any record type; whether a pipeline takes it is
+    /// [`RecordKind::check_phase_state`]'s question.
     pub fn parse_phase(raw: &str) -> Result<Self, ValueError> {
-        match raw {
-            "prospect" => Ok(Status::Prospect),
-            "active" => Ok(Status::Active),
-            "latent" => Ok(Status::Latent),
-            _ => Err(ValueError::new(
-                "invalid_choice",
-                "must be one of prospect, active, latent",
-            )),
-        }
+        Self::PHASE
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new(
+                    "invalid_choice",
+                    format!(
+                        "must be one of {}",
+                        Self::PHASE.map(Status::as_str).join(", ")
+                    ),
+                )
+            })
     }
 
     /// A company's status, which may also be `not_set`.
     pub fn parse_any(raw: &str) -> Result<Self, ValueError> {
-        if raw == "not_set" {
-            Ok(Status::NotSet)
-        } else {
-            Self::parse_phase(raw).map_err(|_| {
+        Self::RELATIONSHIP
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
                 ValueError::new(
                     "invalid_choice",
                     "must be one of prospect, active, latent, not_set",
                 )
             })
-        }
     }
 
     pub fn from_stored(raw: &str) -> Self {
-        Self::parse_any(raw).unwrap_or(Status::NotSet)
+        Self::PHASE
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .unwrap_or(Status::NotSet)
     }
+}
+
+/// The kinds of record a pipeline holds, fixed when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Company,
+    Project,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 2] = [RecordKind::Company, RecordKind::Project];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Company => "company",
+            RecordKind::Project => "project",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| ValueError::new("invalid_choice", "must be company or project"))
+    }
+
+    pub fn from_stored(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or(RecordKind::Company)
+    }
+
+    /// The states this kind's phases may have, in the order a record usually goes through
+    /// them.
+    pub fn phase_states(self) -> &'static [Status] {
+        match self {
+            RecordKind::Company => &[Status::Prospect, Status::Active, Status::Latent],
+            RecordKind::Project => &[
+                Status::Proposed,
+                Status::Won,
+                Status::Active,
+                Status::Completed,
+                Status::Lost,
+                Status::Cancelled,
+            ],
+        }
+    }
+
+    /// Whether a phase of this kind's pipelines may have `state`; the error names the ones it
+    /// may.
+    pub fn check_phase_state(self, state: Status) -> Result<Status, ValueError> {
+        if self.phase_states().contains(&state) {
+            return Ok(state);
+        }
+        let allowed: Vec<&str> = self.phase_states().iter().map(|s| s.as_str()).collect();
+        Err(ValueError::new(
+            "invalid_choice",
+            format!(
+                "`{}` is not a state of a {} pipeline; its phases are one of {}",
+                state.as_str(),
+                self.as_str(),
+                allowed.join(", ")
+            ),
+        ))
+    }
+
+    /// Where winning leads when the pipeline names no won phase: the first phase in the first
+    /// of these states that has one.
+    fn won_states(self) -> &'static [Status] {
+        match self {
+            RecordKind::Company => &[Status::Active],
+            RecordKind::Project => &[Status::Won, Status::Active],
+        }
+    }
+
+    /// Where losing leads when the pipeline names no lost phase.
+    fn lost_states(self) -> &'static [Status] {
+        match self {
+            RecordKind::Company => &[Status::Latent],
+            RecordKind::Project => &[Status::Lost],
+        }
+    }
+
+    /// The pipeline every account starts with for this kind: its name and phases (name,
+    /// state, follow-up days), and the names of its won and lost phases.
+    pub fn default_pipeline(self) -> DefaultPipeline {
+        match self {
+            RecordKind::Company => DefaultPipeline {
+                name: "Client relationship",
+                phases: &[
+                    ("Uncontacted", Status::Prospect, None),
+                    ("Contacted", Status::Prospect, Some(5)),
+                    ("Proposal sent", Status::Prospect, Some(7)),
+                    ("Active client", Status::Active, Some(90)),
+                    ("Dormant", Status::Latent, Some(180)),
+                    ("Lost", Status::Latent, None),
+                ],
+                won_phase: "Active client",
+                lost_phase: "Lost",
+            },
+            RecordKind::Project => DefaultPipeline {
+                name: "Projects",
+                phases: &[
+                    ("Lead", Status::Proposed, None),
+                    ("Proposal in preparation", Status::Proposed, None),
+                    ("Proposal submitted", Status::Proposed, None),
+                    ("Won", Status::Won, None),
+                    ("In progress", Status::Active, None),
+                    ("Completed", Status::Completed, None),
+                    ("Lost", Status::Lost, None),
+                    ("Cancelled", Status::Cancelled, None),
+                ],
+                won_phase: "Won",
+                lost_phase: "Lost",
+            },
+        }
+    }
+}
+
+/// A kind's starting pipeline (see [`RecordKind::default_pipeline`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultPipeline {
+    pub name: &'static str,
+    pub phases: &'static [(&'static str, Status, Option<i64>)],
+    pub won_phase: &'static str,
+    pub lost_phase: &'static str,
 }
 
 /// How a relationship ended, for now.
@@ -123,10 +275,13 @@ pub struct Pipeline {
     pub id: i64,
     pub account_id: i64,
     pub name: String,
+    /// What it holds: companies or projects.
+    pub record_type: RecordKind,
+    /// The default pipeline of its record type.
     pub is_default: bool,
-    /// Where `won` leads; `None`: the first `active` phase.
+    /// Where `won` leads; `None`: the first `active` phase (projects: `won`, else `active`).
     pub won_phase_id: Option<i64>,
-    /// Where `lost` leads; `None`: the first `latent` phase.
+    /// Where `lost` leads; `None`: the first `latent` phase (projects: `lost`).
     pub lost_phase_id: Option<i64>,
     pub phases: Vec<Phase>,
     pub version: i64,
@@ -144,28 +299,25 @@ impl Pipeline {
     }
 
     pub fn won_phase(&self) -> Option<&Phase> {
-        self.won_phase_id
-            .and_then(|id| self.phase(id))
-            .or_else(|| self.first_with_status(Status::Active))
+        self.won_phase_id.and_then(|id| self.phase(id)).or_else(|| {
+            self.record_type
+                .won_states()
+                .iter()
+                .find_map(|s| self.first_with_status(*s))
+        })
     }
 
     pub fn lost_phase(&self) -> Option<&Phase> {
         self.lost_phase_id
             .and_then(|id| self.phase(id))
-            .or_else(|| self.first_with_status(Status::Latent))
+            .or_else(|| {
+                self.record_type
+                    .lost_states()
+                    .iter()
+                    .find_map(|s| self.first_with_status(*s))
+            })
     }
 }
-
-/// The phases every account starts with: (name, status, follow-up days).
-pub const DEFAULT_PIPELINE_NAME: &str = "Client relationship";
-pub const DEFAULT_PHASES: [(&str, Status, Option<i64>); 6] = [
-    ("Uncontacted", Status::Prospect, None),
-    ("Contacted", Status::Prospect, Some(5)),
-    ("Proposal sent", Status::Prospect, Some(7)),
-    ("Active client", Status::Active, Some(90)),
-    ("Dormant", Status::Latent, Some(180)),
-    ("Lost", Status::Latent, None),
-];
 
 /// One step of a company's history: append-only.
 #[derive(Debug, Clone, PartialEq)]
@@ -425,6 +577,7 @@ mod tests {
             id: 1,
             account_id: 1,
             name: "Sales".into(),
+            record_type: RecordKind::Company,
             is_default: true,
             won_phase_id: None,
             lost_phase_id: None,

@@ -100,7 +100,7 @@ fn insert(
             password: admin_password.cloned(),
         },
     )?;
-    crate::pipelines::create_default(conn, account_id)?;
+    crate::pipelines::create_defaults(conn, account_id)?;
     let mut scopes = ScopeSet::default();
     scopes.insert(Scope::Admin);
     let (token, secret) = tokens::create(

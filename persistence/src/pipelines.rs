@@ -8,9 +8,7 @@ use diesel::sql_types::BigInt;
 use domain::Invalid;
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position};
-use domain::pipeline::{
-    DEFAULT_PHASES, DEFAULT_PIPELINE_NAME, Phase, Pipeline, Status, is_permutation, median,
-};
+use domain::pipeline::{Phase, Pipeline, RecordKind, Status, is_permutation, median};
 use domain::values::Label;
 
 use crate::keyset::{id_position, into_page};
@@ -24,6 +22,7 @@ struct PipelineRow {
     id: i64,
     account_id: i64,
     name: String,
+    record_type: String,
     is_default: bool,
     won_phase_id: Option<i64>,
     lost_phase_id: Option<i64>,
@@ -63,6 +62,7 @@ fn assemble(row: PipelineRow, phases: Vec<Phase>) -> Pipeline {
         id: row.id,
         account_id: row.account_id,
         name: row.name,
+        record_type: RecordKind::from_stored(&row.record_type),
         is_default: row.is_default,
         won_phase_id: row.won_phase_id,
         lost_phase_id: row.lost_phase_id,
@@ -103,12 +103,23 @@ pub struct PipelinePatch {
     pub is_default: Option<bool>,
 }
 
-/// Creates the default pipeline of a new account, inside the caller's transaction.
-pub(crate) fn create_default(
+/// Creates a new account's default pipelines, one per record kind, inside the caller's
+/// transaction.
+pub(crate) fn create_defaults(conn: &mut DbConnection, account_id: i64) -> Result<(), StoreError> {
+    for kind in RecordKind::ALL {
+        create_default(conn, account_id, kind)?;
+    }
+    Ok(())
+}
+
+fn create_default(
     conn: &mut DbConnection,
     account_id: i64,
+    kind: RecordKind,
 ) -> Result<Pipeline, StoreError> {
-    let phases: Vec<NewPhase> = DEFAULT_PHASES
+    let template = kind.default_pipeline();
+    let phases: Vec<NewPhase> = template
+        .phases
         .iter()
         .map(|(name, status, days)| NewPhase {
             name: Label::from_stored((*name).to_owned()),
@@ -120,24 +131,22 @@ pub(crate) fn create_default(
     let pipeline = insert(
         conn,
         account_id,
-        &Label::from_stored(DEFAULT_PIPELINE_NAME.to_owned()),
+        &Label::from_stored(template.name.to_owned()),
+        kind,
         true,
         &phases,
     )?;
-    let won = pipeline
-        .phases
-        .iter()
-        .find(|p| p.name == "Active client")
-        .map(|p| p.id);
-    let lost = pipeline
-        .phases
-        .iter()
-        .find(|p| p.name == "Lost")
-        .map(|p| p.id);
+    let named = |name: &str| {
+        pipeline
+            .phases
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id)
+    };
     diesel::update(pipelines::table.filter(pipelines::id.eq(pipeline.id)))
         .set((
-            pipelines::won_phase_id.eq(won),
-            pipelines::lost_phase_id.eq(lost),
+            pipelines::won_phase_id.eq(named(template.won_phase)),
+            pipelines::lost_phase_id.eq(named(template.lost_phase)),
         ))
         .execute(conn)?;
     find(conn, account_id, pipeline.id)
@@ -147,11 +156,15 @@ pub fn create(
     conn: &mut DbConnection,
     account_id: i64,
     name: &Label,
+    kind: RecordKind,
     phases: &[NewPhase],
     outbox: &Outbox<'_>,
 ) -> Result<Pipeline, StoreError> {
+    check_states(kind, phases.iter().map(|p| p.status), |i| {
+        format!("phases[{i}].status")
+    })?;
     write_transaction(conn, |conn| {
-        let pipeline = insert(conn, account_id, name, false, phases)?;
+        let pipeline = insert(conn, account_id, name, kind, false, phases)?;
         let data = outbox.render.pipeline(&pipeline);
         events::record_one(
             conn,
@@ -163,10 +176,26 @@ pub fn create(
     })
 }
 
+/// Each phase state must be one of the pipeline kind's; `field` names the i-th in the error.
+fn check_states(
+    kind: RecordKind,
+    states: impl IntoIterator<Item = Status>,
+    field: impl Fn(usize) -> String,
+) -> Result<(), StoreError> {
+    let mut invalid = Invalid::default();
+    for (i, state) in states.into_iter().enumerate() {
+        if let Err(e) = kind.check_phase_state(state) {
+            invalid.push(domain::FieldError::new(field(i), e.code, e.message));
+        }
+    }
+    Ok(invalid.into_result()?)
+}
+
 fn insert(
     conn: &mut DbConnection,
     account_id: i64,
     name: &Label,
+    kind: RecordKind,
     is_default: bool,
     new_phases: &[NewPhase],
 ) -> Result<Pipeline, StoreError> {
@@ -175,6 +204,7 @@ fn insert(
         .values((
             pipelines::account_id.eq(account_id),
             pipelines::name.eq(name.as_str()),
+            pipelines::record_type.eq(kind.as_str()),
             pipelines::is_default.eq(is_default),
             pipelines::version.eq(1),
             pipelines::created_at.eq(at),
@@ -236,23 +266,26 @@ pub fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Pipelin
     Ok(assemble(row, phases.into_iter().map(Phase::from).collect()))
 }
 
-/// The account's default pipeline, if it has one.
+/// The account's default pipeline for `kind`, if it has one.
 pub(crate) fn find_default(
     conn: &mut DbConnection,
     account_id: i64,
+    kind: RecordKind,
 ) -> Result<Option<Pipeline>, StoreError> {
-    default_id(conn, account_id)?
+    default_id(conn, account_id, kind)?
         .map(|id| find(conn, account_id, id))
         .transpose()
 }
 
-/// The id of the account's default pipeline.
+/// The id of the account's default pipeline for `kind`.
 pub(crate) fn default_id(
     conn: &mut DbConnection,
     account_id: i64,
+    kind: RecordKind,
 ) -> Result<Option<i64>, StoreError> {
     Ok(pipelines::table
         .filter(pipelines::account_id.eq(account_id))
+        .filter(pipelines::record_type.eq(kind.as_str()))
         .filter(pipelines::is_default.eq(true))
         .select(pipelines::id)
         .first::<i64>(conn)
@@ -332,6 +365,7 @@ pub(crate) fn find_by_phase(
 pub fn list(
     conn: &mut DbConnection,
     account_id: i64,
+    kind: Option<RecordKind>,
     size: PageSize,
     after: Option<&Position>,
 ) -> Result<Page<Pipeline>, StoreError> {
@@ -340,6 +374,9 @@ pub fn list(
         .select(PipelineRow::as_select())
         .order(pipelines::id.asc())
         .into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(pipelines::record_type.eq(kind.as_str()));
+    }
     if let Some(after) = after {
         query = query.filter(pipelines::id.gt(after.id));
     }
@@ -425,6 +462,7 @@ pub fn update(
             diesel::update(
                 pipelines::table
                     .filter(pipelines::account_id.eq(account_id))
+                    .filter(pipelines::record_type.eq(current.record_type.as_str()))
                     .filter(pipelines::is_default.eq(true)),
             )
             .set((
@@ -526,6 +564,7 @@ pub fn add_phase(
                 format!("a pipeline has at most {MAX_PHASES} phases; remove one first"),
             )));
         }
+        check_states(pipeline.record_type, [phase.status], |_| "status".into())?;
         check_allowed_next(&pipeline, None, &phase.allowed_next)?;
         let count = i64::try_from(pipeline.phases.len()).unwrap_or(i64::MAX);
         let position = position.unwrap_or(count).clamp(0, count);
@@ -567,6 +606,9 @@ pub fn update_phase(
             .clone();
         if let Some(next) = &patch.allowed_next {
             check_allowed_next(&pipeline, Some(phase_id), next)?;
+        }
+        if let Some(status) = patch.status {
+            check_states(pipeline.record_type, [status], |_| "status".into())?;
         }
         let status = patch.status.unwrap_or(current.status);
         let days = patch

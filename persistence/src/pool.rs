@@ -171,14 +171,33 @@ impl Db {
     /// stored secrets open with this operator key.
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn()?;
-        let migrations = match self.backend {
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-        };
-        let applied = conn
+        let migrations = self.migrations();
+        // SQLite changes a table's constraints by rebuilding it (create, copy, drop, rename),
+        // which its documented procedure does with foreign keys off, checking them after; the
+        // pragma has no effect inside a transaction, so it is set around the migrations.
+        let sqlite = self.backend == Backend::Sqlite;
+        if sqlite {
+            conn.batch_execute("PRAGMA foreign_keys = OFF")?;
+        }
+        let applied: Result<Vec<String>, StoreError> = conn
             .run_pending_migrations(migrations)
-            .map_err(|e| StoreError::Task(format!("migration failed: {e}")))?;
-        let applied = applied.iter().map(ToString::to_string).collect();
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
+            .map_err(|e| StoreError::Task(format!("migration failed: {e}")));
+        if sqlite {
+            conn.batch_execute("PRAGMA foreign_keys = ON")?;
+        }
+        let applied = applied?;
+        if sqlite && !applied.is_empty() {
+            let broken = diesel::sql_query("PRAGMA foreign_key_check")
+                .load::<ForeignKeyViolation>(&mut conn)?;
+            if let Some(first) = broken.first() {
+                return Err(StoreError::Task(format!(
+                    "migration left {} rows whose references are broken (first in `{}`)",
+                    broken.len(),
+                    first.table
+                )));
+            }
+        }
         let sealed = crate::vault::stored::seal_plaintext(&mut conn, &self.vault)?;
         if sealed.total() > 0 {
             tracing::info!(
@@ -190,6 +209,14 @@ impl Db {
             );
         }
         Ok(applied)
+    }
+
+    /// The migrations of this database's backend, as [`Db::migrate`] applies them.
+    pub fn migrations(&self) -> EmbeddedMigrations {
+        match self.backend {
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+        }
     }
 
     /// Whether the database answers.
@@ -291,4 +318,11 @@ pub fn write_transaction<T, E: TransactionError>(
             }
         }
     }
+}
+
+/// A row of SQLite's `PRAGMA foreign_key_check`.
+#[derive(diesel::QueryableByName)]
+struct ForeignKeyViolation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table: String,
 }

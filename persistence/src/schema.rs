@@ -120,6 +120,7 @@ diesel::table! {
         id -> BigInt,
         account_id -> BigInt,
         name -> Text,
+        record_type -> Text,
         is_default -> Bool,
         won_phase_id -> Nullable<BigInt>,
         lost_phase_id -> Nullable<BigInt>,

@@ -10,7 +10,8 @@ use domain::company::{Company, PhaseTime};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position};
 use domain::pipeline::{
-    Destination, Move, MoveRefused, Outcome, Place, Status, Transition, is_no_change, plan_move,
+    Destination, Move, MoveRefused, Outcome, Pipeline, Place, RecordKind, Status, Transition,
+    is_no_change, plan_move,
 };
 use domain::token::ActorRef;
 
@@ -146,7 +147,7 @@ pub(crate) fn apply(
             Some(pipeline) => Some(pipeline),
             None => match target_phase {
                 Some(phase) => pipelines::pipeline_id_of_phase(conn, account_id, phase)?,
-                None => pipelines::default_id(conn, account_id)?,
+                None => pipelines::default_id(conn, account_id, RecordKind::Company)?,
             },
         };
         pipelines::lock_shared(conn, involved)?;
@@ -174,12 +175,15 @@ pub(crate) fn apply(
         MoveKind::Requested(request) => {
             let default = match &current {
                 Some(_) => None,
-                None => pipelines::find_default(conn, account_id)?,
+                None => pipelines::find_default(conn, account_id, RecordKind::Company)?,
             };
             let target = match (&request, &current) {
                 (Move::ToPhase(phase), None) => pipelines::find_by_phase(conn, account_id, *phase)?,
                 _ => None,
             };
+            if let Some(target) = &target {
+                holds_companies(target, "to_phase_id")?;
+            }
             let destination = plan_move(
                 &place,
                 current.as_ref(),
@@ -202,6 +206,7 @@ pub(crate) fn apply(
                         format!("there is no phase {phase_id} in this account"),
                     ))
                 })?;
+            holds_companies(&pipeline, "phase_id")?;
             let phase = pipeline.phase(phase_id).ok_or(StoreError::NotFound)?;
             let destination = Destination {
                 pipeline_id: Some(pipeline.id),
@@ -280,6 +285,22 @@ pub(crate) fn apply(
         ))
         .execute(conn)?;
     Ok(Some((find(conn, id)?, company)))
+}
+
+/// A company is placed only in a pipeline of companies.
+fn holds_companies(pipeline: &Pipeline, field: &str) -> Result<(), StoreError> {
+    if pipeline.record_type == RecordKind::Company {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(Invalid::one(
+        field,
+        "wrong_record_type",
+        format!(
+            "pipeline {} holds {}s; a company moves only through a company pipeline's phases",
+            pipeline.id,
+            pipeline.record_type.as_str()
+        ),
+    )))
 }
 
 fn refusal(request: &Move, refused: MoveRefused) -> StoreError {

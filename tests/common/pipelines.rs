@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 use super::{Answer, TestApp};
 
 /// The account's default pipeline, as `GET /v1/pipelines` lists it.
+/// The account's default company pipeline.
 pub async fn default_pipeline_of(app: &TestApp, token: &str) -> Value {
-    let list = app.get_as(token, "/v1/pipelines").await;
+    let list = app.get_as(token, "/v1/pipelines?record_type=company").await;
     assert_eq!(list.status, 200, "{}", list.body);
     list.body["data"]
         .as_array()

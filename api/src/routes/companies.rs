@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
-use domain::pipeline::{Outcome, Status};
+use domain::pipeline::{Outcome, RecordKind, Status};
 use domain::validation::ValueError;
 use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
@@ -277,7 +277,7 @@ pub async fn transition(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
     let id = path_id(&id)?;
-    let request = body.0.into_move()?;
+    let request = body.0.into_move(RecordKind::Company)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let (transition, company) = state
         .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, &outbox))

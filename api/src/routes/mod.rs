@@ -222,6 +222,14 @@ pub(crate) fn paging(
 
 /// Refuses a time query parameter outside the years 1 to 9999, which both databases store
 /// and compare alike.
+/// A query parameter whose value is refused: 400 naming it.
+pub(crate) fn bad_query(field: &str, e: domain::validation::ValueError) -> ApiError {
+    ApiError::BadRequest(
+        format!("query parameter `{field}` {}", e.message),
+        vec![domain::FieldError::new(field, e.code, e.message)],
+    )
+}
+
 pub(crate) fn check_times(times: &[(&str, Option<DateTime<Utc>>)]) -> Result<(), ApiError> {
     for (field, time) in times {
         if time.is_some_and(|t| !(1..=9999).contains(&t.year())) {

@@ -4,17 +4,18 @@ use actix_web::{HttpResponse, web};
 use chrono::{Duration, Utc};
 use domain::access::{Resource, Scope};
 use domain::listing::{Position, Sort, SortValue};
+use domain::pipeline::RecordKind;
 use persistence::pipelines::{self, BoardFilter};
 
-use super::{check_times, created, paging, path_id, record};
+use super::{bad_query, check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::state::AppState;
 use crate::wire::pipelines::{
     BoardOut, BoardQuery, PhaseCreate, PhaseOrder, PhaseOut, PhaseUpdate, PipelineCreate,
-    PipelineList, PipelineOut, PipelineUpdate, RemovePhaseQuery, StatsOut, StatsQuery,
+    PipelineList, PipelineListQuery, PipelineOut, PipelineUpdate, RemovePhaseQuery, StatsOut,
+    StatsQuery,
 };
-use crate::wire::users::PageQuery;
 
 const READ: Scope = Scope::Read(Resource::Pipelines);
 const WRITE: Scope = Scope::Write(Resource::Pipelines);
@@ -24,7 +25,7 @@ const WRITE: Scope = Scope::Write(Resource::Pipelines);
 /// The account's pipelines, oldest first, each with its phases in order.
 #[utoipa::path(
     operation_id = "listPipelines", get, path = "/v1/pipelines", tag = "pipelines",
-    params(PageQuery),
+    params(PipelineListQuery),
     responses(
         (status = 200, description = "A page of pipelines", body = PipelineList),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
@@ -34,13 +35,20 @@ const WRITE: Scope = Scope::Write(Resource::Pipelines);
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: Query<PageQuery>,
+    query: Query<PipelineListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
     let (size, _, after) = paging(query.0.limit, None, query.0.cursor.as_deref())?;
+    let kind = query
+        .0
+        .record_type
+        .as_deref()
+        .map(RecordKind::parse)
+        .transpose()
+        .map_err(|e| bad_query("record_type", e))?;
     let account = caller.account_id();
     let page = state
-        .run(move |conn| pipelines::list(conn, account, size, after.as_ref()))
+        .run(move |conn| pipelines::list(conn, account, kind, size, after.as_ref()))
         .await?;
     Ok(HttpResponse::Ok().json(PipelineList {
         next_cursor: page.next.as_ref().map(encode_cursor),
@@ -70,10 +78,10 @@ pub async fn create(
     body: Body<PipelineCreate>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
-    let (name, phases) = body.0.into_parts()?;
+    let (name, kind, phases) = body.0.into_parts()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let pipeline = state
-        .run(move |conn| pipelines::create(conn, account, &name, &phases, &outbox))
+        .run(move |conn| pipelines::create(conn, account, &name, kind, &phases, &outbox))
         .await?;
     Ok(created(
         format!("/v1/pipelines/{}", pipeline.id),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::Invalid;
-use domain::pipeline::{Phase, Pipeline, Status};
+use domain::pipeline::{Phase, Pipeline, RecordKind, Status};
 use domain::validation::ValueError;
 use domain::values::Label;
 use persistence::pipelines::{Column, NewPhase, PhasePatch, PipelinePatch, PipelineStats};
@@ -21,7 +21,8 @@ pub struct PhaseOut {
     pub name: String,
     /// 0 for the first phase.
     pub position: i64,
-    /// `prospect`, `active` or `latent`.
+    /// The phase's state, one of its pipeline's record type: companies `prospect`, `active`
+    /// or `latent`; projects `proposed`, `won`, `active`, `completed`, `lost` or `cancelled`.
     #[schema(example = "prospect")]
     #[schema(schema_with = super::schema::phase_status)]
     pub status: String,
@@ -53,7 +54,11 @@ pub struct PipelineOut {
     pub id: i64,
     #[schema(example = "Client relationship")]
     pub name: String,
-    /// New companies moved by status go to the default pipeline.
+    /// What the pipeline holds, fixed at creation: `company` or `project`.
+    #[schema(schema_with = super::schema::pipeline_record_type)]
+    pub record_type: String,
+    /// The default pipeline of its record type: records moved by status, or created without
+    /// a phase, go there.
     pub is_default: bool,
     /// Where `won` leads: the phase set, or else the first `active` phase.
     #[schema(required = true)]
@@ -75,6 +80,7 @@ impl From<Pipeline> for PipelineOut {
             phases: p.phases.iter().map(PhaseOut::from).collect(),
             id: p.id,
             name: p.name,
+            record_type: p.record_type.as_str().to_owned(),
             is_default: p.is_default,
             version: p.version,
             created_at: p.created_at,
@@ -93,7 +99,8 @@ pub struct PhaseCreate {
     #[schema(example = "Sales meeting")]
     #[schema(max_length = 100)]
     pub name: String,
-    /// `prospect`, `active` or `latent`.
+    /// A state of the pipeline's record type: companies `prospect`, `active` or `latent`;
+    /// projects `proposed`, `won`, `active`, `completed`, `lost` or `cancelled`.
     #[schema(example = "prospect")]
     #[schema(schema_with = super::schema::phase_status)]
     pub status: String,
@@ -150,15 +157,22 @@ pub struct PipelineCreate {
     #[schema(example = "Recruitment clients")]
     #[schema(max_length = 100)]
     pub name: String,
+    /// What it holds, fixed for good: `company` (the default) or `project`.
+    #[schema(schema_with = super::schema::pipeline_record_type)]
+    pub record_type: Option<String>,
     /// The phases, first to last. `allowed_next_phase_ids` and `position` are set later,
     /// once the phases have ids.
     pub phases: Option<Vec<PhaseCreate>>,
 }
 
 impl PipelineCreate {
-    pub fn into_parts(self) -> Result<(Label, Vec<NewPhase>), Invalid> {
+    pub fn into_parts(self) -> Result<(Label, RecordKind, Vec<NewPhase>), Invalid> {
         let mut p = Parser::default();
         let name = p.required("name", &self.name, Label::parse);
+        let kind = match self.record_type.as_deref() {
+            Some(raw) => p.check("record_type", RecordKind::parse(raw)),
+            None => Some(RecordKind::Company),
+        };
         let raw = self.phases.unwrap_or_default();
         if raw.len() > 50 {
             p.check::<()>(
@@ -189,8 +203,23 @@ impl PipelineCreate {
                 phases.push(phase);
             }
         }
-        p.build(name.map(|name| (name, phases)))
+        p.build(name.zip(kind).map(|(name, kind)| (name, kind, phases)))
     }
+}
+
+/// A page of pipelines, of one record type or all.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PipelineListQuery {
+    /// Records per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only the pipelines of this record type: `company` or `project`.
+    #[param(schema_with = super::schema::pipeline_record_type)]
+    pub record_type: Option<String>,
 }
 
 /// Changes to a pipeline. `won_phase_id` / `lost_phase_id` set to `null` restore the default

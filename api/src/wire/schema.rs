@@ -6,7 +6,7 @@ use domain::access::{Role, Scope};
 use domain::event::{EventType, RecordType};
 use domain::listing::SortField;
 use domain::oauth::{ClientType, GrantType};
-use domain::pipeline::{Outcome, Status};
+use domain::pipeline::{Outcome, RecordKind, Status};
 use domain::token::TokenKind;
 use domain::values::SizeBand;
 use domain::webhook::DeliveryStatus;
@@ -51,7 +51,7 @@ pub(crate) fn phase_status() -> Object {
     one_of(statuses(&Status::PHASE), false)
 }
 pub(crate) fn relationship_status() -> Object {
-    one_of(statuses(&Status::ALL), false)
+    one_of(statuses(&Status::RELATIONSHIP), false)
 }
 pub(crate) fn outcome() -> Object {
     one_of(Outcome::ALL.iter().map(|o| o.as_str()), false)
@@ -105,6 +105,9 @@ pub(crate) fn event_types() -> Array {
         EventType::ALL.iter().map(|e| e.as_str()),
         EventType::ALL.len(),
     )
+}
+pub(crate) fn pipeline_record_type() -> Object {
+    one_of(RecordKind::ALL.iter().map(|k| k.as_str()), false)
 }
 pub(crate) fn record_type() -> Object {
     one_of(RecordType::ALL.iter().map(|r| r.as_str()), false)

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::Invalid;
-use domain::pipeline::{Move, Outcome, Status, Transition};
+use domain::pipeline::{Move, Outcome, RecordKind, Status, Transition};
 use domain::validation::ValueError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,7 +35,8 @@ pub struct MoveRequest {
 }
 
 impl MoveRequest {
-    pub fn into_move(self) -> Result<Move, Invalid> {
+    /// The move it asks for, of a record of `kind` (whose states `to_status` names).
+    pub fn into_move(self, kind: RecordKind) -> Result<Move, Invalid> {
         let given = [
             self.to_phase_id.is_some(),
             self.to_status.is_some(),
@@ -64,6 +65,7 @@ impl MoveRequest {
             Ok(Move::ToPhase(phase))
         } else if let Some(status) = self.to_status {
             Status::parse_phase(&status)
+                .and_then(|s| kind.check_phase_state(s))
                 .map(Move::ToStatus)
                 .map_err(|e| ("to_status", e))
         } else if let Some(outcome) = self.outcome {
