@@ -323,7 +323,8 @@ impl Pipeline {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub id: i64,
-    pub company_id: i64,
+    /// The record that moved (a company, a project).
+    pub record_id: i64,
     pub from_pipeline_id: Option<i64>,
     pub to_pipeline_id: Option<i64>,
     pub from_phase_id: Option<i64>,

@@ -15,10 +15,20 @@ use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
 use crate::pool::on_backend;
-use crate::schema::{companies, company_tags};
+use crate::schema::{companies, company_tags, company_transitions};
 use crate::transitions::{self, MoveKind};
 use crate::users::check_owner;
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
+
+// Companies move through company pipelines, with their history in `company_transitions`.
+crate::placement::pipelined!(
+    CompanyPlacement,
+    domain::pipeline::RecordKind::Company,
+    companies.relationship_status,
+    company_transitions.company_id,
+    Company,
+    get
+);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = companies)]
@@ -617,36 +627,6 @@ pub fn list(
     });
     transitions::attach_times(conn, account_id, &mut page.items)?;
     Ok(page)
-}
-
-/// The pipeline a company of this account is in, read without a lock.
-pub(crate) fn pipeline_of(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-) -> Result<Option<i64>, StoreError> {
-    companies::table
-        .filter(companies::id.eq(id))
-        .filter(companies::account_id.eq(account_id))
-        .select(companies::pipeline_id)
-        .first::<Option<i64>>(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)
-}
-
-/// Whether a company of this account exists.
-pub(crate) fn exists(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-) -> Result<bool, StoreError> {
-    let found = companies::table
-        .filter(companies::id.eq(id))
-        .filter(companies::account_id.eq(account_id))
-        .select(companies::id)
-        .first::<i64>(conn)
-        .optional()?;
-    Ok(found.is_some())
 }
 
 /// Reads the record for a write: on PostgreSQL the row stays locked until the transaction

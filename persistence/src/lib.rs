@@ -13,6 +13,7 @@ pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
+mod placement;
 mod pool;
 pub mod schema;
 pub mod secrets;

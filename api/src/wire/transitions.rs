@@ -150,7 +150,7 @@ impl From<Transition> for TransitionOut {
     fn from(t: Transition) -> Self {
         TransitionOut {
             id: t.id,
-            company_id: t.company_id,
+            company_id: t.record_id,
             from_pipeline_id: t.from_pipeline_id,
             to_pipeline_id: t.to_pipeline_id,
             from_phase_id: t.from_phase_id,
