@@ -556,7 +556,12 @@ async fn a_javascript_token_asked_for_without_scopes_reads_crm_data_only() {
     scopes.sort();
     assert_eq!(
         scopes,
-        ["companies:read", "contacts:read", "pipelines:read"]
+        [
+            "companies:read",
+            "contacts:read",
+            "pipelines:read",
+            "projects:read"
+        ]
     );
     let named = app
         .post(

@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{PROBLEM_JSON, Problem, ProblemField};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
-    companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines, tokens,
-    users,
+    companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines,
+    projects, tokens, users,
 };
 use crate::wire;
 
@@ -53,6 +53,8 @@ pub fn document() -> serde_json::Value {
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
         companies::history, companies::transition, companies::merge, contacts::merge,
+        projects::list, projects::create, projects::show, projects::update, projects::delete,
+        projects::history, projects::transition,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
         pipelines::add_phase, pipelines::reorder_phases, pipelines::show_phase, pipelines::update_phase, pipelines::remove_phase,
@@ -79,7 +81,10 @@ pub fn document() -> serde_json::Value {
         wire::pipelines::PhaseUpdate, wire::pipelines::PhaseOrder, wire::pipelines::BoardOut,
         wire::pipelines::BoardColumnOut, wire::pipelines::CardOut, wire::pipelines::StatsOut, wire::pipelines::PhaseStatsOut,
         wire::transitions::MoveRequest, wire::transitions::MoveOut, wire::transitions::TransitionOut,
-        wire::transitions::TransitionList, wire::transitions::ActorOut,
+        wire::transitions::TransitionList, wire::transitions::ActorOut, wire::transitions::TransitionStepOut,
+        wire::projects::ProjectOut, wire::projects::ProjectList, wire::projects::ProjectCreate,
+        wire::projects::ProjectUpdate, wire::projects::MoneyOut, wire::projects::ProjectMoveOut,
+        wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
         follow_ups::FollowUpOut, follow_ups::FollowUpList,
         wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
@@ -96,6 +101,7 @@ pub fn document() -> serde_json::Value {
         (name = "tokens", description = "Personal access tokens"),
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
+        (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
         (name = "events", description = "The events feed: every change, for polling integrations"),

@@ -66,15 +66,17 @@ pub enum Resource {
     Companies,
     Contacts,
     Pipelines,
+    Projects,
     Users,
     Tokens,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::Companies,
         Resource::Contacts,
         Resource::Pipelines,
+        Resource::Projects,
         Resource::Users,
         Resource::Tokens,
     ];
@@ -84,7 +86,9 @@ impl Resource {
     /// without scopes reads only CRM data.
     pub fn is_crm_data(self) -> bool {
         match self {
-            Resource::Companies | Resource::Contacts | Resource::Pipelines => true,
+            Resource::Companies | Resource::Contacts | Resource::Pipelines | Resource::Projects => {
+                true
+            }
             Resource::Users | Resource::Tokens => false,
         }
     }
@@ -94,6 +98,7 @@ impl Resource {
             Resource::Companies => "companies",
             Resource::Contacts => "contacts",
             Resource::Pipelines => "pipelines",
+            Resource::Projects => "projects",
             Resource::Users => "users",
             Resource::Tokens => "tokens",
         }

@@ -8,6 +8,7 @@ use crate::access::{Resource, Scope};
 use crate::company::Company;
 use crate::contact::Contact;
 use crate::pipeline::{Phase, Pipeline};
+use crate::project::Project;
 use crate::token::ActorRef;
 use crate::validation::ValueError;
 
@@ -31,10 +32,16 @@ pub enum EventType {
     PhaseCreated,
     PhaseUpdated,
     PhaseDeleted,
+    ProjectCreated,
+    ProjectUpdated,
+    ProjectDeleted,
+    ProjectPhaseChanged,
+    ProjectWon,
+    ProjectLost,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 23] = [
         EventType::CompanyCreated,
         EventType::CompanyUpdated,
         EventType::CompanyDeleted,
@@ -52,6 +59,12 @@ impl EventType {
         EventType::PhaseCreated,
         EventType::PhaseUpdated,
         EventType::PhaseDeleted,
+        EventType::ProjectCreated,
+        EventType::ProjectUpdated,
+        EventType::ProjectDeleted,
+        EventType::ProjectPhaseChanged,
+        EventType::ProjectWon,
+        EventType::ProjectLost,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +86,12 @@ impl EventType {
             EventType::PhaseCreated => "phase.created",
             EventType::PhaseUpdated => "phase.updated",
             EventType::PhaseDeleted => "phase.deleted",
+            EventType::ProjectCreated => "project.created",
+            EventType::ProjectUpdated => "project.updated",
+            EventType::ProjectDeleted => "project.deleted",
+            EventType::ProjectPhaseChanged => "project.phase_changed",
+            EventType::ProjectWon => "project.won",
+            EventType::ProjectLost => "project.lost",
         }
     }
 
@@ -100,6 +119,8 @@ impl EventType {
             ContactCreated | ContactUpdated | ContactDeleted | ContactMerged => RecordType::Contact,
             PipelineCreated | PipelineUpdated | PipelineDeleted => RecordType::Pipeline,
             PhaseCreated | PhaseUpdated | PhaseDeleted => RecordType::Phase,
+            ProjectCreated | ProjectUpdated | ProjectDeleted | ProjectPhaseChanged | ProjectWon
+            | ProjectLost => RecordType::Project,
         }
     }
 }
@@ -111,14 +132,16 @@ pub enum RecordType {
     Contact,
     Pipeline,
     Phase,
+    Project,
 }
 
 impl RecordType {
-    pub const ALL: [RecordType; 4] = [
+    pub const ALL: [RecordType; 5] = [
         RecordType::Company,
         RecordType::Contact,
         RecordType::Pipeline,
         RecordType::Phase,
+        RecordType::Project,
     ];
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
@@ -128,7 +151,10 @@ impl RecordType {
             .ok_or_else(|| {
                 ValueError::new(
                     "invalid_choice",
-                    "must be one of company, contact, pipeline, phase",
+                    format!(
+                        "must be one of {}",
+                        Self::ALL.map(RecordType::as_str).join(", ")
+                    ),
                 )
             })
     }
@@ -139,6 +165,7 @@ impl RecordType {
             RecordType::Company => Scope::Read(Resource::Companies),
             RecordType::Contact => Scope::Read(Resource::Contacts),
             RecordType::Pipeline | RecordType::Phase => Scope::Read(Resource::Pipelines),
+            RecordType::Project => Scope::Read(Resource::Projects),
         }
     }
 
@@ -148,6 +175,7 @@ impl RecordType {
             RecordType::Contact => "contact",
             RecordType::Pipeline => "pipeline",
             RecordType::Phase => "phase",
+            RecordType::Project => "project",
         }
     }
 }
@@ -159,6 +187,7 @@ pub trait RecordJson: Send + Sync {
     fn contact(&self, contact: &Contact) -> Value;
     fn pipeline(&self, pipeline: &Pipeline) -> Value;
     fn phase(&self, pipeline_id: i64, phase: &Phase) -> Value;
+    fn project(&self, project: &Project) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

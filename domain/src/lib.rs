@@ -11,6 +11,7 @@ pub mod merge;
 pub mod oauth;
 pub mod password;
 pub mod pipeline;
+pub mod project;
 pub mod token;
 pub mod totp;
 pub mod user;

@@ -481,7 +481,10 @@ pub fn delete(
         // The event shows the company as it was, time in each phase included.
         transitions::attach_times(conn, account_id, &mut current)?;
         let data = outbox.render.company(&current[0]);
-        let unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
+        let mut unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
+        unlinked.extend(crate::projects::unlink_company(
+            conn, account_id, id, outbox,
+        )?);
         diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
             .execute(conn)?;
         diesel::delete(
@@ -490,7 +493,7 @@ pub fn delete(
                 .filter(companies::account_id.eq(account_id)),
         )
         .execute(conn)?;
-        // The company goes first, then each contact that no longer works there.
+        // The company goes first, then each contact and project no longer linked to it.
         let mut changes = vec![NewEvent::new(EventType::CompanyDeleted, id, data)];
         changes.extend(unlinked);
         events::record(conn, account_id, outbox, changes).map(|_| ())

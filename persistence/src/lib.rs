@@ -15,6 +15,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 mod placement;
 mod pool;
+pub mod projects;
 pub mod schema;
 pub mod secrets;
 pub mod seed;

@@ -428,6 +428,19 @@ macro_rules! history_values {
 }
 pub(crate) use history_values;
 
+/// Locks a record's row for a write and checks `If-Match` against its version: the locking
+/// read every record type's update and delete begin with. Returns the version.
+pub(crate) fn lock_record<P: Pipelined>(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+) -> Result<i64, StoreError> {
+    let placed = P::lock(conn, account_id, id)?;
+    check_version(placed.version, expected_version)?;
+    Ok(placed.version)
+}
+
 /// What moves a record.
 #[derive(Debug, Clone)]
 pub enum MoveKind {

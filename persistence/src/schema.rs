@@ -351,6 +351,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        company_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        value_units -> Nullable<BigInt>,
+        value_currency -> Nullable<Text>,
+        probability -> Nullable<BigInt>,
+        expected_start_date -> Nullable<Date>,
+        expected_duration -> Nullable<Text>,
+        expected_finish_date -> Nullable<Date>,
+        proposal_received_date -> Nullable<Date>,
+        proposal_due_date -> Nullable<Date>,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        won_at -> Nullable<Timestamp>,
+        close_date -> Nullable<Date>,
+        completed_date -> Nullable<Date>,
+        tags -> Text,
+        custom_fields -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        pipeline_id -> Nullable<BigInt>,
+        phase_id -> Nullable<BigInt>,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        outcome_reason -> Nullable<Text>,
+        phase_entered_at -> Nullable<Timestamp>,
+        follow_up_due_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    project_tags (project_id, tag) {
+        project_id -> BigInt,
+        account_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    project_transitions (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        project_id -> BigInt,
+        from_pipeline_id -> Nullable<BigInt>,
+        to_pipeline_id -> Nullable<BigInt>,
+        from_phase_id -> Nullable<BigInt>,
+        from_phase_name -> Nullable<Text>,
+        to_phase_id -> Nullable<BigInt>,
+        to_phase_name -> Nullable<Text>,
+        from_status -> Text,
+        to_status -> Text,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        actor_user_id -> Nullable<BigInt>,
+        actor_client_id -> Nullable<BigInt>,
+        seconds_in_previous -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -398,4 +464,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhooks,
     webhook_deliveries,
+    projects,
+    project_tags,
+    project_transitions,
 );

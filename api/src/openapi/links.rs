@@ -242,6 +242,7 @@ mod tests {
                 "getCompany",
                 "listCompanyTransitions",
                 "listContacts",
+                "listProjects",
                 "mergeCompanies",
                 "moveCompany",
                 "updateCompany"

@@ -109,7 +109,33 @@ fn describe(event_type: EventType) -> &'static str {
         PhaseDeleted => {
             "A phase was removed; the companies it held each have a `company.phase_changed`."
         }
+        ProjectCreated => "A project was created, placed in its first phase.",
+        ProjectUpdated => {
+            "A project's fields changed (or its company was deleted); `data.previous` holds the old values."
+        }
+        ProjectDeleted => "A project was deleted; `data.object` is the project as it was.",
+        ProjectPhaseChanged => {
+            "A project moved in its pipeline; `data.previous` holds its old place."
+        }
+        ProjectWon => "A project was won: `won_at` and `close_date` are set.",
+        ProjectLost => "A project was lost, with the reason given; `close_date` is set.",
     }
+}
+
+fn project(phase_id: i64, state: &str, outcome: Value) -> Value {
+    json!({
+        "id": 7, "name": "Office move 2027", "description": null, "company_id": 42,
+        "owner_id": 7, "value": {"amount": "12500.00", "currency": "EUR"}, "probability": 40,
+        "expected_start_date": "2027-03-01", "expected_duration": "P3M",
+        "expected_finish_date": "2027-06-01", "proposal_received_date": null,
+        "proposal_due_date": "2027-01-15", "start_date": null, "end_date": null,
+        "won_at": null, "close_date": null, "completed_date": null, "tags": [],
+        "custom_fields": {}, "version": 3,
+        "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-12-01T10:00:00Z",
+        "pipeline_id": 2, "phase_id": phase_id, "state": state, "outcome": outcome,
+        "outcome_reason": null, "phase_entered_at": "2026-12-01T10:00:00Z",
+        "days_in_phase": 0, "time_in_phases": []
+    })
 }
 
 fn company(phase_id: i64, status: &str, outcome: Value) -> Value {
@@ -176,6 +202,23 @@ fn example(event_type: EventType) -> Value {
                    "follow_up_after_days": null, "allowed_next_phase_ids": []}),
             (event_type == PhaseUpdated).then(|| json!({"name": "Contract signed"})),
         ),
+        ProjectCreated | ProjectDeleted => (project(7, "proposed", Value::Null), None),
+        ProjectUpdated => (
+            project(7, "proposed", Value::Null),
+            Some(json!({"probability": 20})),
+        ),
+        ProjectPhaseChanged => (
+            project(9, "proposed", Value::Null),
+            Some(json!({"phase_id": 8})),
+        ),
+        ProjectWon => (
+            project(10, "won", json!("won")),
+            Some(json!({"phase_id": 9, "state": "proposed", "outcome": null})),
+        ),
+        ProjectLost => (
+            project(13, "lost", json!("lost")),
+            Some(json!({"phase_id": 9, "state": "proposed", "outcome": null})),
+        ),
     };
     let record = event_type.record_type();
     let mut data = json!({"object": object});
@@ -201,5 +244,6 @@ fn object_id(record: RecordType) -> i64 {
         RecordType::Contact => 9,
         RecordType::Pipeline => 3,
         RecordType::Phase => 12,
+        RecordType::Project => 7,
     }
 }

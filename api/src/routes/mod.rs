@@ -10,6 +10,7 @@ pub mod me;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
+pub mod projects;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -104,6 +105,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/companies/{id}/merge").route(web::post().to(companies::merge)),
+                )
+                .service(
+                    web::resource("/projects")
+                        .route(web::get().to(projects::list))
+                        .route(web::post().to(projects::create)),
+                )
+                .service(
+                    web::resource("/projects/{id}")
+                        .route(web::get().to(projects::show))
+                        .route(web::patch().to(projects::update))
+                        .route(web::delete().to(projects::delete)),
+                )
+                .service(
+                    web::resource("/projects/{id}/transitions")
+                        .route(web::get().to(projects::history))
+                        .route(web::post().to(projects::transition)),
                 )
                 .service(
                     web::resource("/oauth-clients")
@@ -220,8 +237,6 @@ pub(crate) fn paging(
     Ok((size, sort, after))
 }
 
-/// Refuses a time query parameter outside the years 1 to 9999, which both databases store
-/// and compare alike.
 /// A query parameter whose value is refused: 400 naming it.
 pub(crate) fn bad_query(field: &str, e: domain::validation::ValueError) -> ApiError {
     ApiError::BadRequest(
@@ -230,6 +245,8 @@ pub(crate) fn bad_query(field: &str, e: domain::validation::ValueError) -> ApiEr
     )
 }
 
+/// Refuses a time query parameter outside the years 1 to 9999, which both databases store
+/// and compare alike.
 pub(crate) fn check_times(times: &[(&str, Option<DateTime<Utc>>)]) -> Result<(), ApiError> {
     for (field, time) in times {
         if time.is_some_and(|t| !(1..=9999).contains(&t.year())) {

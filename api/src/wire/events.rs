@@ -48,6 +48,10 @@ impl RecordJson for WireJson {
         }
         value
     }
+
+    fn project(&self, project: &domain::project::Project) -> Value {
+        to_value(super::projects::ProjectOut::from(project.clone()))
+    }
 }
 
 /// Who made the change: a team member, a client app acting for the account, or neither

@@ -10,6 +10,7 @@ pub mod me;
 pub mod merges;
 pub mod oauth_clients;
 pub mod pipelines;
+pub mod projects;
 mod schema;
 mod strict_json;
 pub mod tokens;

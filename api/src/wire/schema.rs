@@ -106,6 +106,21 @@ pub(crate) fn event_types() -> Array {
         EventType::ALL.len(),
     )
 }
+/// Any state a record may be in: every phase state, and `not_set` outside every pipeline.
+pub(crate) fn any_state() -> Object {
+    one_of(
+        statuses(&Status::PHASE).chain(std::iter::once(Status::NotSet.as_str())),
+        false,
+    )
+}
+/// A project's state: a project phase's, or `not_set` outside every pipeline.
+pub(crate) fn project_state() -> Object {
+    one_of(
+        statuses(RecordKind::Project.phase_states())
+            .chain(std::iter::once(Status::NotSet.as_str())),
+        false,
+    )
+}
 pub(crate) fn pipeline_record_type() -> Object {
     one_of(RecordKind::ALL.iter().map(|k| k.as_str()), false)
 }

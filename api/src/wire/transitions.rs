@@ -102,8 +102,15 @@ impl MoveRequest {
 /// One step of a company's history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransitionOut {
-    pub id: i64,
     pub company_id: i64,
+    #[serde(flatten)]
+    pub step: TransitionStepOut,
+}
+
+/// One step of a pipelined record's history, whatever the record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionStepOut {
+    pub id: i64,
     #[schema(required = true)]
     pub from_pipeline_id: Option<i64>,
     #[schema(required = true)]
@@ -117,10 +124,11 @@ pub struct TransitionOut {
     pub to_phase_id: Option<i64>,
     #[schema(required = true)]
     pub to_phase_name: Option<String>,
-    /// `prospect`, `active`, `latent` or `not_set`.
-    #[schema(schema_with = super::schema::relationship_status)]
+    /// The state left: a phase state of the record's type, or `not_set` outside every
+    /// pipeline.
+    #[schema(schema_with = super::schema::any_state)]
     pub from_status: String,
-    #[schema(schema_with = super::schema::relationship_status)]
+    #[schema(schema_with = super::schema::any_state)]
     pub to_status: String,
     /// `won` or `lost` when the move was one.
     #[schema(required = true)]
@@ -129,7 +137,7 @@ pub struct TransitionOut {
     #[schema(required = true)]
     pub reason: Option<String>,
     pub actor: ActorOut,
-    /// How long the company had been in the phase it left.
+    /// How long the record had been in the phase it left.
     #[schema(required = true)]
     pub seconds_in_previous_phase: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -149,8 +157,16 @@ pub struct ActorOut {
 impl From<Transition> for TransitionOut {
     fn from(t: Transition) -> Self {
         TransitionOut {
-            id: t.id,
             company_id: t.record_id,
+            step: TransitionStepOut::from(t),
+        }
+    }
+}
+
+impl From<Transition> for TransitionStepOut {
+    fn from(t: Transition) -> Self {
+        TransitionStepOut {
+            id: t.id,
             from_pipeline_id: t.from_pipeline_id,
             to_pipeline_id: t.to_pipeline_id,
             from_phase_id: t.from_phase_id,

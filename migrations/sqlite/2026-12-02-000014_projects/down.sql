@@ -1,0 +1,3 @@
+DROP TABLE project_transitions;
+DROP TABLE project_tags;
+DROP TABLE projects;
