@@ -88,8 +88,11 @@ def main() -> int:
         pipelines: PipelineList = expect(
             list_pipelines.sync_detailed(client=client), HTTPStatus.OK, PipelineList, "GET /v1/pipelines"
         )
+        # One default pipeline per record type: companies and projects each have theirs
         defaults = [p for p in pipelines.data if p.is_default]
-        check(len(defaults) == 1, f"one default pipeline, got {len(defaults)}")
+        kinds = sorted(str(p.record_type) for p in defaults)
+        check(kinds == ["company", "project"], f"one default pipeline per record type, got {kinds}")
+        defaults = [p for p in defaults if str(p.record_type) == "company"]
         pipeline = defaults[0]
         phases = sorted(pipeline.phases, key=lambda p: p.position)
         check(len(phases) >= 2, f"the default pipeline's phases: {[p.name for p in phases]}")
