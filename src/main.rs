@@ -122,6 +122,13 @@ struct SeedArgs {
     /// How many companies to add.
     #[arg(long)]
     companies: i64,
+    /// How many projects to add to `--project-pipeline` besides, linked to the companies
+    /// round-robin, each with a value.
+    #[arg(long, default_value_t = 0, requires = "project_pipeline")]
+    projects: i64,
+    /// The project pipeline whose phases the projects are spread over.
+    #[arg(long)]
+    project_pipeline: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -767,15 +774,31 @@ fn seed(store: &Store, args: &SeedArgs) -> Result<(), String> {
                 ),
                 other => format!("seeding failed: {other:?}"),
             })?;
-    say(format_args!(
-        "{}",
-        serde_json::json!({
-            "first_company_id": seeded.first_company_id,
-            "last_company_id": seeded.last_company_id,
-            "phase_ids": seeded.phase_ids,
-        })
-    ))
-    .map_err(|e| e.to_string())
+    let mut out = serde_json::json!({
+        "first_company_id": seeded.first_id,
+        "last_company_id": seeded.last_id,
+        "phase_ids": seeded.phase_ids,
+    });
+    if let (Some(pipeline), true) = (args.project_pipeline, args.projects > 0) {
+        let projects = persistence::seed::projects(
+            &mut conn,
+            args.account,
+            pipeline,
+            args.projects,
+            (seeded.first_id, seeded.last_id),
+        )
+        .map_err(|e| match e {
+            persistence::StoreError::NotFound => format!(
+                "account {} has no pipeline {pipeline} with phases",
+                args.account
+            ),
+            other => format!("seeding projects failed: {other:?}"),
+        })?;
+        out["first_project_id"] = projects.first_id.into();
+        out["last_project_id"] = projects.last_id.into();
+        out["project_phase_ids"] = projects.phase_ids.into();
+    }
+    say(format_args!("{out}")).map_err(|e| e.to_string())
 }
 
 fn create_account(

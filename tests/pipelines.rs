@@ -1908,7 +1908,7 @@ async fn board_counts_follow_every_way_a_company_enters_or_leaves_a_phase() {
     let before = board_counts(&app, id).await;
     {
         let mut conn = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
-        persistence::pipelines::compact_phase_counts(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
+        persistence::pipelined::compact_phase_counts(&mut conn).unwrap_or_else(|e| panic!("{e:?}"));
     }
     assert_eq!(board_counts(&app, id).await, before);
 }

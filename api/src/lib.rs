@@ -94,7 +94,7 @@ async fn compact_phase_counts(state: AppState) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         if let Err(e) = state
-            .run(persistence::pipelines::compact_phase_counts)
+            .run(persistence::pipelined::compact_phase_counts)
             .await
         {
             tracing::warn!(error = %e, "cannot compact the board counts");

@@ -34,6 +34,18 @@ pub struct Company {
     pub place: CompanyPlace,
     /// Total time spent in each phase so far, the current stay included.
     pub time_in_phases: Vec<PhaseTime>,
+    /// What its projects add up to: derived from them, not part of the company's version.
+    pub projects: ProjectTotals,
+}
+
+/// What a company's projects add up to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProjectTotals {
+    /// Projects not completed, lost or cancelled.
+    pub open: i64,
+    /// The value of the projects won (in a won, active or completed state), per currency in
+    /// code order, in ten-thousandths.
+    pub won_value: Vec<(String, i128)>,
 }
 
 /// Where a company stands in the pipelines.

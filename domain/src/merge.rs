@@ -287,6 +287,7 @@ mod tests {
                 follow_up_due_at: None,
             },
             time_in_phases: Vec::new(),
+            projects: Default::default(),
         }
     }
 

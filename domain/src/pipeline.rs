@@ -122,6 +122,16 @@ impl RecordKind {
         Self::parse(raw).unwrap_or(RecordKind::Company)
     }
 
+    /// The kind's noun for `n` records: "1 company", "3 companies".
+    pub fn count_noun(self, n: i64) -> &'static str {
+        match (self, n == 1) {
+            (RecordKind::Company, true) => "company",
+            (RecordKind::Company, false) => "companies",
+            (RecordKind::Project, true) => "project",
+            (RecordKind::Project, false) => "projects",
+        }
+    }
+
     /// The states this kind's phases may have, in the order a record usually goes through
     /// them.
     pub fn phase_states(self) -> &'static [Status] {
@@ -180,12 +190,12 @@ impl RecordKind {
             RecordKind::Company => DefaultPipeline {
                 name: "Client relationship",
                 phases: &[
-                    ("Uncontacted", Status::Prospect, None),
-                    ("Contacted", Status::Prospect, Some(5)),
-                    ("Proposal sent", Status::Prospect, Some(7)),
-                    ("Active client", Status::Active, Some(90)),
-                    ("Dormant", Status::Latent, Some(180)),
-                    ("Lost", Status::Latent, None),
+                    ("Uncontacted", Status::Prospect, None, None),
+                    ("Contacted", Status::Prospect, Some(5), None),
+                    ("Proposal sent", Status::Prospect, Some(7), None),
+                    ("Active client", Status::Active, Some(90), None),
+                    ("Dormant", Status::Latent, Some(180), None),
+                    ("Lost", Status::Latent, None, None),
                 ],
                 won_phase: "Active client",
                 lost_phase: "Lost",
@@ -193,14 +203,14 @@ impl RecordKind {
             RecordKind::Project => DefaultPipeline {
                 name: "Projects",
                 phases: &[
-                    ("Lead", Status::Proposed, None),
-                    ("Proposal in preparation", Status::Proposed, None),
-                    ("Proposal submitted", Status::Proposed, None),
-                    ("Won", Status::Won, None),
-                    ("In progress", Status::Active, None),
-                    ("Completed", Status::Completed, None),
-                    ("Lost", Status::Lost, None),
-                    ("Cancelled", Status::Cancelled, None),
+                    ("Lead", Status::Proposed, None, Some(10)),
+                    ("Proposal in preparation", Status::Proposed, None, Some(25)),
+                    ("Proposal submitted", Status::Proposed, None, Some(50)),
+                    ("Won", Status::Won, None, Some(100)),
+                    ("In progress", Status::Active, None, Some(100)),
+                    ("Completed", Status::Completed, None, Some(100)),
+                    ("Lost", Status::Lost, None, Some(0)),
+                    ("Cancelled", Status::Cancelled, None, Some(0)),
                 ],
                 won_phase: "Won",
                 lost_phase: "Lost",
@@ -213,7 +223,8 @@ impl RecordKind {
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultPipeline {
     pub name: &'static str,
-    pub phases: &'static [(&'static str, Status, Option<i64>)],
+    /// Name, state, follow-up after days, probability.
+    pub phases: &'static [(&'static str, Status, Option<i64>, Option<i64>)],
     pub won_phase: &'static str,
     pub lost_phase: &'static str,
 }
@@ -259,6 +270,8 @@ pub struct Phase {
     pub follow_up_after_days: Option<i64>,
     /// The phases that may follow this one; empty means any.
     pub allowed_next: Vec<i64>,
+    /// The probability of winning (0-100) that records in the phase default to.
+    pub probability: Option<i64>,
 }
 
 impl Phase {
@@ -570,6 +583,7 @@ mod tests {
             status,
             follow_up_after_days: None,
             allowed_next,
+            probability: None,
         }
     }
 

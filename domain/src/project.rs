@@ -19,7 +19,10 @@ pub struct Project {
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
     pub value: Option<Money>,
+    /// The project's own chance of winning, in percent.
     pub probability: Option<i64>,
+    /// Its phase's, which applies when it has none of its own.
+    pub phase_probability: Option<i64>,
     pub schedule: Schedule,
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
@@ -29,6 +32,70 @@ pub struct Project {
     pub place: CompanyPlace,
     /// Total time spent in each phase so far, the current stay included.
     pub time_in_phases: Vec<PhaseTime>,
+    /// Its buying center: the client's people on it, in contact id order.
+    pub contacts: Vec<ProjectContact>,
+    /// Its team: the firm's people on it, in user id order.
+    pub team: Vec<TeamMember>,
+}
+
+/// The most contacts, and the most team members, a project has.
+pub const MAX_PEOPLE: usize = 100;
+
+/// A contact on a project, with their part in the decision (Pipeliner's buying center).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectContact {
+    pub contact_id: i64,
+    pub role: ContactRole,
+}
+
+/// A contact's part in a project's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactRole {
+    DecisionMaker,
+    Influencer,
+    User,
+    Other,
+}
+
+impl ContactRole {
+    pub const ALL: [ContactRole; 4] = [
+        ContactRole::DecisionMaker,
+        ContactRole::Influencer,
+        ContactRole::User,
+        ContactRole::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactRole::DecisionMaker => "decision_maker",
+            ContactRole::Influencer => "influencer",
+            ContactRole::User => "user",
+            ContactRole::Other => "other",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| {
+                ValueError::new(
+                    "invalid_choice",
+                    "must be decision_maker, influencer, user or other",
+                )
+            })
+    }
+
+    pub fn from_stored(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or(ContactRole::Other)
+    }
+}
+
+/// A team member on a project, with their role in the work (free text: "Project lead").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    pub user_id: i64,
+    pub role: String,
 }
 
 /// The dates a firm plans a project with, and the ones its moves set.
@@ -55,6 +122,13 @@ pub struct PlanGiven {
     pub start: bool,
     pub duration: bool,
     pub finish: bool,
+}
+
+impl Project {
+    /// The chance of winning in use: the project's own, else its phase's.
+    pub fn effective_probability(&self) -> Option<i64> {
+        self.probability.or(self.phase_probability)
+    }
 }
 
 impl Schedule {
@@ -210,9 +284,9 @@ pub struct Money {
 impl Money {
     /// Ten-thousandths: the finest fraction any ISO 4217 currency has (CLF, UYW).
     pub const SCALE: i64 = 10_000;
-    /// The largest amount taken: a hundred trillion, minus the smallest fraction (sums of a
-    /// board column stay far within 64 bits).
-    const MAX_UNITS: i64 = 100_000_000_000_000 * Self::SCALE - 1;
+    /// The largest amount taken: a trillion, minus the smallest fraction. Sums (a board
+    /// column, a forecast) are kept in 128 bits.
+    const MAX_UNITS: i64 = 1_000_000_000_000 * Self::SCALE - 1;
 
     /// `amount` as a decimal string (`"12500.50"`, no exponent, no sign) in `currency`.
     pub fn parse(amount: &str, currency: &str) -> Result<Self, (&'static str, ValueError)> {
@@ -231,7 +305,10 @@ impl Money {
     /// The amount as a decimal string with the currency's own number of decimals, or more
     /// when the amount has them (`"12500.00"` EUR, `"1200"` JPY, `"0.1234"` CLF).
     pub fn amount(&self) -> String {
-        format_units(self.units, Currency::minor_digits(&self.currency))
+        format_units(
+            i128::from(self.units),
+            Currency::minor_digits(&self.currency),
+        )
     }
 }
 
@@ -251,7 +328,7 @@ fn parse_units(raw: &str) -> Result<i64, ValueError> {
     if fraction.len() > 4 {
         return Err(bad("has more than 4 decimals"));
     }
-    let too_large = || bad("must be less than 100,000,000,000,000");
+    let too_large = || bad("must be less than 1,000,000,000,000");
     let whole: i64 = whole.parse().map_err(|_| too_large())?;
     let padded = format!("{fraction:0<4}");
     let fraction: i64 = padded.parse().unwrap_or(0);
@@ -266,7 +343,7 @@ fn parse_units(raw: &str) -> Result<i64, ValueError> {
 }
 
 /// `units` ten-thousandths as a decimal with at least `digits` decimals.
-pub fn format_units(units: i64, digits: usize) -> String {
+pub fn format_units(units: i128, digits: usize) -> String {
     let sign = if units < 0 { "-" } else { "" };
     let units = units.unsigned_abs();
     let whole = units / 10_000;

@@ -5,30 +5,159 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
-use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
+use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace, PhaseTime};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
-use domain::pipeline::{Outcome, Status};
+use domain::pipeline::{Outcome, Phase, RecordKind, Status};
 
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
 };
+use crate::placement::{self, BoardFilter, Card, CardDetail, MoveKind, Pipelined, RecordEvents};
 use crate::pool::on_backend;
-use crate::schema::{companies, company_tags, company_transitions};
-use crate::transitions::{self, MoveKind};
+use crate::schema::{companies, company_tags, company_transitions, users};
 use crate::users::check_owner;
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
-// Companies move through company pipelines, with their history in `company_transitions`.
-crate::placement::pipelined!(
-    CompanyPlacement,
-    domain::pipeline::RecordKind::Company,
-    companies.relationship_status,
-    company_transitions.company_id,
-    Company,
-    get
-);
+/// Companies move through company pipelines, with their history in `company_transitions`.
+pub(crate) struct CompanyPlacement;
+
+impl Pipelined for CompanyPlacement {
+    const KIND: RecordKind = RecordKind::Company;
+    const EVENTS: RecordEvents = RecordEvents {
+        updated: EventType::CompanyUpdated,
+        phase_changed: EventType::CompanyPhaseChanged,
+        won: EventType::CompanyWon,
+        lost: EventType::CompanyLost,
+    };
+    type Record = Company;
+
+    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
+        get(conn, account_id, id)
+    }
+
+    fn get_many(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+    ) -> Result<Vec<Company>, StoreError> {
+        get_many(conn, account_id, ids)
+    }
+
+    fn render(outbox: &Outbox<'_>, company: &Company) -> serde_json::Value {
+        outbox.render.company(company)
+    }
+
+    fn stay(company: &Company) -> (i64, Option<i64>, Option<NaiveDateTime>) {
+        (
+            company.id,
+            company.place.phase_id,
+            company.place.phase_entered_at.map(|t| t.naive_utc()),
+        )
+    }
+
+    fn set_times(company: &mut Company, times: Vec<PhaseTime>) {
+        company.time_in_phases = times;
+    }
+
+    fn cards(
+        conn: &mut DbConnection,
+        account_id: i64,
+        phase: &Phase,
+        filter: &BoardFilter,
+        limit: i64,
+    ) -> Result<Vec<Card>, StoreError> {
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            i64,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+        );
+        let mut query = companies::table
+            .left_join(users::table)
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::phase_id.eq(phase.id))
+            .filter(companies::show_in_pipeline.eq(true))
+            .select((
+                companies::id,
+                companies::name,
+                companies::industry,
+                companies::size_band,
+                companies::owner_id,
+                users::name.nullable(),
+                companies::phase_id.assume_not_null(),
+                companies::phase_entered_at.assume_not_null(),
+                companies::follow_up_due_at,
+            ))
+            .order((companies::phase_entered_at.asc(), companies::id.asc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(owner) = filter.owner_id {
+            query = query.filter(companies::owner_id.eq(owner));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
+        }
+        Ok(query
+            .load::<Row>(conn)?
+            .into_iter()
+            .map(
+                |(id, name, industry, size_band, owner_id, owner_name, phase_id, entered, due)| {
+                    Card {
+                        id,
+                        name,
+                        owner_id,
+                        owner_name,
+                        phase_id,
+                        phase_entered_at: entered,
+                        follow_up_due_at: due,
+                        detail: CardDetail::Company {
+                            industry,
+                            size_band,
+                        },
+                    }
+                },
+            )
+            .collect())
+    }
+
+    fn filtered_counts(
+        conn: &mut DbConnection,
+        account_id: i64,
+        pipeline_id: i64,
+        filter: &BoardFilter,
+    ) -> Result<HashMap<i64, i64>, StoreError> {
+        let mut query = companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::pipeline_id.eq(pipeline_id))
+            .filter(companies::show_in_pipeline.eq(true))
+            .group_by(companies::phase_id)
+            .select((companies::phase_id, diesel::dsl::count_star()))
+            .into_boxed();
+        if let Some(owner) = filter.owner_id {
+            query = query.filter(companies::owner_id.eq(owner));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
+        }
+        Ok(query
+            .load::<(Option<i64>, i64)>(conn)?
+            .into_iter()
+            .filter_map(|(phase, n)| phase.map(|p| (p, n)))
+            .collect())
+    }
+
+    placement::storage!(
+        companies.relationship_status,
+        company_transitions.company_id
+    );
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = companies)]
@@ -91,6 +220,7 @@ impl From<CompanyRow> for Company {
                 follow_up_due_at: row.follow_up_due_at.map(to_utc),
             },
             time_in_phases: Vec::new(),
+            projects: Default::default(),
         }
     }
 }
@@ -177,7 +307,7 @@ pub fn create(
             .get_result(conn)?;
         write_tags(conn, account_id, id, fields)?;
         if let Some(phase) = phase_id {
-            transitions::apply(
+            placement::apply::<CompanyPlacement>(
                 conn,
                 account_id,
                 id,
@@ -201,9 +331,25 @@ pub fn create(
 /// A company with its time in each phase.
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
     let mut company = [find_row(conn, account_id, id)?];
-    transitions::attach_times(conn, account_id, &mut company)?;
+    complete(conn, account_id, &mut company)?;
     let [company] = company;
     Ok(company)
+}
+
+/// Gives companies read from their rows what is derived: their time in each phase and their
+/// projects' totals, one query each whatever their number.
+fn complete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    companies: &mut [Company],
+) -> Result<(), StoreError> {
+    placement::attach_times::<CompanyPlacement>(conn, account_id, companies)?;
+    let ids: Vec<i64> = companies.iter().map(|c| c.id).collect();
+    let mut totals = crate::projects::totals_by_company(conn, account_id, &ids)?;
+    for company in companies.iter_mut() {
+        company.projects = totals.remove(&company.id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// Companies by id, in id order, with their time in each phase; ids of other accounts are
@@ -222,7 +368,7 @@ pub(crate) fn get_many(
             .select(CompanyRow::as_select())
             .load(conn)?;
         let mut companies: Vec<Company> = rows.into_iter().map(Company::from).collect();
-        transitions::attach_times(conn, account_id, &mut companies)?;
+        complete(conn, account_id, &mut companies)?;
         found.extend(companies);
     }
     found.sort_by_key(|c| c.id);
@@ -431,7 +577,7 @@ impl import::Target for Companies {
         }
         for (row, id) in rows.iter().zip(&ids) {
             if let Some(phase) = row.phase_id {
-                transitions::apply(
+                placement::apply::<CompanyPlacement>(
                     conn,
                     account_id,
                     *id,
@@ -479,11 +625,15 @@ pub fn delete(
         let mut current = [find_for_update(conn, account_id, id)?];
         check_version(current[0].version, expected_version)?;
         // The event shows the company as it was, time in each phase included.
-        transitions::attach_times(conn, account_id, &mut current)?;
+        complete(conn, account_id, &mut current)?;
         let data = outbox.render.company(&current[0]);
         let mut unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
-        unlinked.extend(crate::projects::unlink_company(
-            conn, account_id, id, outbox,
+        unlinked.extend(crate::projects::relink_companies(
+            conn,
+            account_id,
+            &[id],
+            None,
+            outbox,
         )?);
         diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
             .execute(conn)?;
@@ -628,7 +778,7 @@ pub fn list(
         },
         id: last.id,
     });
-    transitions::attach_times(conn, account_id, &mut page.items)?;
+    complete(conn, account_id, &mut page.items)?;
     Ok(page)
 }
 

@@ -12,6 +12,7 @@ mod keyset;
 pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod pipelined;
 pub mod pipelines;
 mod placement;
 mod pool;

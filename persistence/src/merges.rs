@@ -77,6 +77,8 @@ pub fn merge_companies(
             contacts_table::updated_at.eq(at),
         ))
         .execute(conn)?;
+        let projects_moved =
+            crate::projects::relink_companies(conn, account_id, dups, Some(survivor_id), outbox)?;
         // Before the duplicates go: their history rows would go with them (ON DELETE CASCADE).
         diesel::update(
             company_transitions::table
@@ -124,6 +126,7 @@ pub fn merge_companies(
             &contacts_before,
             &contacts_after,
         ));
+        new.extend(projects_moved);
         new.extend(
             dups.iter()
                 .filter_map(|id| gone.iter().find(|c| c.id == *id))
@@ -222,6 +225,8 @@ pub fn merge_contacts(
         .execute(conn)?;
         diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq_any(dups)))
             .execute(conn)?;
+        // Their places on projects go to the survivor (they would go with them otherwise).
+        crate::projects::relink_contacts(conn, dups, survivor_id)?;
         // Duplicates that report to one another go in the same statement, so no row is left
         // pointing at a deleted one.
         diesel::delete(

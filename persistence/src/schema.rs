@@ -142,6 +142,7 @@ diesel::table! {
         allowed_next -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        probability -> Nullable<BigInt>,
     }
 }
 
@@ -384,6 +385,7 @@ diesel::table! {
         outcome_reason -> Nullable<Text>,
         phase_entered_at -> Nullable<Timestamp>,
         follow_up_due_at -> Nullable<Timestamp>,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -431,12 +433,35 @@ diesel::joinable!(company_tags -> companies (company_id));
 diesel::joinable!(contact_tags -> contacts (contact_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(projects -> companies (company_id));
+diesel::joinable!(project_contacts -> contacts (contact_id));
+diesel::joinable!(project_members -> users (user_id));
 
 diesel::table! {
     /// Kept by triggers; PostgreSQL holds deltas (several rows per phase), SQLite one row.
     phase_counts (phase_id) {
         phase_id -> BigInt,
-        companies -> BigInt,
+        records -> BigInt,
+    }
+}
+
+diesel::table! {
+    project_contacts (project_id, contact_id) {
+        project_id -> BigInt,
+        contact_id -> BigInt,
+        account_id -> BigInt,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> BigInt,
+        user_id -> BigInt,
+        account_id -> BigInt,
+        role -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -467,4 +492,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     projects,
     project_tags,
     project_transitions,
+    project_contacts,
+    project_members,
 );

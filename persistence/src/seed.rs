@@ -7,16 +7,16 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::pool::write_transaction;
-use crate::schema::{companies, phases};
+use crate::schema::{companies, phases, projects};
 use crate::{DbConnection, StoreError};
 
 /// What a seed made.
 #[derive(Debug, Clone)]
 pub struct Seeded {
-    /// The ids of the companies made: `first_company_id..=last_company_id`, with no gaps.
-    pub first_company_id: i64,
-    pub last_company_id: i64,
-    /// The pipeline's phases in order; company `first_company_id + k` is in
+    /// The ids of the records made: `first_id..=last_id`, with no gaps.
+    pub first_id: i64,
+    pub last_id: i64,
+    /// The pipeline's phases in order; record `first_id + k` is in
     /// `phase_ids[k % phase_ids.len()]`.
     pub phase_ids: Vec<i64>,
 }
@@ -69,10 +69,132 @@ pub fn companies(
         DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE;")?,
     }
     Ok(Seeded {
-        first_company_id: first,
-        last_company_id: last,
+        first_id: first,
+        last_id: last,
         phase_ids,
     })
+}
+
+/// Adds `count` projects to the project pipeline `pipeline_id`, round-robin over its phases,
+/// each with one history row, a value (EUR and USD in turn) and the company
+/// `companies.0 + n % (companies.1 - companies.0 + 1)` (the ids a company seed made).
+pub fn projects(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline_id: i64,
+    count: i64,
+    companies: (i64, i64),
+) -> Result<Seeded, StoreError> {
+    let phase_ids: Vec<i64> = phases::table
+        .filter(phases::account_id.eq(account_id))
+        .filter(phases::pipeline_id.eq(pipeline_id))
+        .order(phases::position)
+        .select(phases::id)
+        .load(conn)?;
+    if phase_ids.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    let before: Option<i64> = projects::table
+        .select(diesel::dsl::max(projects::id))
+        .first(conn)?;
+    let (first_company, last_company) = companies;
+    let template = PROJECTS
+        .replace("{first_company}", &first_company.to_string())
+        .replace(
+            "{companies}",
+            &(last_company - first_company + 1).max(1).to_string(),
+        );
+    let sql = match conn {
+        DbConnection::Postgresql(_) => {
+            fill(
+                &template,
+                account_id,
+                pipeline_id,
+                &pg_numbers(count),
+                PG_TS,
+            ) + "SELECT setval(pg_get_serial_sequence('projects', 'id'), (SELECT MAX(id) FROM projects));"
+        }
+        DbConnection::Sqlite(_) => fill(
+            &template,
+            account_id,
+            pipeline_id,
+            &sqlite_numbers(count),
+            SQLITE_TS,
+        ),
+    };
+    write_transaction(conn, |conn| Ok::<_, StoreError>(conn.batch_execute(&sql)?))?;
+    let (first, last): (Option<i64>, Option<i64>) = projects::table
+        .filter(projects::account_id.eq(account_id))
+        .filter(projects::id.gt(before.unwrap_or(0)))
+        .select((
+            diesel::dsl::min(projects::id),
+            diesel::dsl::max(projects::id),
+        ))
+        .first(conn)?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(StoreError::NotFound);
+    };
+    match conn {
+        DbConnection::Postgresql(_) => {
+            for table in [
+                "projects",
+                "project_transitions",
+                "phase_counts",
+                "phase_values",
+            ] {
+                conn.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
+            }
+        }
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE;")?,
+    }
+    Ok(Seeded {
+        first_id: first,
+        last_id: last,
+        phase_ids,
+    })
+}
+
+const PROJECTS: &str = "
+CREATE TEMPORARY TABLE seed_phases AS
+    SELECT id, name, status, ROW_NUMBER() OVER (ORDER BY position) - 1 AS k
+    FROM phases WHERE account_id = {account} AND pipeline_id = {pipeline};
+CREATE TEMPORARY TABLE seed_numbers AS {numbers};
+CREATE TEMPORARY TABLE seed_base AS SELECT COALESCE(MAX(id), 0) AS base FROM projects;
+INSERT INTO projects (id, account_id, name, company_id, value_units, value_currency,
+        expected_finish_date, tags, custom_fields, version, created_at, updated_at,
+        pipeline_id, phase_id, state, phase_entered_at)
+    SELECT b.base + g.n, {account}, 'Seed project ' || g.n,
+        {first_company} + (g.n % {companies}), (g.n % 1000 + 1) * 1000000,
+        CASE WHEN g.n % 2 = 0 THEN 'EUR' ELSE 'USD' END, '2027-01-01', '[]', '{}', 1,
+        {ts}, {ts}, {pipeline}, p.id, p.status, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b
+    JOIN seed_phases p ON p.k = (g.n - 1) % (SELECT COUNT(*) FROM seed_phases)
+    ORDER BY g.n;
+INSERT INTO project_transitions (account_id, project_id, from_pipeline_id, to_pipeline_id,
+        from_phase_id, from_phase_name, to_phase_id, to_phase_name, from_status, to_status,
+        created_at)
+    SELECT {account}, b.base + g.n, NULL, {pipeline}, NULL, NULL, p.id, p.name, 'not_set',
+        p.status, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b
+    JOIN seed_phases p ON p.k = (g.n - 1) % (SELECT COUNT(*) FROM seed_phases)
+    ORDER BY g.n;
+DROP TABLE seed_phases;
+DROP TABLE seed_numbers;
+DROP TABLE seed_base;
+";
+
+const PG_TS: &str = "(TIMESTAMP '2025-01-01 00:00:00' + g.n * INTERVAL '1 second')";
+const SQLITE_TS: &str =
+    "strftime('%Y-%m-%d %H:%M:%f', '2025-01-01 00:00:00', '+' || g.n || ' seconds')";
+
+fn pg_numbers(count: i64) -> String {
+    format!("SELECT n FROM generate_series(1, {count}) AS n")
+}
+
+fn sqlite_numbers(count: i64) -> String {
+    format!(
+        "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) SELECT n FROM s"
+    )
 }
 
 /// The statements of both backends differ only in how they count and write times; `{ts}` is
@@ -121,13 +243,7 @@ fn fill(template: &str, account_id: i64, pipeline_id: i64, numbers: &str, ts: &s
 }
 
 fn postgres_sql(account_id: i64, pipeline_id: i64, count: i64) -> String {
-    let sql = fill(
-        TEMPLATE,
-        account_id,
-        pipeline_id,
-        &format!("SELECT n FROM generate_series(1, {count}) AS n"),
-        "(TIMESTAMP '2025-01-01 00:00:00' + g.n * INTERVAL '1 second')",
-    );
+    let sql = fill(TEMPLATE, account_id, pipeline_id, &pg_numbers(count), PG_TS);
     // Identity columns do not advance when ids are given: move them past the seeded rows.
     sql + "SELECT setval(pg_get_serial_sequence('companies', 'id'), (SELECT MAX(id) FROM companies));"
 }
@@ -137,9 +253,7 @@ fn sqlite_sql(account_id: i64, pipeline_id: i64, count: i64) -> String {
         TEMPLATE,
         account_id,
         pipeline_id,
-        &format!(
-            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) SELECT n FROM s"
-        ),
-        "strftime('%Y-%m-%d %H:%M:%f', '2025-01-01 00:00:00', '+' || g.n || ' seconds')",
+        &sqlite_numbers(count),
+        SQLITE_TS,
     )
 }

@@ -240,6 +240,7 @@ mod tests {
             [
                 "deleteCompany",
                 "getCompany",
+                "listCompanyProjects",
                 "listCompanyTransitions",
                 "listContacts",
                 "listProjects",

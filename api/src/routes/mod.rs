@@ -107,6 +107,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/companies/{id}/merge").route(web::post().to(companies::merge)),
                 )
                 .service(
+                    web::resource("/companies/{id}/projects")
+                        .route(web::get().to(projects::list_of_company)),
+                )
+                .service(
                     web::resource("/projects")
                         .route(web::get().to(projects::list))
                         .route(web::post().to(projects::create)),
@@ -121,6 +125,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/projects/{id}/transitions")
                         .route(web::get().to(projects::history))
                         .route(web::post().to(projects::transition)),
+                )
+                .service(
+                    web::resource("/projects/{id}/contacts")
+                        .route(web::get().to(projects::list_contacts)),
+                )
+                .service(
+                    web::resource("/projects/{id}/contacts/{contact_id}")
+                        .route(web::put().to(projects::put_contact))
+                        .route(web::delete().to(projects::remove_contact)),
+                )
+                .service(
+                    web::resource("/projects/{id}/team").route(web::get().to(projects::list_team)),
+                )
+                .service(
+                    web::resource("/projects/{id}/team/{user_id}")
+                        .route(web::put().to(projects::put_member))
+                        .route(web::delete().to(projects::remove_member)),
                 )
                 .service(
                     web::resource("/oauth-clients")

@@ -5,7 +5,8 @@ use chrono::{Duration, Utc};
 use domain::access::{Resource, Scope};
 use domain::listing::{Position, Sort, SortValue};
 use domain::pipeline::RecordKind;
-use persistence::pipelines::{self, BoardFilter};
+use persistence::pipelined::{self, BoardFilter};
+use persistence::pipelines;
 
 use super::{bad_query, check_times, created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
@@ -170,7 +171,7 @@ pub async fn delete(
     let id = path_id(&id)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
     state
-        .run(move |conn| pipelines::delete(conn, account, id, if_match.0, &outbox))
+        .run(move |conn| pipelined::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -291,7 +292,7 @@ pub async fn update_phase(
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let pipeline = state
         .run(move |conn| {
-            pipelines::update_phase(conn, account, id, phase_id, patch, if_match.0, &outbox)
+            pipelined::update_phase(conn, account, id, phase_id, patch, if_match.0, &outbox)
         })
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
@@ -324,7 +325,7 @@ pub async fn remove_phase(
     let move_to = query.0.move_to;
     let pipeline = state
         .run(move |conn| {
-            pipelines::remove_phase(conn, account, id, phase_id, move_to, if_match.0, &outbox)
+            pipelined::remove_phase(conn, account, id, phase_id, move_to, if_match.0, &outbox)
         })
         .await?;
     Ok(record(pipeline.version, PipelineOut::from(pipeline)))
@@ -332,14 +333,16 @@ pub async fn remove_phase(
 
 /// The board
 ///
-/// Every phase in order with its count and its first cards, oldest in the phase first.
-/// Companies with `show_in_pipeline: false` are left off. Each column's `next_url`
-/// continues it through the company list.
+/// Every phase in order with its count and its first cards, oldest in the phase first, for
+/// a company or a project pipeline. Companies with `show_in_pipeline: false` are left off.
+/// Each column's `next_url` continues it through the company or project list. Project
+/// columns give the sum of their values and the probability-weighted sum, per currency.
+/// Reading a project pipeline's board takes `projects:read`.
 #[utoipa::path(
     operation_id = "getBoard", get, path = "/v1/pipelines/{id}/board", tag = "pipelines",
     params(("id" = i64, Path, description = "The pipeline's id"), BoardQuery),
     responses((status = 200, description = "The board", body = BoardOut)),
-    security(("bearer" = ["pipelines:read", "companies:read"]))
+    security(("bearer" = ["pipelines:read", "companies:read"]), ("bearer" = ["pipelines:read", "projects:read"]))
 )]
 pub async fn board(
     state: web::Data<AppState>,
@@ -348,7 +351,6 @@ pub async fn board(
     query: Query<BoardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
-    caller.require(Scope::Read(Resource::Companies))?;
     let id = path_id(&id)?;
     let q = query.0;
     let per_phase = q.cards_per_phase.unwrap_or(20);
@@ -368,8 +370,17 @@ pub async fn board(
     };
     let account = caller.account_id();
     let (pipeline, columns) = state
-        .run(move |conn| pipelines::board(conn, account, id, &filter, per_phase))
+        .run(move |conn| pipelined::board(conn, account, id, &filter, per_phase))
         .await?;
+    let (resource, list) = match pipeline.record_type {
+        RecordKind::Company => (Resource::Companies, "/v1/companies"),
+        RecordKind::Project => (Resource::Projects, "/v1/projects"),
+    };
+    caller.require(Scope::Read(resource))?;
+    let shown = match pipeline.record_type {
+        RecordKind::Company => "&show_in_pipeline=true",
+        RecordKind::Project => "",
+    };
     let sort = Sort::parse("phase_entered_at").unwrap_or_default();
     let mut extra = String::new();
     if let Some(owner) = q.owner_id {
@@ -384,10 +395,17 @@ pub async fn board(
         .map(|column| {
             let more = column.count > i64::try_from(column.cards.len()).unwrap_or(i64::MAX);
             let cursor = column.cards.last().filter(|_| more).map(|last| {
-                encode_cursor(&Position { sort, value: SortValue::Time(last.phase_entered_at.and_utc()), id: last.id })
+                encode_cursor(&Position {
+                    sort,
+                    value: SortValue::Time(last.phase_entered_at.and_utc()),
+                    id: last.id,
+                })
             });
             let url = cursor.as_ref().map(|c| {
-                format!("/v1/companies?phase_id={}&show_in_pipeline=true&sort=phase_entered_at{extra}&cursor={c}", column.phase.id)
+                format!(
+                    "{list}?phase_id={}{shown}&sort=phase_entered_at{extra}&cursor={c}",
+                    column.phase.id
+                )
             });
             (column, cursor, url)
         })
@@ -440,7 +458,7 @@ pub async fn stats(
     }
     let account = caller.account_id();
     let stats = state
-        .run(move |conn| pipelines::stats(conn, account, id, from, to))
+        .run(move |conn| pipelined::stats(conn, account, id, from, to))
         .await?;
     Ok(HttpResponse::Ok().json(StatsOut::new(stats, from, to)))
 }

@@ -4,6 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
 use domain::pipeline::{Outcome, RecordKind};
+use domain::project::Project;
+use persistence::projects::people::{self, Member, Side};
 use persistence::projects::{self, ProjectFilter};
 
 use super::{bad_query, check_times, created, paging, path_id, record};
@@ -11,8 +13,9 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
 use crate::wire::projects::{
-    ProjectCreate, ProjectList, ProjectListQuery, ProjectMoveOut, ProjectOut,
-    ProjectTransitionList, ProjectTransitionOut, ProjectUpdate, parse_state,
+    ProjectContactList, ProjectContactOut, ProjectContactPut, ProjectCreate, ProjectList,
+    ProjectListQuery, ProjectMoveOut, ProjectOut, ProjectTransitionList, ProjectTransitionOut,
+    ProjectUpdate, TeamMemberList, TeamMemberOut, TeamMemberPut, parse_state,
 };
 use crate::wire::transitions::MoveRequest;
 use crate::wire::users::PageQuery;
@@ -38,7 +41,50 @@ pub async fn list(
     query: Query<ProjectListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
-    let q = query.0;
+    page(state, caller.account_id(), query.0, None).await
+}
+
+/// List a company's projects
+///
+/// The projects whose `company_id` is this company, with the filters and sorts of
+/// `GET /v1/projects`; 404 when there is no such company.
+#[utoipa::path(
+    operation_id = "listCompanyProjects", get, path = "/v1/companies/{id}/projects", tag = "projects",
+    params(("id" = i64, Path, description = "The company's id"), ProjectListQuery),
+    responses(
+        (status = 200, description = "A page of the company's projects", body = ProjectList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:read"]))
+)]
+pub async fn list_of_company(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: Query<ProjectListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let company = path_id(&id)?;
+    if query.0.company_id.is_some_and(|c| c != company) {
+        return Err(bad_query(
+            "company_id",
+            domain::validation::ValueError::new(
+                "conflicts_with_path",
+                "is the company of the path already; leave it out",
+            ),
+        ));
+    }
+    page(state, caller.account_id(), query.0, Some(company)).await
+}
+
+/// A page of projects; of one company (which must exist) when `company` is given.
+async fn page(
+    state: web::Data<AppState>,
+    account: i64,
+    q: ProjectListQuery,
+    company: Option<i64>,
+) -> Result<HttpResponse, ApiError> {
     check_times(&[
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
@@ -46,7 +92,7 @@ pub async fn list(
     let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
     let filter = ProjectFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
-        company_id: q.company_id,
+        company_id: company.or(q.company_id),
         owner_id: q.owner_id,
         tag: q.tag,
         pipeline_id: q.pipeline_id,
@@ -68,9 +114,13 @@ pub async fn list(
         expected_finish_before: q.expected_finish_before,
         expected_finish_after: q.expected_finish_after,
     };
-    let account = caller.account_id();
     let page = state
-        .run(move |conn| projects::list(conn, account, &filter, sort, size, after.as_ref()))
+        .run(move |conn| {
+            if let Some(company) = company {
+                persistence::companies::get(conn, account, company)?;
+            }
+            projects::list(conn, account, &filter, sort, size, after.as_ref())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ProjectList {
         next_cursor: page.next.as_ref().map(encode_cursor),
@@ -290,4 +340,240 @@ pub async fn transition(
     Ok(response
         .insert_header((header::ETAG, etag(version)))
         .json(body))
+}
+
+/// The people of a project on one side, as a list.
+fn people_list(project: &Project, side: Side) -> HttpResponse {
+    let out = ProjectOut::from(project.clone());
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::ETAG, etag(project.version)));
+    match side {
+        Side::Contacts => response.json(ProjectContactList {
+            data: out.contacts,
+            next_cursor: None,
+        }),
+        Side::Team => response.json(TeamMemberList {
+            data: out.team,
+            next_cursor: None,
+        }),
+    }
+}
+
+/// One person of a project, as written.
+fn person_out(project: Project, side: Side, person: i64, created: bool) -> HttpResponse {
+    let version = project.version;
+    let out = ProjectOut::from(project);
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.insert_header((header::ETAG, etag(version)));
+    match side {
+        Side::Contacts => response.json(out.contacts.into_iter().find(|c| c.contact_id == person)),
+        Side::Team => response.json(out.team.into_iter().find(|m| m.user_id == person)),
+    }
+}
+
+/// A project's contacts
+///
+/// Its buying center: the client's people on it and their part in the decision, in contact
+/// id order (at most 100, on one page). The ETag is the project's.
+#[utoipa::path(
+    operation_id = "listProjectContacts", get, path = "/v1/projects/{id}/contacts", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    responses((status = 200, description = "The project's contacts", body = ProjectContactList, headers(("ETag" = String)))),
+    security(("bearer" = ["projects:read"]))
+)]
+pub async fn list_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    list_people(state, caller, id, Side::Contacts).await
+}
+
+/// A project's team
+///
+/// The firm's people on it and their roles, in user id order (at most 100, on one page). The
+/// ETag is the project's.
+#[utoipa::path(
+    operation_id = "listProjectTeam", get, path = "/v1/projects/{id}/team", tag = "projects",
+    params(("id" = i64, Path, description = "The project's id")),
+    responses((status = 200, description = "The project's team", body = TeamMemberList, headers(("ETag" = String)))),
+    security(("bearer" = ["projects:read"]))
+)]
+pub async fn list_team(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    list_people(state, caller, id, Side::Team).await
+}
+
+async fn list_people(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    side: Side,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    let project = state
+        .run(move |conn| projects::get(conn, account, id))
+        .await?;
+    Ok(people_list(&project, side))
+}
+
+/// Put a contact on a project
+///
+/// Adds a contact of the account with their part in the decision (201), or changes it
+/// (200). The project takes a new version with `project.updated`; `If-Match` applies to it.
+#[utoipa::path(
+    operation_id = "putProjectContact", put, path = "/v1/projects/{id}/contacts/{contact_id}", tag = "projects",
+    params(
+        ("id" = i64, Path, description = "The project's id"),
+        ("contact_id" = i64, Path, description = "A contact of the account"),
+        ("If-Match" = Option<String>, Header, description = "The project's ETag you last read; 412 when it has changed since"),
+    ),
+    request_body = ProjectContactPut,
+    responses(
+        (status = 201, description = "The contact is now on the project", body = ProjectContactOut, headers(("ETag" = String))),
+        (status = 200, description = "The contact's part changed, or already was this", body = ProjectContactOut, headers(("ETag" = String))),
+        (status = 412, description = "The project changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn put_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    body: Body<ProjectContactPut>,
+) -> Result<HttpResponse, ApiError> {
+    let role = body.0.into_role()?;
+    put_person(state, caller, path, if_match, Side::Contacts, role).await
+}
+
+/// Put a team member on a project
+///
+/// Adds an active team member with a role (201), or changes it (200). The project takes a
+/// new version with `project.updated`; `If-Match` applies to it.
+#[utoipa::path(
+    operation_id = "putProjectTeamMember", put, path = "/v1/projects/{id}/team/{user_id}", tag = "projects",
+    params(
+        ("id" = i64, Path, description = "The project's id"),
+        ("user_id" = i64, Path, description = "An active team member of the account"),
+        ("If-Match" = Option<String>, Header, description = "The project's ETag you last read; 412 when it has changed since"),
+    ),
+    request_body = TeamMemberPut,
+    responses(
+        (status = 201, description = "The team member is now on the project", body = TeamMemberOut, headers(("ETag" = String))),
+        (status = 200, description = "The role changed, or already was this", body = TeamMemberOut, headers(("ETag" = String))),
+        (status = 412, description = "The project changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn put_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    body: Body<TeamMemberPut>,
+) -> Result<HttpResponse, ApiError> {
+    let role = body.0.into_role()?;
+    put_person(state, caller, path, if_match, Side::Team, role).await
+}
+
+async fn put_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    side: Side,
+    role: String,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&path.0)?;
+    let person = path_id(&path.1)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let member = Member {
+        side,
+        id: person,
+        role,
+    };
+    let (project, created) = state
+        .run(move |conn| people::put(conn, account, id, &member, if_match.0, &outbox))
+        .await?;
+    Ok(person_out(project, side, person, created))
+}
+
+/// Take a contact off a project
+///
+/// The project takes a new version with `project.updated`; 404 when the contact is not on it.
+#[utoipa::path(
+    operation_id = "removeProjectContact", delete, path = "/v1/projects/{id}/contacts/{contact_id}", tag = "projects",
+    params(
+        ("id" = i64, Path, description = "The project's id"),
+        ("contact_id" = i64, Path, description = "A contact on the project"),
+        ("If-Match" = Option<String>, Header, description = "The project's ETag you last read; 412 when it has changed since"),
+    ),
+    responses(
+        (status = 204, description = "The contact is off the project", headers(("ETag" = String))),
+        (status = 412, description = "The project changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn remove_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    remove_person(state, caller, path, if_match, Side::Contacts).await
+}
+
+/// Take a team member off a project
+///
+/// The project takes a new version with `project.updated`; 404 when the user is not on it.
+#[utoipa::path(
+    operation_id = "removeProjectTeamMember", delete, path = "/v1/projects/{id}/team/{user_id}", tag = "projects",
+    params(
+        ("id" = i64, Path, description = "The project's id"),
+        ("user_id" = i64, Path, description = "A team member on the project"),
+        ("If-Match" = Option<String>, Header, description = "The project's ETag you last read; 412 when it has changed since"),
+    ),
+    responses(
+        (status = 204, description = "The team member is off the project", headers(("ETag" = String))),
+        (status = 412, description = "The project changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    remove_person(state, caller, path, if_match, Side::Team).await
+}
+
+async fn remove_person(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    side: Side,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&path.0)?;
+    let person = path_id(&path.1)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let project = state
+        .run(move |conn| people::remove(conn, account, id, side, person, if_match.0, &outbox))
+        .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::ETAG, etag(project.version)))
+        .finish())
 }

@@ -80,6 +80,25 @@ pub struct CompanyOut {
     pub follow_up_due: bool,
     /// Total time in each phase so far, the current stay included ("time in stage").
     pub time_in_phases: Vec<PhaseTimeOut>,
+    /// The company's projects that are not completed, lost or cancelled. Derived from its
+    /// projects: not part of the company's `version`, so a project's change does not change
+    /// the company's ETag.
+    pub open_projects: i64,
+    /// The value of its won projects (won, active or completed), per currency in code order.
+    /// Derived, as `open_projects`.
+    #[schema(max_items = 200)]
+    pub won_value: Vec<MoneySumOut>,
+}
+
+/// A sum of money in one currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MoneySumOut {
+    /// An ISO 4217 code.
+    #[schema(example = "EUR", min_length = 3, max_length = 3)]
+    pub currency: String,
+    /// A decimal string, exact.
+    #[schema(example = "250000.00", max_length = 40)]
+    pub amount: String,
 }
 
 /// Time spent in one phase, over all stays.
@@ -108,6 +127,19 @@ impl From<Company> for CompanyOut {
                 .map(|t| PhaseTimeOut {
                     phase_id: t.phase_id,
                     seconds: t.seconds,
+                })
+                .collect(),
+            open_projects: c.projects.open,
+            won_value: c
+                .projects
+                .won_value
+                .into_iter()
+                .map(|(currency, units)| MoneySumOut {
+                    amount: domain::project::format_units(
+                        units,
+                        domain::project::Currency::minor_digits(&currency),
+                    ),
+                    currency,
                 })
                 .collect(),
             id: c.id,

@@ -3,9 +3,11 @@
 use chrono::{DateTime, Utc};
 use domain::Invalid;
 use domain::pipeline::{Phase, Pipeline, RecordKind, Status};
+use domain::project::{Currency, format_units, parse_probability};
 use domain::validation::ValueError;
 use domain::values::Label;
-use persistence::pipelines::{Column, NewPhase, PhasePatch, PipelinePatch, PipelineStats};
+use persistence::pipelined::{CardDetail, Column, PipelineStats, ValueBucket, ValueStats};
+use persistence::pipelines::{NewPhase, PhasePatch, PipelinePatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,8 +32,12 @@ pub struct PhaseOut {
     #[schema(example = 7)]
     #[schema(required = true)]
     pub follow_up_after_days: Option<i64>,
-    /// The phases a company may move to from this one; empty: any.
+    /// The phases a record may move to from this one; empty: any.
     pub allowed_next_phase_ids: Vec<i64>,
+    /// The chance of winning (0-100) that records in the phase have when they have none of
+    /// their own (projects); `null`: none.
+    #[schema(required = true, minimum = 0, maximum = 100, example = 50)]
+    pub probability: Option<i64>,
 }
 
 impl From<&Phase> for PhaseOut {
@@ -43,6 +49,7 @@ impl From<&Phase> for PhaseOut {
             status: p.status.as_str().to_owned(),
             follow_up_after_days: p.follow_up_after_days,
             allowed_next_phase_ids: p.allowed_next.clone(),
+            probability: p.probability,
         }
     }
 }
@@ -111,6 +118,9 @@ pub struct PhaseCreate {
     /// Where to insert it, 0 for first; default: last. Only when adding to a pipeline.
     #[schema(minimum = 0)]
     pub position: Option<i64>,
+    /// The chance of winning (0-100) its records default to.
+    #[schema(minimum = 0, maximum = 100, example = 50)]
+    pub probability: Option<i64>,
 }
 
 fn follow_up_days(raw: i64) -> Result<i64, ValueError> {
@@ -141,11 +151,18 @@ impl PhaseCreate {
                 .map(Some),
             None => Some(None),
         };
+        let probability = match self.probability {
+            Some(raw) => p
+                .check(&format!("{prefix}probability"), parse_probability(raw))
+                .map(Some),
+            None => Some(None),
+        };
         Some(NewPhase {
             name: name?,
             status: status?,
             follow_up_after_days: days?,
             allowed_next: self.allowed_next_phase_ids.unwrap_or_default(),
+            probability: probability?,
         })
     }
 }
@@ -264,7 +281,8 @@ pub struct PhaseUpdate {
     #[schema(nullable = false)]
     #[schema(max_length = 100)]
     pub name: Option<String>,
-    /// `prospect`, `active` or `latent`; companies in the phase take the new status.
+    /// A state of the pipeline's record type (see the phase's `status`); the records in
+    /// the phase take the new state.
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     #[schema(schema_with = super::schema::phase_status)]
@@ -277,6 +295,10 @@ pub struct PhaseUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     pub allowed_next_phase_ids: Option<Vec<i64>>,
+    /// The chance of winning (0-100) its records default to; `null`: none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100)]
+    pub probability: Option<Option<i64>>,
 }
 
 impl PhaseUpdate {
@@ -293,6 +315,11 @@ impl PhaseUpdate {
                     .map(Some),
             },
             allowed_next: self.allowed_next_phase_ids,
+            probability: match self.probability {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(raw)) => p.check("probability", parse_probability(raw)).map(Some),
+            },
         };
         p.finish()?;
         Ok(patch)
@@ -328,17 +355,13 @@ pub struct BoardQuery {
     pub tag: Option<String>,
 }
 
-/// A company on the board.
+/// A record on the board: a company or a project (see the pipeline's `record_type`). Fields
+/// of the other type are `null`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CardOut {
     pub id: i64,
     #[schema(example = "Acme Ltd")]
     pub name: String,
-    #[schema(required = true)]
-    pub industry: Option<String>,
-    #[schema(required = true)]
-    #[schema(schema_with = super::schema::size_band_or_null)]
-    pub size_band: Option<String>,
     #[schema(required = true)]
     pub owner_id: Option<i64>,
     #[schema(required = true)]
@@ -346,16 +369,68 @@ pub struct CardOut {
     pub phase_entered_at: DateTime<Utc>,
     pub days_in_phase: i64,
     pub follow_up_due: bool,
+    /// Companies: the industry.
+    #[schema(required = true)]
+    pub industry: Option<String>,
+    /// Companies: the size band.
+    #[schema(required = true)]
+    #[schema(schema_with = super::schema::size_band_or_null)]
+    pub size_band: Option<String>,
+    /// Projects: the client company.
+    #[schema(required = true)]
+    pub company_id: Option<i64>,
+    #[schema(required = true)]
+    pub company_name: Option<String>,
+    /// Projects: the value.
+    #[schema(required = true)]
+    pub value: Option<super::projects::MoneyOut>,
+    /// Projects: the chance of winning in percent, the project's own or its phase's.
+    #[schema(required = true, minimum = 0, maximum = 100)]
+    pub probability: Option<i64>,
+    /// Projects: when the work is expected to finish.
+    #[schema(required = true)]
+    pub expected_finish_date: Option<chrono::NaiveDate>,
+}
+
+/// A sum of money in one currency: the amount, and the amount weighted by each record's
+/// probability (its own, else its phase's; a record with neither counts in full).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueTotalOut {
+    /// An ISO 4217 code.
+    #[schema(example = "EUR", min_length = 3, max_length = 3)]
+    pub currency: String,
+    /// A decimal string, exact.
+    #[schema(example = "250000.00", max_length = 40)]
+    pub amount: String,
+    /// A decimal string, rounded to the currency's finest fraction (four decimals at most).
+    #[schema(example = "125000.00", max_length = 40)]
+    pub weighted_amount: String,
+}
+
+impl From<&ValueBucket> for ValueTotalOut {
+    fn from(b: &ValueBucket) -> Self {
+        let digits = Currency::minor_digits(&b.currency);
+        ValueTotalOut {
+            currency: b.currency.clone(),
+            amount: format_units(b.units, digits),
+            weighted_amount: format_units(b.weighted_units, digits),
+        }
+    }
 }
 
 /// One column of the board.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BoardColumnOut {
     pub phase: PhaseOut,
-    /// Companies in the phase that the board shows (those with `show_in_pipeline`).
+    /// Records in the phase that the board shows (for companies, those with
+    /// `show_in_pipeline`).
     pub count: i64,
     /// The first cards, oldest in the phase first.
     pub cards: Vec<CardOut>,
+    /// Projects: what the column's projects with a value are worth, per currency in code
+    /// order; empty for companies.
+    #[schema(max_items = 200)]
+    pub values: Vec<ValueTotalOut>,
     /// Continues this column with GET `next_url`; `null` when all cards are shown.
     #[schema(required = true)]
     pub next_cursor: Option<String>,
@@ -371,6 +446,8 @@ pub struct BoardColumnOut {
 pub struct BoardOut {
     pub pipeline_id: i64,
     pub name: String,
+    #[schema(schema_with = super::schema::pipeline_record_type)]
+    pub record_type: String,
     pub columns: Vec<BoardColumnOut>,
 }
 
@@ -383,21 +460,21 @@ impl BoardOut {
         BoardOut {
             pipeline_id: pipeline.id,
             name: pipeline.name.clone(),
+            record_type: pipeline.record_type.as_str().to_owned(),
             columns: columns
                 .into_iter()
                 .map(|(column, next_cursor, next_url)| BoardColumnOut {
                     phase: PhaseOut::from(&column.phase),
                     count: column.count,
+                    values: column.values.iter().map(ValueTotalOut::from).collect(),
                     cards: column
                         .cards
                         .into_iter()
                         .map(|card| {
                             let entered = card.phase_entered_at.and_utc();
-                            CardOut {
+                            let mut out = CardOut {
                                 id: card.id,
                                 name: card.name,
-                                industry: card.industry,
-                                size_band: card.size_band,
                                 owner_id: card.owner_id,
                                 owner_name: card.owner_name,
                                 phase_entered_at: entered,
@@ -405,7 +482,37 @@ impl BoardOut {
                                 follow_up_due: card
                                     .follow_up_due_at
                                     .is_some_and(|t| t.and_utc() <= now),
+                                industry: None,
+                                size_band: None,
+                                company_id: None,
+                                company_name: None,
+                                value: None,
+                                probability: None,
+                                expected_finish_date: None,
+                            };
+                            match card.detail {
+                                CardDetail::Company {
+                                    industry,
+                                    size_band,
+                                } => {
+                                    out.industry = industry;
+                                    out.size_band = size_band;
+                                }
+                                CardDetail::Project {
+                                    company_id,
+                                    company_name,
+                                    value,
+                                    probability,
+                                    expected_finish_date,
+                                } => {
+                                    out.company_id = company_id;
+                                    out.company_name = company_name;
+                                    out.value = value.as_ref().map(super::projects::MoneyOut::from);
+                                    out.probability = probability;
+                                    out.expected_finish_date = expected_finish_date;
+                                }
                             }
+                            out
                         })
                         .collect(),
                     next_cursor,
@@ -432,7 +539,7 @@ pub struct StatsQuery {
 pub struct PhaseStatsOut {
     pub phase_id: i64,
     pub name: String,
-    /// Companies in the phase now.
+    /// Records in the phase now.
     pub current: i64,
     /// Moves into the phase during the period.
     pub entered: i64,
@@ -460,6 +567,98 @@ pub struct StatsOut {
     /// won / (won + lost); `null` when neither happened.
     #[schema(required = true)]
     pub win_rate: Option<f64>,
+    /// Projects: the figures about values; `null` for companies.
+    #[schema(required = true)]
+    pub values: Option<ValueStatsOut>,
+}
+
+/// The figures about a project pipeline's values over the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueStatsOut {
+    /// Value won in the period, per currency (`weighted_amount` equals `amount`).
+    #[schema(max_items = 200)]
+    pub won: Vec<ValueTotalOut>,
+    /// Value lost in the period, per currency.
+    #[schema(max_items = 200)]
+    pub lost: Vec<ValueTotalOut>,
+    /// Per currency: won value / (won + lost value).
+    #[schema(max_items = 200)]
+    pub win_rate_by_value: Vec<CurrencyRateOut>,
+    /// Of the projects won in the period: the mean days from their first entry into the
+    /// pipeline to the win.
+    #[schema(required = true)]
+    pub mean_days_to_won: Option<f64>,
+    /// Open projects (proposed, not won or lost) with a value and an expected finish date:
+    /// their value and weighted value by month of expected finish, earliest first.
+    #[schema(max_items = 1200)]
+    pub forecast: Vec<ForecastMonthOut>,
+}
+
+/// A rate in one currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrencyRateOut {
+    #[schema(example = "EUR", min_length = 3, max_length = 3)]
+    pub currency: String,
+    pub rate: f64,
+}
+
+/// A month of the forecast.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForecastMonthOut {
+    /// `YYYY-MM`.
+    #[schema(example = "2027-03", min_length = 7, max_length = 7)]
+    pub month: String,
+    #[schema(max_items = 200)]
+    pub values: Vec<ValueTotalOut>,
+}
+
+impl From<ValueStats> for ValueStatsOut {
+    fn from(v: ValueStats) -> Self {
+        let mut currencies: Vec<&String> =
+            v.won.iter().chain(&v.lost).map(|b| &b.currency).collect();
+        currencies.sort();
+        currencies.dedup();
+        let sum = |list: &[ValueBucket], currency: &str| {
+            list.iter()
+                .find(|b| b.currency == currency)
+                .map_or(0, |b| b.units)
+        };
+        let win_rate_by_value = currencies
+            .into_iter()
+            .filter_map(|currency| {
+                let won = sum(&v.won, currency);
+                let total = won + sum(&v.lost, currency);
+                (total > 0).then(|| CurrencyRateOut {
+                    currency: currency.clone(),
+                    rate: won as f64 / total as f64,
+                })
+            })
+            .collect();
+        let with_weight = |list: &[ValueBucket]| {
+            list.iter()
+                .map(|b| {
+                    ValueTotalOut::from(&ValueBucket {
+                        weighted_units: b.units,
+                        ..b.clone()
+                    })
+                })
+                .collect()
+        };
+        ValueStatsOut {
+            won: with_weight(&v.won),
+            lost: with_weight(&v.lost),
+            win_rate_by_value,
+            mean_days_to_won: v.mean_days_to_won,
+            forecast: v
+                .forecast
+                .iter()
+                .map(|m| ForecastMonthOut {
+                    month: m.month.clone(),
+                    values: m.values.iter().map(ValueTotalOut::from).collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl StatsOut {
@@ -485,6 +684,7 @@ impl StatsOut {
             won: stats.won,
             lost: stats.lost,
             win_rate: stats.win_rate,
+            values: stats.values.map(ValueStatsOut::from),
         }
     }
 }

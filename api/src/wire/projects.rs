@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::Invalid;
 use domain::project::{
-    DateDuration, Money, PlanGiven, Project, ProjectFields, ProjectPatch, Schedule,
+    ContactRole, DateDuration, Money, PlanGiven, Project, ProjectFields, ProjectPatch, Schedule,
     parse_probability,
 };
 use domain::validation::ValueError;
@@ -24,8 +24,8 @@ pub struct MoneyOut {
     /// A decimal with at most 4 places, as a string so that no float rounds it.
     #[schema(
         example = "12500.00",
-        pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$",
-        max_length = 20
+        pattern = r"^[0-9]{1,13}(\.[0-9]{1,4})?$",
+        max_length = 18
     )]
     pub amount: String,
     /// An ISO 4217 currency code.
@@ -66,9 +66,14 @@ pub struct ProjectOut {
     pub owner_id: Option<i64>,
     #[schema(required = true)]
     pub value: Option<MoneyOut>,
-    /// The chance of winning, in percent.
+    /// The chance of winning, in percent: the project's own, or else its phase's.
     #[schema(required = true, minimum = 0, maximum = 100)]
     pub probability: Option<i64>,
+    /// Where `probability` comes from: `project` (set on it), `phase` (its phase's default,
+    /// which follows the phase), or `null` (neither has one). PATCH `probability: null` returns
+    /// to the phase's.
+    #[schema(required = true)]
+    pub probability_source: Option<ProbabilitySource>,
     #[schema(required = true)]
     pub expected_start_date: Option<NaiveDate>,
     /// An ISO 8601 duration such as `P3M`.
@@ -121,10 +126,86 @@ pub struct ProjectOut {
     pub days_in_phase: Option<i64>,
     /// Total time in each phase so far, the current stay included.
     pub time_in_phases: Vec<PhaseTimeOut>,
+    /// The client's people on the project (its buying center), in contact id order; changed
+    /// at `/v1/projects/{id}/contacts`.
+    #[schema(max_items = 100)]
+    pub contacts: Vec<ProjectContactOut>,
+    /// The firm's people on it, in user id order; changed at `/v1/projects/{id}/team`.
+    #[schema(max_items = 100)]
+    pub team: Vec<TeamMemberOut>,
+}
+
+/// A contact on a project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectContactOut {
+    #[schema(example = 31)]
+    pub contact_id: i64,
+    /// Their part in the decision.
+    #[schema(schema_with = super::schema::contact_role)]
+    pub role: String,
+}
+
+/// A team member on a project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamMemberOut {
+    #[schema(example = 7)]
+    pub user_id: i64,
+    #[schema(example = "Project lead", max_length = 100)]
+    pub role: String,
+}
+
+list_of!(
+    ProjectContactList,
+    ProjectContactOut,
+    "contacts on a project"
+);
+list_of!(TeamMemberList, TeamMemberOut, "team members on a project");
+
+/// A contact's part in a project's decision.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectContactPut {
+    /// `decision_maker`, `influencer`, `user` or `other`.
+    #[schema(schema_with = super::schema::contact_role)]
+    pub role: String,
+}
+
+impl ProjectContactPut {
+    pub fn into_role(self) -> Result<String, Invalid> {
+        let mut p = Parser::default();
+        let role = p.required("role", &self.role, ContactRole::parse);
+        p.build(role.map(|r| r.as_str().to_owned()))
+    }
+}
+
+/// A team member's role on a project.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMemberPut {
+    /// 1 to 100 characters, such as `Project lead`.
+    #[schema(example = "Project lead", max_length = 100)]
+    pub role: String,
+}
+
+impl TeamMemberPut {
+    pub fn into_role(self) -> Result<String, Invalid> {
+        let mut p = Parser::default();
+        let role = p.required("role", &self.role, domain::values::Label::parse);
+        p.build(role.map(domain::values::Label::into_inner))
+    }
+}
+
+/// Where a project's probability comes from.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbabilitySource {
+    Project,
+    Phase,
 }
 
 impl From<Project> for ProjectOut {
     fn from(p: Project) -> Self {
+        let probability = p.effective_probability();
         let s = p.schedule;
         ProjectOut {
             id: p.id,
@@ -133,7 +214,12 @@ impl From<Project> for ProjectOut {
             company_id: p.company_id,
             owner_id: p.owner_id,
             value: p.value.as_ref().map(MoneyOut::from),
-            probability: p.probability,
+            probability,
+            probability_source: match (p.probability, p.phase_probability) {
+                (Some(_), _) => Some(ProbabilitySource::Project),
+                (None, Some(_)) => Some(ProbabilitySource::Phase),
+                (None, None) => None,
+            },
             expected_start_date: s.expected_start_date,
             expected_duration: s.expected_duration.map(DateDuration::to_iso),
             expected_finish_date: s.expected_finish_date,
@@ -156,6 +242,22 @@ impl From<Project> for ProjectOut {
             outcome_reason: p.place.outcome_reason.clone(),
             phase_entered_at: p.place.phase_entered_at,
             days_in_phase: p.place.days_in_phase(Utc::now()),
+            contacts: p
+                .contacts
+                .iter()
+                .map(|c| ProjectContactOut {
+                    contact_id: c.contact_id,
+                    role: c.role.as_str().to_owned(),
+                })
+                .collect(),
+            team: p
+                .team
+                .iter()
+                .map(|m| TeamMemberOut {
+                    user_id: m.user_id,
+                    role: m.role.clone(),
+                })
+                .collect(),
             time_in_phases: p
                 .time_in_phases
                 .into_iter()

@@ -121,6 +121,12 @@ pub(crate) fn project_state() -> Object {
         false,
     )
 }
+pub(crate) fn contact_role() -> Object {
+    one_of(
+        domain::project::ContactRole::ALL.iter().map(|r| r.as_str()),
+        false,
+    )
+}
 pub(crate) fn pipeline_record_type() -> Object {
     one_of(RecordKind::ALL.iter().map(|k| k.as_str()), false)
 }

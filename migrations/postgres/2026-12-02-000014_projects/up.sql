@@ -33,6 +33,7 @@ CREATE TABLE projects (
     outcome_reason TEXT,
     phase_entered_at TIMESTAMP,
     follow_up_due_at TIMESTAMP,
+    external_id TEXT,
     CHECK ((value_units IS NULL) = (value_currency IS NULL))
 );
 CREATE INDEX projects_created ON projects (account_id, created_at, id);
@@ -44,6 +45,9 @@ CREATE INDEX projects_pipeline ON projects (account_id, pipeline_id, id);
 CREATE INDEX projects_phase ON projects (account_id, phase_id, phase_entered_at, id);
 CREATE INDEX projects_state ON projects (account_id, state, id);
 CREATE INDEX projects_finish ON projects (account_id, expected_finish_date, id);
+CREATE INDEX projects_value ON projects (account_id, value_units, id);
+-- An import's upsert key, as companies have.
+CREATE UNIQUE INDEX projects_external_id ON projects (account_id, external_id) WHERE external_id IS NOT NULL;
 
 CREATE TABLE project_tags (
     project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -76,3 +80,141 @@ CREATE TABLE project_transitions (
 CREATE INDEX project_transitions_project ON project_transitions (project_id, id);
 CREATE INDEX project_transitions_entered ON project_transitions (account_id, to_pipeline_id, created_at);
 CREATE INDEX project_transitions_left ON project_transitions (account_id, from_pipeline_id, created_at);
+
+-- Who is on a project: its buying center (contacts, by role) and its team (users, by role).
+CREATE TABLE project_contacts (
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    contact_id BIGINT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project_id, contact_id)
+);
+CREATE INDEX project_contacts_contact ON project_contacts (account_id, contact_id, project_id);
+CREATE TABLE project_members (
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project_id, user_id)
+);
+CREATE INDEX project_members_user ON project_members (account_id, user_id, project_id);
+
+-- A phase may carry the probability of winning that its records default to (0-100).
+ALTER TABLE phases ADD COLUMN probability BIGINT CHECK (probability BETWEEN 0 AND 100);
+UPDATE phases SET probability = CASE name
+    WHEN 'Lead' THEN 10 WHEN 'Proposal in preparation' THEN 25 WHEN 'Proposal submitted' THEN 50
+    WHEN 'Won' THEN 100 WHEN 'In progress' THEN 100 WHEN 'Completed' THEN 100
+    WHEN 'Lost' THEN 0 WHEN 'Cancelled' THEN 0 END
+WHERE pipeline_id IN (SELECT id FROM pipelines WHERE record_type = 'project' AND is_default);
+
+-- The board's counts are of any pipelined record: companies' triggers (000011) and projects'.
+ALTER TABLE phase_counts RENAME COLUMN companies TO records;
+
+CREATE OR REPLACE FUNCTION phase_counts_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, COUNT(*) FROM new_rows
+    WHERE phase_id IS NOT NULL AND show_in_pipeline
+    GROUP BY phase_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION phase_counts_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, SUM(delta) FROM (
+        SELECT phase_id, -1 AS delta FROM old_rows WHERE phase_id IS NOT NULL AND show_in_pipeline
+        UNION ALL
+        SELECT phase_id, 1 AS delta FROM new_rows WHERE phase_id IS NOT NULL AND show_in_pipeline
+    ) AS changes
+    GROUP BY phase_id
+    HAVING SUM(delta) <> 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION phase_counts_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, -COUNT(*) FROM old_rows
+    WHERE phase_id IS NOT NULL AND show_in_pipeline
+    GROUP BY phase_id;
+    RETURN NULL;
+END
+$$;
+
+-- The values each phase of a project pipeline holds, per currency and per project
+-- probability (-1: none set, the phase's applies), kept as deltas by triggers like
+-- phase_counts, so that a board's column totals read a few rows. NUMERIC: a sum never
+-- overflows.
+CREATE TABLE phase_values (
+    phase_id BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    probability BIGINT NOT NULL,
+    projects BIGINT NOT NULL,
+    units NUMERIC NOT NULL
+);
+CREATE INDEX phase_values_phase ON phase_values (phase_id);
+
+-- A project in a phase: its counts and, when it has a value, its value.
+CREATE FUNCTION project_phases_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, COUNT(*) FROM new_rows WHERE phase_id IS NOT NULL GROUP BY phase_id;
+    INSERT INTO phase_values (phase_id, currency, probability, projects, units)
+    SELECT phase_id, value_currency, COALESCE(probability, -1), COUNT(*), SUM(value_units)
+    FROM new_rows WHERE phase_id IS NOT NULL AND value_units IS NOT NULL
+    GROUP BY 1, 2, 3;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION project_phases_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, SUM(delta) FROM (
+        SELECT phase_id, -1 AS delta FROM old_rows WHERE phase_id IS NOT NULL
+        UNION ALL
+        SELECT phase_id, 1 AS delta FROM new_rows WHERE phase_id IS NOT NULL
+    ) AS changes
+    GROUP BY phase_id
+    HAVING SUM(delta) <> 0;
+    INSERT INTO phase_values (phase_id, currency, probability, projects, units)
+    SELECT phase_id, currency, probability, SUM(n), SUM(units) FROM (
+        SELECT phase_id, value_currency AS currency, COALESCE(probability, -1) AS probability,
+               -1 AS n, -value_units::NUMERIC AS units
+        FROM old_rows WHERE phase_id IS NOT NULL AND value_units IS NOT NULL
+        UNION ALL
+        SELECT phase_id, value_currency, COALESCE(probability, -1), 1, value_units::NUMERIC
+        FROM new_rows WHERE phase_id IS NOT NULL AND value_units IS NOT NULL
+    ) AS changes
+    GROUP BY 1, 2, 3
+    HAVING SUM(n) <> 0 OR SUM(units) <> 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION project_phases_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO phase_counts (phase_id, records)
+    SELECT phase_id, -COUNT(*) FROM old_rows WHERE phase_id IS NOT NULL GROUP BY phase_id;
+    INSERT INTO phase_values (phase_id, currency, probability, projects, units)
+    SELECT phase_id, value_currency, COALESCE(probability, -1), -COUNT(*), -SUM(value_units)
+    FROM old_rows WHERE phase_id IS NOT NULL AND value_units IS NOT NULL
+    GROUP BY 1, 2, 3;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER projects_phases_insert AFTER INSERT ON projects
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION project_phases_after_insert();
+CREATE TRIGGER projects_phases_update AFTER UPDATE ON projects
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION project_phases_after_update();
+CREATE TRIGGER projects_phases_delete AFTER DELETE ON projects
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION project_phases_after_delete();

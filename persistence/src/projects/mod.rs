@@ -1,0 +1,1057 @@
+//! Projects: CRUD, filtered keyset lists and moves, always within one account. Placement,
+//! moves and history are the pipeline engine's ([`crate::placement`]); what is here is the
+//! projects' own: their columns, their references, and the dates their moves set.
+
+pub mod people;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::company::{CompanyPlace, PhaseTime, ProjectTotals};
+use domain::event::{EventType, NewEvent, Outbox};
+use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
+use domain::pipeline::{Move, Outcome, Phase, Pipeline, RecordKind, Status, Transition};
+use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
+
+use crate::keyset::{contains_pattern, into_page, keyset_page, lower, text_value, time_value};
+use crate::placement::{
+    self, BoardFilter, Card, CardDetail, ForecastMonth, MoveKind, Pipelined, RecordEvents,
+    ValueBucket, ValueStats,
+};
+use crate::pool::on_backend;
+use crate::schema::{
+    companies, phases, project_contacts, project_tags, project_transitions, projects, users,
+};
+use crate::users::check_owner;
+use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
+
+/// Projects move through project pipelines, with their history in `project_transitions`.
+pub(crate) struct ProjectPlacement;
+
+impl Pipelined for ProjectPlacement {
+    const KIND: RecordKind = RecordKind::Project;
+    const EVENTS: RecordEvents = RecordEvents {
+        updated: EventType::ProjectUpdated,
+        phase_changed: EventType::ProjectPhaseChanged,
+        won: EventType::ProjectWon,
+        lost: EventType::ProjectLost,
+    };
+    type Record = Project;
+
+    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
+        get(conn, account_id, id)
+    }
+
+    fn get_many(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+    ) -> Result<Vec<Project>, StoreError> {
+        get_many(conn, account_id, ids)
+    }
+
+    fn render(outbox: &Outbox<'_>, project: &Project) -> serde_json::Value {
+        outbox.render.project(project)
+    }
+
+    fn stay(project: &Project) -> (i64, Option<i64>, Option<NaiveDateTime>) {
+        (
+            project.id,
+            project.place.phase_id,
+            project.place.phase_entered_at.map(|t| t.naive_utc()),
+        )
+    }
+
+    fn set_times(project: &mut Project, times: Vec<PhaseTime>) {
+        project.time_in_phases = times;
+    }
+
+    fn after_move(
+        conn: &mut DbConnection,
+        before: &Project,
+        transition: &Transition,
+    ) -> Result<(), StoreError> {
+        set_move_dates(conn, before, transition)
+    }
+
+    fn cards(
+        conn: &mut DbConnection,
+        account_id: i64,
+        phase: &Phase,
+        filter: &BoardFilter,
+        limit: i64,
+    ) -> Result<Vec<Card>, StoreError> {
+        type Row = (
+            (i64, String, Option<i64>, Option<String>),
+            (Option<i64>, Option<String>),
+            (Option<i64>, Option<String>, Option<i64>, Option<NaiveDate>),
+            (i64, NaiveDateTime, Option<NaiveDateTime>),
+        );
+        let mut query = projects::table
+            .left_join(users::table.on(users::id.nullable().eq(projects::owner_id)))
+            .left_join(companies::table)
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::phase_id.eq(phase.id))
+            .select((
+                (
+                    projects::id,
+                    projects::name,
+                    projects::owner_id,
+                    users::name.nullable(),
+                ),
+                (projects::company_id, companies::name.nullable()),
+                (
+                    projects::value_units,
+                    projects::value_currency,
+                    projects::probability,
+                    projects::expected_finish_date,
+                ),
+                (
+                    projects::phase_id.assume_not_null(),
+                    projects::phase_entered_at.assume_not_null(),
+                    projects::follow_up_due_at,
+                ),
+            ))
+            .order((projects::phase_entered_at.asc(), projects::id.asc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(owner) = filter.owner_id {
+            query = query.filter(projects::owner_id.eq(owner));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+        }
+        Ok(query
+            .load::<Row>(conn)?
+            .into_iter()
+            .map(
+                |(
+                    (id, name, owner_id, owner_name),
+                    (company_id, company_name),
+                    (units, currency, probability, expected_finish_date),
+                    (phase_id, entered, due),
+                )| Card {
+                    id,
+                    name,
+                    owner_id,
+                    owner_name,
+                    phase_id,
+                    phase_entered_at: entered,
+                    follow_up_due_at: due,
+                    detail: CardDetail::Project {
+                        company_id,
+                        company_name,
+                        value: units.zip(currency).map(|(u, c)| Money::from_stored(u, c)),
+                        probability: probability.or(phase.probability),
+                        expected_finish_date,
+                    },
+                },
+            )
+            .collect())
+    }
+
+    fn filtered_counts(
+        conn: &mut DbConnection,
+        account_id: i64,
+        pipeline_id: i64,
+        filter: &BoardFilter,
+    ) -> Result<HashMap<i64, i64>, StoreError> {
+        let mut query = projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::pipeline_id.eq(pipeline_id))
+            .group_by(projects::phase_id)
+            .select((projects::phase_id, diesel::dsl::count_star()))
+            .into_boxed();
+        if let Some(owner) = filter.owner_id {
+            query = query.filter(projects::owner_id.eq(owner));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+        }
+        Ok(query
+            .load::<(Option<i64>, i64)>(conn)?
+            .into_iter()
+            .filter_map(|(phase, n)| phase.map(|p| (p, n)))
+            .collect())
+    }
+
+    fn column_values(
+        conn: &mut DbConnection,
+        account_id: i64,
+        pipeline: &Pipeline,
+        filter: &BoardFilter,
+    ) -> Result<HashMap<i64, Vec<ValueBucket>>, StoreError> {
+        if filter.is_empty() {
+            return placement::kept_values(conn, account_id, pipeline);
+        }
+        // Filtered: summed from the projects themselves, in 128 bits.
+        let mut query = projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::pipeline_id.eq(pipeline.id))
+            .filter(projects::phase_id.is_not_null())
+            .filter(projects::value_units.is_not_null())
+            .select((
+                projects::phase_id.assume_not_null(),
+                projects::value_currency.assume_not_null(),
+                projects::probability,
+                projects::value_units.assume_not_null(),
+            ))
+            .into_boxed();
+        if let Some(owner) = filter.owner_id {
+            query = query.filter(projects::owner_id.eq(owner));
+        }
+        if let Some(tag) = &filter.tag {
+            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+        }
+        let rows: Vec<(i64, String, Option<i64>, i64)> = query.load(conn)?;
+        Ok(placement::fold_values(
+            pipeline,
+            rows.into_iter()
+                .map(|(phase, currency, p, units)| (phase, currency, p, i128::from(units))),
+        ))
+    }
+
+    fn value_stats(
+        conn: &mut DbConnection,
+        account_id: i64,
+        pipeline: &Pipeline,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> Result<Option<ValueStats>, StoreError> {
+        value_stats(conn, account_id, pipeline, from, to).map(Some)
+    }
+
+    placement::storage!(projects.state, project_transitions.project_id);
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = projects)]
+struct ProjectRow {
+    id: i64,
+    account_id: i64,
+    name: String,
+    description: Option<String>,
+    company_id: Option<i64>,
+    owner_id: Option<i64>,
+    value_units: Option<i64>,
+    value_currency: Option<String>,
+    probability: Option<i64>,
+    expected_start_date: Option<NaiveDate>,
+    expected_duration: Option<String>,
+    expected_finish_date: Option<NaiveDate>,
+    proposal_received_date: Option<NaiveDate>,
+    proposal_due_date: Option<NaiveDate>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    won_at: Option<NaiveDateTime>,
+    close_date: Option<NaiveDate>,
+    completed_date: Option<NaiveDate>,
+    tags: String,
+    custom_fields: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    pipeline_id: Option<i64>,
+    phase_id: Option<i64>,
+    state: String,
+    outcome: Option<String>,
+    outcome_reason: Option<String>,
+    phase_entered_at: Option<NaiveDateTime>,
+    follow_up_due_at: Option<NaiveDateTime>,
+}
+
+/// A project row with its phase's probability.
+type ProjectWithPhase = (ProjectRow, Option<i64>);
+
+/// A listed project row, for [`into_page`].
+struct Listed(ProjectRow, Option<i64>);
+
+impl From<Listed> for Project {
+    fn from(Listed(row, phase_probability): Listed) -> Project {
+        from_row((row, phase_probability))
+    }
+}
+
+fn from_row((row, phase_probability): ProjectWithPhase) -> Project {
+    {
+        Project {
+            id: row.id,
+            account_id: row.account_id,
+            name: row.name,
+            description: row.description,
+            company_id: row.company_id,
+            owner_id: row.owner_id,
+            value: row
+                .value_units
+                .zip(row.value_currency)
+                .map(|(units, currency)| Money::from_stored(units, currency)),
+            probability: row.probability,
+            phase_probability,
+            schedule: domain::project::Schedule {
+                expected_start_date: row.expected_start_date,
+                expected_duration: row
+                    .expected_duration
+                    .as_deref()
+                    .and_then(DateDuration::from_stored),
+                expected_finish_date: row.expected_finish_date,
+                proposal_received_date: row.proposal_received_date,
+                proposal_due_date: row.proposal_due_date,
+                start_date: row.start_date,
+                end_date: row.end_date,
+                won_at: row.won_at.map(to_utc),
+                close_date: row.close_date,
+                completed_date: row.completed_date,
+            },
+            tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+            custom_fields: serde_json::from_str(&row.custom_fields).unwrap_or_default(),
+            version: row.version,
+            created_at: to_utc(row.created_at),
+            updated_at: to_utc(row.updated_at),
+            place: CompanyPlace {
+                pipeline_id: row.pipeline_id,
+                phase_id: row.phase_id,
+                status: Status::from_stored(&row.state),
+                outcome: Outcome::from_stored(row.outcome.as_deref()),
+                outcome_reason: row.outcome_reason,
+                phase_entered_at: row.phase_entered_at.map(to_utc),
+                follow_up_due_at: row.follow_up_due_at.map(to_utc),
+            },
+            time_in_phases: Vec::new(),
+            contacts: Vec::new(),
+            team: Vec::new(),
+        }
+    }
+}
+
+/// The writable columns of a project, as create and update write them alike.
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
+struct ProjectValues {
+    name: String,
+    description: Option<String>,
+    company_id: Option<i64>,
+    owner_id: Option<i64>,
+    value_units: Option<i64>,
+    value_currency: Option<String>,
+    probability: Option<i64>,
+    expected_start_date: Option<NaiveDate>,
+    expected_duration: Option<String>,
+    expected_finish_date: Option<NaiveDate>,
+    proposal_received_date: Option<NaiveDate>,
+    proposal_due_date: Option<NaiveDate>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    won_at: Option<NaiveDateTime>,
+    close_date: Option<NaiveDate>,
+    completed_date: Option<NaiveDate>,
+    tags: String,
+    custom_fields: String,
+}
+
+impl From<&ProjectFields> for ProjectValues {
+    fn from(f: &ProjectFields) -> Self {
+        let s = &f.schedule;
+        ProjectValues {
+            name: f.name.as_str().to_owned(),
+            description: f.description.as_ref().map(|d| d.as_str().to_owned()),
+            company_id: f.company_id,
+            owner_id: f.owner_id,
+            value_units: f.value.as_ref().map(|v| v.units),
+            value_currency: f.value.as_ref().map(|v| v.currency.clone()),
+            probability: f.probability,
+            expected_start_date: s.expected_start_date,
+            expected_duration: s.expected_duration.map(DateDuration::to_iso),
+            expected_finish_date: s.expected_finish_date,
+            proposal_received_date: s.proposal_received_date,
+            proposal_due_date: s.proposal_due_date,
+            start_date: s.start_date,
+            end_date: s.end_date,
+            won_at: s.won_at.map(|t| t.naive_utc()),
+            close_date: s.close_date,
+            completed_date: s.completed_date,
+            tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
+            custom_fields: f.custom_fields.to_json_string(),
+        }
+    }
+}
+
+/// Filters of the project list; every one narrows, none is required.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter {
+    /// The name contains this, ignoring case.
+    pub q: Option<String>,
+    pub company_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub tag: Option<String>,
+    pub pipeline_id: Option<i64>,
+    pub phase_id: Option<i64>,
+    pub state: Option<Status>,
+    pub outcome: Option<Outcome>,
+    pub created_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub expected_finish_before: Option<NaiveDate>,
+    pub expected_finish_after: Option<NaiveDate>,
+}
+
+/// Refuses references outside the account (owner, company), naming the field.
+fn check_references(
+    conn: &mut DbConnection,
+    account_id: i64,
+    fields: &ProjectFields,
+) -> Result<(), StoreError> {
+    check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+    crate::contacts::check_company(conn, account_id, "company_id", fields.company_id)
+}
+
+/// Creates a project in `phase_id`, or in the first phase of the default project pipeline:
+/// its first history row.
+pub fn create(
+    conn: &mut DbConnection,
+    account_id: i64,
+    fields: &ProjectFields,
+    phase_id: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<Project, StoreError> {
+    write_transaction(conn, |conn| {
+        check_references(conn, account_id, fields)?;
+        let at = now();
+        let id: i64 = diesel::insert_into(projects::table)
+            .values((
+                &ProjectValues::from(fields),
+                projects::account_id.eq(account_id),
+                projects::version.eq(1),
+                projects::created_at.eq(at),
+                projects::updated_at.eq(at),
+            ))
+            .returning(projects::id)
+            .get_result(conn)?;
+        write_tags(conn, account_id, id, fields)?;
+        let phase = match phase_id {
+            Some(phase) => Some(phase),
+            None => crate::pipelines::find_default(conn, account_id, RecordKind::Project)?
+                .and_then(|p| p.phases.first().map(|phase| phase.id)),
+        };
+        if let Some(phase) = phase {
+            placement::apply::<ProjectPlacement>(
+                conn,
+                account_id,
+                id,
+                None,
+                MoveKind::Initial(phase),
+                outbox.actor,
+            )?;
+        }
+        let project = get(conn, account_id, id)?;
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(
+                EventType::ProjectCreated,
+                id,
+                outbox.render.project(&project),
+            ),
+        )?;
+        Ok(project)
+    })
+}
+
+/// Gives projects read from their rows what is derived: their time in each phase and their
+/// people, one query each whatever their number.
+fn complete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    projects: &mut [Project],
+) -> Result<(), StoreError> {
+    placement::attach_times::<ProjectPlacement>(conn, account_id, projects)?;
+    people::attach(conn, account_id, projects)
+}
+
+/// A project with its time in each phase.
+pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
+    let project = projects::table
+        .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
+        .filter(projects::id.eq(id))
+        .filter(projects::account_id.eq(account_id))
+        .select((ProjectRow::as_select(), phases::probability.nullable()))
+        .first(conn)
+        .optional()?
+        .map(from_row)
+        .ok_or(StoreError::NotFound)?;
+    let mut projects = [project];
+    complete(conn, account_id, &mut projects)?;
+    let [project] = projects;
+    Ok(project)
+}
+
+fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Project>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<ProjectWithPhase> = projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(chunk))
+            .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
+            .select((ProjectRow::as_select(), phases::probability.nullable()))
+            .load(conn)?;
+        let mut page: Vec<Project> = rows.into_iter().map(from_row).collect();
+        complete(conn, account_id, &mut page)?;
+        found.extend(page);
+    }
+    found.sort_by_key(|p| p.id);
+    Ok(found)
+}
+
+/// Applies `patch` when the project is at `expected_version` (if one is given). A patch that
+/// changes nothing answers the project as it is: no new version, no event.
+pub fn update(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: ProjectPatch,
+    outbox: &Outbox<'_>,
+) -> Result<Project, StoreError> {
+    write_transaction(conn, |conn| {
+        placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
+        let current = get(conn, account_id, id)?;
+        let fields = patch
+            .clone()
+            .apply(&current)
+            .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
+        if ProjectPatch::default().apply(&current).as_ref() == Ok(&fields) {
+            return Ok(current);
+        }
+        check_references(conn, account_id, &fields)?;
+        diesel::update(projects::table.filter(projects::id.eq(id)))
+            .set((
+                &ProjectValues::from(&fields),
+                projects::version.eq(current.version + 1),
+                projects::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if patch.tags.is_some() {
+            diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id)))
+                .execute(conn)?;
+            write_tags(conn, account_id, id, &fields)?;
+        }
+        let project = get(conn, account_id, id)?;
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::changed(
+                EventType::ProjectUpdated,
+                id,
+                &outbox.render.project(&current),
+                outbox.render.project(&project),
+            ),
+        )?;
+        Ok(project)
+    })
+}
+
+/// Deletes a project with its history.
+pub fn delete(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
+        let data = outbox.render.project(&get(conn, account_id, id)?);
+        diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(project_transitions::table.filter(project_transitions::project_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(projects::table.filter(projects::id.eq(id))).execute(conn)?;
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::ProjectDeleted, id, data),
+        )
+    })
+}
+
+/// Moves a project in its own transaction, with its history row, the dates the move sets
+/// and its event; `None` when it already is where the move leads.
+pub fn move_project(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    request: Move,
+    outbox: &Outbox<'_>,
+) -> Result<(Option<Transition>, Project), StoreError> {
+    placement::move_record::<ProjectPlacement>(
+        conn,
+        account_id,
+        id,
+        expected_version,
+        request,
+        outbox,
+    )
+}
+
+/// The dates a move sets: winning sets `won_at` and `close_date`; losing and cancelling set
+/// `close_date`; completing sets `completed_date`. A date already set is kept (it may have
+/// been corrected by hand), and reopening clears none.
+fn set_move_dates(
+    conn: &mut DbConnection,
+    before: &Project,
+    transition: &Transition,
+) -> Result<(), StoreError> {
+    let at = transition.created_at;
+    let today = at.date_naive();
+    let s = &before.schedule;
+    let won = transition.outcome == Some(Outcome::Won) || transition.to_status == Status::Won;
+    let closes = won
+        || transition.outcome == Some(Outcome::Lost)
+        || matches!(transition.to_status, Status::Lost | Status::Cancelled);
+    let completes = transition.to_status == Status::Completed;
+    let won_at = s.won_at.or(won.then_some(at));
+    let close_date = s.close_date.or(closes.then_some(today));
+    let completed_date = s.completed_date.or(completes.then_some(today));
+    if (won_at, close_date, completed_date) != (s.won_at, s.close_date, s.completed_date) {
+        diesel::update(projects::table.filter(projects::id.eq(before.id)))
+            .set((
+                projects::won_at.eq(won_at.map(|t| t.naive_utc())),
+                projects::close_date.eq(close_date),
+                projects::completed_date.eq(completed_date),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A project's history, newest first.
+pub fn history(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Transition>, StoreError> {
+    placement::history::<ProjectPlacement>(conn, account_id, id, size, after)
+}
+
+/// Points the projects of some companies at another (a merge's survivor), or at none (a
+/// deleted company); their `project.updated` events, for the caller to record.
+pub(crate) fn relink_companies(
+    conn: &mut DbConnection,
+    account_id: i64,
+    from: &[i64],
+    to: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let linked: Vec<i64> = projects::table
+        .filter(projects::account_id.eq(account_id))
+        .filter(projects::company_id.eq_any(from))
+        .select(projects::id)
+        .order(projects::id.asc())
+        .load(conn)?;
+    if linked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before = get_many(conn, account_id, &linked)?;
+    diesel::update(
+        projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::company_id.eq_any(from)),
+    )
+    .set((
+        projects::company_id.eq(to),
+        projects::version.eq(projects::version + 1),
+        projects::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    let after = get_many(conn, account_id, &linked)?;
+    Ok(before
+        .iter()
+        .zip(&after)
+        .map(|(was, is)| {
+            NewEvent::changed(
+                EventType::ProjectUpdated,
+                is.id,
+                &outbox.render.project(was),
+                outbox.render.project(is),
+            )
+        })
+        .collect())
+}
+
+/// Puts the projects of some contacts merged into `survivor` on the survivor instead, where it
+/// is not on them already (its own part in the decision is kept).
+pub(crate) fn relink_contacts(
+    conn: &mut DbConnection,
+    duplicates: &[i64],
+    survivor: i64,
+) -> Result<(), StoreError> {
+    for duplicate in duplicates {
+        let already: Vec<i64> = project_contacts::table
+            .filter(project_contacts::contact_id.eq(survivor))
+            .select(project_contacts::project_id)
+            .load(conn)?;
+        diesel::delete(
+            project_contacts::table
+                .filter(project_contacts::contact_id.eq(duplicate))
+                .filter(project_contacts::project_id.eq_any(&already)),
+        )
+        .execute(conn)?;
+        diesel::update(project_contacts::table.filter(project_contacts::contact_id.eq(duplicate)))
+            .set(project_contacts::contact_id.eq(survivor))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn write_tags(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    fields: &ProjectFields,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = fields
+        .tags
+        .iter()
+        .map(|tag| {
+            (
+                project_tags::project_id.eq(id),
+                project_tags::account_id.eq(account_id),
+                project_tags::tag.eq(tag.to_owned()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        on_backend!(conn, |c| diesel::insert_into(project_tags::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A page of the account's projects.
+pub fn list(
+    conn: &mut DbConnection,
+    account_id: i64,
+    filter: &ProjectFilter,
+    sort: Sort,
+    size: PageSize,
+    after: Option<&Position>,
+) -> Result<Page<Project>, StoreError> {
+    let mut query = projects::table
+        .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
+        .filter(projects::account_id.eq(account_id))
+        .select((ProjectRow::as_select(), phases::probability.nullable()))
+        .into_boxed();
+    if let Some(q) = &filter.q {
+        query = query.filter(lower(projects::name).like(contains_pattern(q)).escape('\\'));
+    }
+    if let Some(company) = filter.company_id {
+        query = query.filter(projects::company_id.eq(company));
+    }
+    if let Some(owner) = filter.owner_id {
+        query = query.filter(projects::owner_id.eq(owner));
+    }
+    if let Some(tag) = &filter.tag {
+        query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+    }
+    if let Some(pipeline) = filter.pipeline_id {
+        query = query.filter(projects::pipeline_id.eq(pipeline));
+    }
+    if let Some(phase) = filter.phase_id {
+        query = query.filter(projects::phase_id.eq(phase));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(projects::state.eq(state.as_str()));
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.filter(projects::outcome.eq(outcome.as_str()));
+    }
+    if let Some(since) = filter.created_since {
+        query = query.filter(projects::created_at.ge(since.naive_utc()));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(projects::updated_at.ge(since.naive_utc()));
+    }
+    if let Some(before) = filter.expected_finish_before {
+        query = query.filter(projects::expected_finish_date.lt(before));
+    }
+    if let Some(after) = filter.expected_finish_after {
+        query = query.filter(projects::expected_finish_date.gt(after));
+    }
+    let query = match sort.field {
+        SortField::CreatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            projects::created_at,
+            projects::id,
+            time_value
+        ),
+        SortField::UpdatedAt => keyset_page!(
+            query,
+            sort,
+            after,
+            projects::updated_at,
+            projects::id,
+            time_value
+        ),
+        SortField::Name => {
+            keyset_page!(query, sort, after, projects::name, projects::id, text_value)
+        }
+        SortField::PhaseEnteredAt => keyset_page!(
+            query.filter(projects::phase_entered_at.is_not_null()),
+            sort,
+            after,
+            projects::phase_entered_at.assume_not_null(),
+            projects::id,
+            time_value
+        ),
+        SortField::FollowUpDueAt => keyset_page!(
+            query.filter(projects::follow_up_due_at.is_not_null()),
+            sort,
+            after,
+            projects::follow_up_due_at.assume_not_null(),
+            projects::id,
+            time_value
+        ),
+    };
+    let rows: Vec<ProjectWithPhase> = query.limit(size.get() + 1).load(conn)?;
+    let rows: Vec<Listed> = rows.into_iter().map(|(r, p)| Listed(r, p)).collect();
+    let mut page: Page<Project> = into_page(rows, size, |Listed(last, _)| Position {
+        sort,
+        value: match sort.field {
+            SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+            SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+            SortField::Name => SortValue::Text(last.name.clone()),
+            SortField::PhaseEnteredAt => {
+                SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
+            }
+            SortField::FollowUpDueAt => {
+                SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+            }
+        },
+        id: last.id,
+    });
+    complete(conn, account_id, &mut page.items)?;
+    Ok(page)
+}
+
+/// The ids of the account's projects with a tag, as a subquery.
+#[allow(clippy::type_complexity)]
+fn tagged(
+    account_id: i64,
+    tag: &str,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<project_tags::table, diesel::dsl::Eq<project_tags::account_id, i64>>,
+        diesel::dsl::Eq<project_tags::tag, String>,
+    >,
+    project_tags::project_id,
+> {
+    project_tags::table
+        .filter(project_tags::account_id.eq(account_id))
+        .filter(project_tags::tag.eq(tag.to_owned()))
+        .select(project_tags::project_id)
+}
+
+/// The figures about values of a project pipeline for `[from, to)`: value won and lost in the
+/// period (by the projects' current values), the mean days from a project's first entry into
+/// the pipeline to its win, and the forecast of open (proposed, not won or lost) value,
+/// weighted, by month of expected finish.
+fn value_stats(
+    conn: &mut DbConnection,
+    account_id: i64,
+    pipeline: &Pipeline,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<ValueStats, StoreError> {
+    // The wins and losses of the period: project, outcome, when.
+    let closes: Vec<(i64, Option<String>, NaiveDateTime)> = project_transitions::table
+        .filter(project_transitions::account_id.eq(account_id))
+        .filter(project_transitions::to_pipeline_id.eq(pipeline.id))
+        .filter(project_transitions::created_at.ge(from))
+        .filter(project_transitions::created_at.lt(to))
+        .filter(project_transitions::outcome.is_not_null())
+        .select((
+            project_transitions::project_id,
+            project_transitions::outcome,
+            project_transitions::created_at,
+        ))
+        .load(conn)?;
+    let ids: Vec<i64> = closes.iter().map(|(id, ..)| *id).collect();
+    let mut values: HashMap<i64, (String, i64)> = HashMap::new();
+    let mut first_entry: HashMap<i64, NaiveDateTime> = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(chunk))
+            .select((
+                projects::id,
+                projects::value_units,
+                projects::value_currency,
+            ))
+            .load(conn)?;
+        for (id, units, currency) in rows {
+            if let (Some(units), Some(currency)) = (units, currency) {
+                values.insert(id, (currency, units));
+            }
+        }
+        let entries: Vec<(i64, Option<NaiveDateTime>)> = project_transitions::table
+            .filter(project_transitions::account_id.eq(account_id))
+            .filter(project_transitions::project_id.eq_any(chunk))
+            .filter(project_transitions::to_pipeline_id.eq(pipeline.id))
+            .group_by(project_transitions::project_id)
+            .select((
+                project_transitions::project_id,
+                diesel::dsl::min(project_transitions::created_at),
+            ))
+            .load(conn)?;
+        first_entry.extend(entries.into_iter().filter_map(|(id, t)| t.map(|t| (id, t))));
+    }
+    let mut won: HashMap<String, i128> = HashMap::new();
+    let mut lost: HashMap<String, i128> = HashMap::new();
+    let mut days_to_won = Vec::new();
+    for (id, outcome, at) in &closes {
+        let sums = match outcome.as_deref() {
+            Some("won") => {
+                if let Some(first) = first_entry.get(id) {
+                    days_to_won.push((*at - *first).num_seconds().max(0) as f64 / 86_400.0);
+                }
+                &mut won
+            }
+            Some("lost") => &mut lost,
+            _ => continue,
+        };
+        if let Some((currency, units)) = values.get(id) {
+            *sums.entry(currency.clone()).or_insert(0) += i128::from(*units);
+        }
+    }
+    let buckets = |sums: HashMap<String, i128>| {
+        let mut out: Vec<ValueBucket> = sums
+            .into_iter()
+            .map(|(currency, units)| ValueBucket {
+                currency,
+                units,
+                weighted_units: 0,
+            })
+            .collect();
+        out.sort_by(|a, b| a.currency.cmp(&b.currency));
+        out
+    };
+    // The open projects' weighted value by month of expected finish.
+    // Expected finish, currency, probability, phase, value.
+    type Open = (NaiveDate, String, Option<i64>, Option<i64>, i64);
+    let open: Vec<Open> = projects::table
+        .filter(projects::account_id.eq(account_id))
+        .filter(projects::pipeline_id.eq(pipeline.id))
+        .filter(projects::state.eq(Status::Proposed.as_str()))
+        .filter(projects::outcome.is_null())
+        .filter(projects::expected_finish_date.is_not_null())
+        .filter(projects::value_units.is_not_null())
+        .select((
+            projects::expected_finish_date.assume_not_null(),
+            projects::value_currency.assume_not_null(),
+            projects::probability,
+            projects::phase_id,
+            projects::value_units.assume_not_null(),
+        ))
+        .load(conn)?;
+    let mut months: std::collections::BTreeMap<String, HashMap<String, (i128, i128)>> =
+        std::collections::BTreeMap::new();
+    for (finish, currency, probability, phase, units) in open {
+        let percent = probability
+            .or_else(|| {
+                phase
+                    .and_then(|p| pipeline.phase(p))
+                    .and_then(|p| p.probability)
+            })
+            .unwrap_or(100);
+        let entry = months
+            .entry(finish.format("%Y-%m").to_string())
+            .or_default()
+            .entry(currency)
+            .or_insert((0, 0));
+        entry.0 += i128::from(units);
+        entry.1 += i128::from(units) * i128::from(percent);
+    }
+    let forecast = months
+        .into_iter()
+        .map(|(month, currencies)| {
+            let mut values: Vec<ValueBucket> = currencies
+                .into_iter()
+                .map(|(currency, (units, weighted))| ValueBucket {
+                    currency,
+                    units,
+                    weighted_units: placement::div_round(weighted, 100),
+                })
+                .collect();
+            values.sort_by(|a, b| a.currency.cmp(&b.currency));
+            ForecastMonth { month, values }
+        })
+        .collect();
+    Ok(ValueStats {
+        won: buckets(won),
+        lost: buckets(lost),
+        mean_days_to_won: (!days_to_won.is_empty())
+            .then(|| days_to_won.iter().sum::<f64>() / days_to_won.len() as f64),
+        forecast,
+    })
+}
+
+/// What the projects of some companies add up to: open projects, and won value per currency.
+pub(crate) fn totals_by_company(
+    conn: &mut DbConnection,
+    account_id: i64,
+    company_ids: &[i64],
+) -> Result<HashMap<i64, ProjectTotals>, StoreError> {
+    let mut totals: HashMap<i64, ProjectTotals> = HashMap::new();
+    if company_ids.is_empty() {
+        return Ok(totals);
+    }
+    let query = projects::table
+        .filter(projects::account_id.eq(account_id))
+        .select((
+            projects::company_id.assume_not_null(),
+            projects::state,
+            projects::value_currency,
+            projects::value_units,
+        ))
+        .into_boxed();
+    // One company (a GET) asks with `=`, so that SQLite keeps the statement prepared.
+    let query = match company_ids {
+        [one] => query.filter(projects::company_id.eq(*one)),
+        many => query.filter(projects::company_id.eq_any(many.to_vec())),
+    };
+    let rows: Vec<(i64, String, Option<String>, Option<i64>)> = query.load(conn)?;
+    let mut won: HashMap<i64, HashMap<String, i128>> = HashMap::new();
+    for (company, state, currency, units) in rows {
+        let state = Status::from_stored(&state);
+        let entry = totals.entry(company).or_default();
+        if !matches!(state, Status::Completed | Status::Lost | Status::Cancelled) {
+            entry.open += 1;
+        }
+        if let (true, Some(currency), Some(units)) = (
+            matches!(state, Status::Won | Status::Active | Status::Completed),
+            currency,
+            units,
+        ) {
+            *won.entry(company).or_default().entry(currency).or_insert(0) += i128::from(units);
+        }
+    }
+    for (company, sums) in won {
+        let mut list: Vec<(String, i128)> = sums.into_iter().collect();
+        list.sort();
+        totals.entry(company).or_default().won_value = list;
+    }
+    Ok(totals)
+}

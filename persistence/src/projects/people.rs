@@ -1,0 +1,316 @@
+//! Who is on a project: the client's contacts (its buying center, each with a part in the
+//! decision) and the firm's team (users, each with a role). Both are part of the project's
+//! representation: adding, changing or removing one is a new version with `project.updated`.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use domain::Invalid;
+use domain::event::{EventType, NewEvent, Outbox};
+use domain::project::{ContactRole, MAX_PEOPLE, Project, ProjectContact, TeamMember};
+
+use super::{ProjectPlacement, get};
+use crate::placement;
+use crate::schema::{contacts, project_contacts, project_members, projects};
+use crate::users::check_owner;
+use crate::{DbConnection, StoreError, events, now, write_transaction};
+
+/// Which of a project's people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Contacts of the client, by contact id.
+    Contacts,
+    /// Team members, by user id.
+    Team,
+}
+
+impl Side {
+    fn field(self) -> &'static str {
+        match self {
+            Side::Contacts => "contact_id",
+            Side::Team => "user_id",
+        }
+    }
+}
+
+/// Fills the contacts and team of some projects: one query each, whatever their number.
+pub(crate) fn attach(
+    conn: &mut DbConnection,
+    account_id: i64,
+    projects: &mut [Project],
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let contacts = project_contacts::table
+        .filter(project_contacts::account_id.eq(account_id))
+        .select((
+            project_contacts::project_id,
+            project_contacts::contact_id,
+            project_contacts::role,
+        ))
+        .order((project_contacts::project_id, project_contacts::contact_id))
+        .into_boxed();
+    let team = project_members::table
+        .filter(project_members::account_id.eq(account_id))
+        .select((
+            project_members::project_id,
+            project_members::user_id,
+            project_members::role,
+        ))
+        .order((project_members::project_id, project_members::user_id))
+        .into_boxed();
+    // One project (a GET) asks with `=`, so that SQLite keeps the statement prepared.
+    let (contacts, team) = match ids.as_slice() {
+        [one] => (
+            contacts.filter(project_contacts::project_id.eq(*one)),
+            team.filter(project_members::project_id.eq(*one)),
+        ),
+        many => (
+            contacts.filter(project_contacts::project_id.eq_any(many.to_vec())),
+            team.filter(project_members::project_id.eq_any(many.to_vec())),
+        ),
+    };
+    let mut by_project: HashMap<i64, (Vec<ProjectContact>, Vec<TeamMember>)> = HashMap::new();
+    for (project, contact_id, role) in contacts.load::<(i64, i64, String)>(conn)? {
+        by_project
+            .entry(project)
+            .or_default()
+            .0
+            .push(ProjectContact {
+                contact_id,
+                role: ContactRole::from_stored(&role),
+            });
+    }
+    for (project, user_id, role) in team.load::<(i64, i64, String)>(conn)? {
+        by_project
+            .entry(project)
+            .or_default()
+            .1
+            .push(TeamMember { user_id, role });
+    }
+    for project in projects.iter_mut() {
+        let (contacts, team) = by_project.remove(&project.id).unwrap_or_default();
+        project.contacts = contacts;
+        project.team = team;
+    }
+    Ok(())
+}
+
+/// A person to put on a project: which side, their id, their role.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub side: Side,
+    pub id: i64,
+    pub role: String,
+}
+
+/// Puts a person on a project with a role, or changes their role. Returns the project and
+/// whether the person is new on it; a role that does not change writes nothing.
+pub fn put(
+    conn: &mut DbConnection,
+    account_id: i64,
+    project_id: i64,
+    member: &Member,
+    expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<(Project, bool), StoreError> {
+    let (side, person, role) = (member.side, member.id, member.role.as_str());
+    write_transaction(conn, |conn| {
+        let version = placement::lock_record::<ProjectPlacement>(
+            conn,
+            account_id,
+            project_id,
+            expected_version,
+        )?;
+        let before = get(conn, account_id, project_id)?;
+        let current = match side {
+            Side::Contacts => before
+                .contacts
+                .iter()
+                .find(|c| c.contact_id == person)
+                .map(|c| c.role.as_str().to_owned()),
+            Side::Team => before
+                .team
+                .iter()
+                .find(|m| m.user_id == person)
+                .map(|m| m.role.clone()),
+        };
+        match current.as_deref() {
+            Some(same) if same == role => return Ok((before, false)),
+            Some(_) => update_role(conn, project_id, side, person, role)?,
+            None => {
+                let held = match side {
+                    Side::Contacts => before.contacts.len(),
+                    Side::Team => before.team.len(),
+                };
+                if held >= MAX_PEOPLE {
+                    return Err(StoreError::Invalid(Invalid::one(
+                        side.field(),
+                        "too_many",
+                        format!("a project has at most {MAX_PEOPLE} of them; remove one first"),
+                    )));
+                }
+                check_person(conn, account_id, side, person)?;
+                insert(conn, account_id, project_id, side, person, role)?;
+            }
+        }
+        let project = bump(conn, account_id, project_id, version, &before, outbox)?;
+        Ok((project, current.is_none()))
+    })
+}
+
+/// Takes a person off a project; `NotFound` when they are not on it.
+pub fn remove(
+    conn: &mut DbConnection,
+    account_id: i64,
+    project_id: i64,
+    side: Side,
+    person: i64,
+    expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<Project, StoreError> {
+    write_transaction(conn, |conn| {
+        let version = placement::lock_record::<ProjectPlacement>(
+            conn,
+            account_id,
+            project_id,
+            expected_version,
+        )?;
+        let before = get(conn, account_id, project_id)?;
+        let removed = match side {
+            Side::Contacts => diesel::delete(
+                project_contacts::table
+                    .filter(project_contacts::project_id.eq(project_id))
+                    .filter(project_contacts::contact_id.eq(person)),
+            )
+            .execute(conn)?,
+            Side::Team => diesel::delete(
+                project_members::table
+                    .filter(project_members::project_id.eq(project_id))
+                    .filter(project_members::user_id.eq(person)),
+            )
+            .execute(conn)?,
+        };
+        if removed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        bump(conn, account_id, project_id, version, &before, outbox)
+    })
+}
+
+/// A contact or active team member of the account, else 422 naming the field.
+fn check_person(
+    conn: &mut DbConnection,
+    account_id: i64,
+    side: Side,
+    person: i64,
+) -> Result<(), StoreError> {
+    match side {
+        Side::Team => check_owner(conn, account_id, "user_id", Some(person)),
+        Side::Contacts => {
+            let found = contacts::table
+                .filter(contacts::id.eq(person))
+                .filter(contacts::account_id.eq(account_id))
+                .select(contacts::id)
+                .first::<i64>(conn)
+                .optional()?;
+            match found {
+                Some(_) => Ok(()),
+                None => Err(StoreError::Invalid(Invalid::one(
+                    "contact_id",
+                    "unknown_contact",
+                    format!("there is no contact {person} in this account"),
+                ))),
+            }
+        }
+    }
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    account_id: i64,
+    project_id: i64,
+    side: Side,
+    person: i64,
+    role: &str,
+) -> Result<(), StoreError> {
+    match side {
+        Side::Contacts => diesel::insert_into(project_contacts::table)
+            .values((
+                project_contacts::project_id.eq(project_id),
+                project_contacts::contact_id.eq(person),
+                project_contacts::account_id.eq(account_id),
+                project_contacts::role.eq(role),
+                project_contacts::created_at.eq(now()),
+            ))
+            .execute(conn)?,
+        Side::Team => diesel::insert_into(project_members::table)
+            .values((
+                project_members::project_id.eq(project_id),
+                project_members::user_id.eq(person),
+                project_members::account_id.eq(account_id),
+                project_members::role.eq(role),
+                project_members::created_at.eq(now()),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+fn update_role(
+    conn: &mut DbConnection,
+    project_id: i64,
+    side: Side,
+    person: i64,
+    role: &str,
+) -> Result<(), StoreError> {
+    match side {
+        Side::Contacts => diesel::update(
+            project_contacts::table
+                .filter(project_contacts::project_id.eq(project_id))
+                .filter(project_contacts::contact_id.eq(person)),
+        )
+        .set(project_contacts::role.eq(role))
+        .execute(conn)?,
+        Side::Team => diesel::update(
+            project_members::table
+                .filter(project_members::project_id.eq(project_id))
+                .filter(project_members::user_id.eq(person)),
+        )
+        .set(project_members::role.eq(role))
+        .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// The project's next version after a change of its people, with its `project.updated`.
+fn bump(
+    conn: &mut DbConnection,
+    account_id: i64,
+    project_id: i64,
+    version: i64,
+    before: &Project,
+    outbox: &Outbox<'_>,
+) -> Result<Project, StoreError> {
+    diesel::update(projects::table.filter(projects::id.eq(project_id)))
+        .set((
+            projects::version.eq(version + 1),
+            projects::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let project = get(conn, account_id, project_id)?;
+    events::record_one(
+        conn,
+        account_id,
+        outbox,
+        NewEvent::changed(
+            EventType::ProjectUpdated,
+            project_id,
+            &outbox.render.project(before),
+            outbox.render.project(&project),
+        ),
+    )?;
+    Ok(project)
+}

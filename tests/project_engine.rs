@@ -1,0 +1,506 @@
+//! Projects through the one pipeline engine: the board with values per currency, phase
+//! removal and phase changes in a project pipeline, probabilities from the phase, stats about
+//! values, the company's view of its projects, merges, and who is on a project.
+
+mod common;
+
+use common::pipelines::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn project_pipeline(app: &TestApp) -> Value {
+    let list = app.get("/v1/pipelines?record_type=project").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    list.body["data"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["is_default"] == true).cloned())
+        .unwrap_or_else(|| panic!("no default project pipeline: {}", list.body))
+}
+
+async fn project(app: &TestApp, body: Value) -> Value {
+    let answer = app.post("/v1/projects", body).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    answer.body
+}
+
+async fn move_project(app: &TestApp, id: i64, body: Value) -> Answer {
+    app.post(&format!("/v1/projects/{id}/transitions"), body)
+        .await
+}
+
+fn column(board: &Value, phase_id: i64) -> &Value {
+    board["columns"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["phase"]["id"] == phase_id))
+        .unwrap_or_else(|| panic!("no column for phase {phase_id}: {board}"))
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) -> Answer {
+    app.request(Method::PUT, path, Some(&app.token), Some(&body), &[])
+        .await
+}
+
+#[tokio::test]
+async fn a_project_board_sums_each_column_per_currency_with_the_weighted_value() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    let submitted = phase(&pipeline, "Proposal submitted");
+    for (name, amount, currency, probability, phase_id) in [
+        ("A", "1000.00", "EUR", Some(50), lead),
+        ("B", "2000.50", "EUR", None, lead),
+        ("C", "300", "USD", Some(20), lead),
+        ("D", "999.99", "GBP", None, submitted),
+    ] {
+        let mut body = json!({"name": name, "value": {"amount": amount, "currency": currency},
+                              "phase_id": phase_id});
+        if let Some(p) = probability {
+            body["probability"] = json!(p);
+        }
+        project(&app, body).await;
+    }
+    let board = app
+        .get(&format!("/v1/pipelines/{}/board", pipeline["id"]))
+        .await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert_eq!(board.body["record_type"], "project");
+    let lead_column = column(&board.body, lead);
+    assert_eq!(lead_column["count"], 3);
+    // EUR: 1000.00 at 50 % and 2000.50 at the Lead phase's 10 %.
+    assert_eq!(
+        lead_column["values"],
+        json!([
+            {"currency": "EUR", "amount": "3000.50", "weighted_amount": "700.05"},
+            {"currency": "USD", "amount": "300.00", "weighted_amount": "60.00"},
+        ])
+    );
+    assert_eq!(
+        column(&board.body, submitted)["values"],
+        json!([{"currency": "GBP", "amount": "999.99", "weighted_amount": "499.995"}])
+    );
+    let card = &lead_column["cards"][1];
+    assert_eq!(card["name"], "B");
+    assert_eq!(
+        card["value"],
+        json!({"amount": "2000.50", "currency": "EUR"})
+    );
+    assert_eq!(
+        card["probability"], 10,
+        "the phase's, as the project has none"
+    );
+}
+
+#[tokio::test]
+async fn board_values_follow_moves_value_changes_and_deletes() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    let won = phase(&pipeline, "Won");
+    let a = project(
+        &app,
+        json!({"name": "A", "value": {"amount": "100", "currency": "EUR"}, "probability": 100}),
+    )
+    .await;
+    let b = project(
+        &app,
+        json!({"name": "B", "value": {"amount": "50", "currency": "EUR"}, "probability": 100}),
+    )
+    .await;
+    let moved = move_project(
+        &app,
+        a["id"].as_i64().unwrap_or(0),
+        json!({"outcome": "won"}),
+    )
+    .await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    let patched = app
+        .patch(
+            &format!("/v1/projects/{}", b["id"]),
+            json!({"value": {"amount": "70", "currency": "USD"}}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let board = app
+        .get(&format!("/v1/pipelines/{}/board", pipeline["id"]))
+        .await;
+    assert_eq!(
+        column(&board.body, lead)["values"],
+        json!([{"currency": "USD", "amount": "70.00", "weighted_amount": "70.00"}])
+    );
+    assert_eq!(
+        column(&board.body, won)["values"],
+        json!([{"currency": "EUR", "amount": "100.00", "weighted_amount": "100.00"}])
+    );
+    let deleted = app.delete(&format!("/v1/projects/{}", b["id"])).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let board = app
+        .get(&format!("/v1/pipelines/{}/board", pipeline["id"]))
+        .await;
+    assert_eq!(column(&board.body, lead)["values"], json!([]));
+    assert_eq!(column(&board.body, lead)["count"], 0);
+}
+
+#[tokio::test]
+async fn a_filtered_project_board_counts_and_sums_what_the_filter_keeps() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    project(
+        &app,
+        json!({"name": "Tagged", "tags": ["big"], "value": {"amount": "10", "currency": "EUR"}}),
+    )
+    .await;
+    project(
+        &app,
+        json!({"name": "Other", "value": {"amount": "5", "currency": "EUR"}}),
+    )
+    .await;
+    let board = app
+        .get(&format!("/v1/pipelines/{}/board?tag=big", pipeline["id"]))
+        .await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    let lead_column = column(&board.body, lead);
+    assert_eq!(lead_column["count"], 1);
+    assert_eq!(lead_column["values"][0]["amount"], "10.00");
+}
+
+#[tokio::test]
+async fn reading_a_project_board_takes_projects_read() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let (_, token) = app
+        .member(
+            "reader@example.com",
+            "member",
+            &["pipelines:read", "companies:read"],
+        )
+        .await;
+    let answer = app
+        .get_as(&token, &format!("/v1/pipelines/{}/board", pipeline["id"]))
+        .await;
+    answer.assert_problem(403, "insufficient_scope");
+}
+
+#[tokio::test]
+async fn removing_a_project_phase_moves_its_projects_with_history_and_events() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    let preparing = phase(&pipeline, "Proposal in preparation");
+    let mut ids = Vec::new();
+    for name in ["One", "Two"] {
+        ids.push(project(&app, json!({"name": name})).await["id"].clone());
+    }
+    let refused = app
+        .delete(&format!("/v1/pipelines/{}/phases/{lead}", pipeline["id"]))
+        .await;
+    refused.assert_problem(409, "conflict");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("2 projects")),
+        "{}",
+        refused.body
+    );
+    let removed = app
+        .delete(&format!(
+            "/v1/pipelines/{}/phases/{lead}?move_to={preparing}",
+            pipeline["id"]
+        ))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    for id in &ids {
+        let read = app.get(&format!("/v1/projects/{id}")).await;
+        assert_eq!(read.body["phase_id"], preparing, "{}", read.body);
+        assert_eq!(read.body["version"], 2, "a move is a new version");
+        let history = app.get(&format!("/v1/projects/{id}/transitions")).await;
+        assert_eq!(history.body["data"][0]["from_phase_id"], lead);
+        assert_eq!(history.body["data"][0]["to_phase_id"], preparing);
+    }
+    let events = app.get("/v1/events?types=project.phase_changed").await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    assert_eq!(events.body["data"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn a_phase_state_change_reaches_the_projects_in_it() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    let id = project(&app, json!({"name": "P"})).await["id"].clone();
+    let changed = app
+        .patch(
+            &format!("/v1/pipelines/{}/phases/{lead}", pipeline["id"]),
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let read = app.get(&format!("/v1/projects/{id}")).await;
+    assert_eq!(read.body["state"], "cancelled", "{}", read.body);
+    assert_eq!(read.body["version"], 2);
+    let refused = app
+        .patch(
+            &format!("/v1/pipelines/{}/phases/{lead}", pipeline["id"]),
+            json!({"status": "prospect"}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+}
+
+#[tokio::test]
+async fn a_project_without_a_probability_takes_its_phase_s_and_follows_it() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let lead = phase(&pipeline, "Lead");
+    let created = project(&app, json!({"name": "P"})).await;
+    assert_eq!(created["probability"], 10);
+    assert_eq!(created["probability_source"], "phase");
+    let changed = app
+        .patch(
+            &format!("/v1/pipelines/{}/phases/{lead}", pipeline["id"]),
+            json!({"probability": 30}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let read = app.get(&format!("/v1/projects/{}", created["id"])).await;
+    assert_eq!(read.body["probability"], 30);
+    let own = app
+        .patch(
+            &format!("/v1/projects/{}", created["id"]),
+            json!({"probability": 75}),
+        )
+        .await;
+    assert_eq!(own.body["probability"], 75);
+    assert_eq!(own.body["probability_source"], "project");
+    let back = app
+        .patch(
+            &format!("/v1/projects/{}", created["id"]),
+            json!({"probability": null}),
+        )
+        .await;
+    assert_eq!(back.body["probability"], 30);
+    let bad = app
+        .patch(
+            &format!("/v1/pipelines/{}/phases/{lead}", pipeline["id"]),
+            json!({"probability": 101}),
+        )
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.error_fields(), ["probability"]);
+}
+
+#[tokio::test]
+async fn project_stats_give_value_won_and_lost_and_a_forecast_by_month() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let won = project(
+        &app,
+        json!({"name": "Won", "value": {"amount": "300", "currency": "EUR"}}),
+    )
+    .await;
+    let lost = project(
+        &app,
+        json!({"name": "Lost", "value": {"amount": "100", "currency": "EUR"}}),
+    )
+    .await;
+    project(
+        &app,
+        json!({"name": "Open", "value": {"amount": "1000", "currency": "USD"},
+               "expected_finish_date": "2027-03-15", "probability": 40}),
+    )
+    .await;
+    for (id, outcome) in [(&won["id"], "won"), (&lost["id"], "lost")] {
+        let moved = move_project(&app, id.as_i64().unwrap_or(0), json!({"outcome": outcome})).await;
+        assert_eq!(moved.status, 201, "{}", moved.body);
+    }
+    let stats = app
+        .get(&format!("/v1/pipelines/{}/stats", pipeline["id"]))
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let values = &stats.body["values"];
+    assert_eq!(stats.body["won"], 1);
+    assert_eq!(stats.body["win_rate"], 0.5);
+    assert_eq!(values["won"][0]["amount"], "300.00");
+    assert_eq!(values["lost"][0]["amount"], "100.00");
+    assert_eq!(
+        values["win_rate_by_value"],
+        json!([{"currency": "EUR", "rate": 0.75}])
+    );
+    assert!(
+        values["mean_days_to_won"]
+            .as_f64()
+            .is_some_and(|d| d >= 0.0)
+    );
+    assert_eq!(
+        values["forecast"],
+        json!([{"month": "2027-03", "values": [
+            {"currency": "USD", "amount": "1000.00", "weighted_amount": "400.00"}
+        ]}])
+    );
+    // Company pipelines have no value figures.
+    let company = default_pipeline(&app).await;
+    let company_stats = app
+        .get(&format!("/v1/pipelines/{}/stats", company["id"]))
+        .await;
+    assert_eq!(company_stats.body["values"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_company_shows_its_open_projects_and_won_value_and_lists_its_projects() {
+    let app = spawn_app().await;
+    let company = app.company("Client").await;
+    let other = app.company("Other").await;
+    let a = project(
+        &app,
+        json!({"name": "A", "company_id": company, "value": {"amount": "10.5", "currency": "EUR"}}),
+    )
+    .await;
+    project(
+        &app,
+        json!({"name": "B", "company_id": company, "value": {"amount": "3", "currency": "EUR"}}),
+    )
+    .await;
+    project(&app, json!({"name": "C", "company_id": other})).await;
+    let moved = move_project(
+        &app,
+        a["id"].as_i64().unwrap_or(0),
+        json!({"outcome": "won"}),
+    )
+    .await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    let read = app.get(&format!("/v1/companies/{company}")).await;
+    assert_eq!(read.body["open_projects"], 2, "{}", read.body);
+    assert_eq!(
+        read.body["won_value"],
+        json!([{"currency": "EUR", "amount": "10.50"}])
+    );
+    let list = app.get(&format!("/v1/companies/{company}/projects")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let names: Vec<&str> = list.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"A") && names.contains(&"B"));
+    let missing = app.get("/v1/companies/999999/projects").await;
+    missing.assert_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn merging_companies_moves_their_projects_to_the_survivor() {
+    let app = spawn_app().await;
+    let survivor = app.company("Survivor").await;
+    let duplicate = app.company("Duplicate").await;
+    let p = project(&app, json!({"name": "P", "company_id": duplicate})).await;
+    let merged = app
+        .post(
+            &format!("/v1/companies/{survivor}/merge"),
+            json!({"duplicate_ids": [duplicate]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let read = app.get(&format!("/v1/projects/{}", p["id"])).await;
+    assert_eq!(read.body["company_id"], survivor);
+    assert_eq!(read.body["version"], 2);
+    let events = app.get("/v1/events?types=project.updated").await;
+    assert_eq!(events.body["data"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn contacts_and_team_members_go_on_a_project_with_their_roles() {
+    let app = spawn_app().await;
+    let p = project(&app, json!({"name": "P"})).await;
+    let id = p["id"].as_i64().unwrap_or(0);
+    let contact = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    let added = put(
+        &app,
+        &format!("/v1/projects/{id}/contacts/{contact}"),
+        json!({"role": "decision_maker"}),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(
+        added.body,
+        json!({"contact_id": contact, "role": "decision_maker"})
+    );
+    assert_eq!(added.header("etag"), Some("\"2\""));
+    let again = put(
+        &app,
+        &format!("/v1/projects/{id}/contacts/{contact}"),
+        json!({"role": "influencer"}),
+    )
+    .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let member = put(
+        &app,
+        &format!("/v1/projects/{id}/team/{}", app.admin_id),
+        json!({"role": "Project lead"}),
+    )
+    .await;
+    assert_eq!(member.status, 201, "{}", member.body);
+    let read = app.get(&format!("/v1/projects/{id}")).await;
+    assert_eq!(
+        read.body["contacts"],
+        json!([{"contact_id": contact, "role": "influencer"}])
+    );
+    assert_eq!(
+        read.body["team"],
+        json!([{"user_id": app.admin_id, "role": "Project lead"}])
+    );
+    assert_eq!(read.body["version"], 4);
+    let team = app.get(&format!("/v1/projects/{id}/team")).await;
+    assert_eq!(team.body["data"][0]["role"], "Project lead");
+    let removed = app
+        .delete(&format!("/v1/projects/{id}/contacts/{contact}"))
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let gone = app
+        .delete(&format!("/v1/projects/{id}/contacts/{contact}"))
+        .await;
+    gone.assert_problem(404, "not_found");
+    let contacts = app.get(&format!("/v1/projects/{id}/contacts")).await;
+    assert_eq!(contacts.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn another_account_s_contact_or_user_cannot_go_on_a_project() {
+    let app = spawn_app().await;
+    let id = project(&app, json!({"name": "P"})).await["id"].clone();
+    let other = app.other_account("Other Firm");
+    let foreign_contact = app
+        .post_as(&other, "/v1/contacts", json!({"first_name": "Eve"}))
+        .await
+        .id();
+    let refused = put(
+        &app,
+        &format!("/v1/projects/{id}/contacts/{foreign_contact}"),
+        json!({"role": "user"}),
+    )
+    .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.error_fields(), ["contact_id"]);
+    let me = app.get_as(&other, "/v1/me").await;
+    let foreign_user = me.body["user"]["id"].as_i64().unwrap_or(0);
+    let refused = put(
+        &app,
+        &format!("/v1/projects/{id}/team/{foreign_user}"),
+        json!({"role": "Lead"}),
+    )
+    .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.error_fields(), ["user_id"]);
+    let bad_role = put(
+        &app,
+        &format!("/v1/projects/{id}/contacts/1"),
+        json!({"role": "boss"}),
+    )
+    .await;
+    bad_role.assert_problem(422, "validation_failed");
+    assert_eq!(bad_role.error_fields(), ["role"]);
+}
