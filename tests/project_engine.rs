@@ -504,3 +504,80 @@ async fn another_account_s_contact_or_user_cannot_go_on_a_project() {
     bad_role.assert_problem(422, "validation_failed");
     assert_eq!(bad_role.error_fields(), ["role"]);
 }
+
+fn names(list: &Answer) -> Vec<String> {
+    list.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn projects_sort_by_value_and_by_expected_finish_page_by_page() {
+    let app = spawn_app().await;
+    for (name, amount, finish) in [
+        ("Mid", "500", "2027-05-01"),
+        ("Low", "20.5", "2027-09-01"),
+        ("High", "9000", "2027-01-01"),
+    ] {
+        project(
+            &app,
+            json!({"name": name, "value": {"amount": amount, "currency": "EUR"},
+                   "expected_finish_date": finish}),
+        )
+        .await;
+    }
+    project(&app, json!({"name": "No value"})).await;
+    let first = app.get("/v1/projects?sort=-value&limit=2").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(names(&first), ["High", "Mid"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap_or_default();
+    let rest = app
+        .get(&format!("/v1/projects?sort=-value&limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(
+        names(&rest),
+        ["Low"],
+        "projects without a value are left out"
+    );
+    let by_finish = app.get("/v1/projects?sort=expected_finish_date").await;
+    assert_eq!(names(&by_finish), ["High", "Mid", "Low"]);
+}
+
+#[tokio::test]
+async fn projects_filter_by_a_value_range_in_a_currency() {
+    let app = spawn_app().await;
+    for (name, amount, currency) in [
+        ("Small", "99.99", "EUR"),
+        ("Fits", "100", "EUR"),
+        ("Dollars", "150", "USD"),
+        ("Big", "1000.0001", "EUR"),
+    ] {
+        project(
+            &app,
+            json!({"name": name, "value": {"amount": amount, "currency": currency}}),
+        )
+        .await;
+    }
+    let list = app
+        .get("/v1/projects?value_min=100&value_max=1000&currency=EUR")
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(names(&list), ["Fits"]);
+    let bad = app.get("/v1/projects?value_min=1e3").await;
+    bad.assert_problem(400, "bad_request");
+    let bad = app.get("/v1/projects?currency=eur").await;
+    bad.assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn a_list_refuses_a_sort_key_of_another_record_type() {
+    let app = spawn_app().await;
+    let companies = app.get("/v1/companies?sort=value").await;
+    companies.assert_problem(400, "bad_request");
+    assert_eq!(companies.error_fields(), ["sort"]);
+    let projects = app.get("/v1/projects?sort=follow_up_due_at").await;
+    projects.assert_problem(400, "bad_request");
+}

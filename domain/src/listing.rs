@@ -13,6 +13,11 @@ pub enum SortField {
     PhaseEnteredAt,
     /// Companies only: when their follow-up falls due; companies without one are left out.
     FollowUpDueAt,
+    /// Projects only: by value (the amount, whatever the currency); those without are left
+    /// out.
+    Value,
+    /// Projects only: by expected finish date; those without are left out.
+    ExpectedFinishDate,
 }
 
 impl SortField {
@@ -28,6 +33,26 @@ impl SortField {
         SortField::FollowUpDueAt,
     ];
 
+    /// The orders a project list takes.
+    pub const PROJECT: [SortField; 6] = [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Name,
+        SortField::PhaseEnteredAt,
+        SortField::Value,
+        SortField::ExpectedFinishDate,
+    ];
+    /// Every order, for parsing.
+    const ALL: [SortField; 7] = [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Name,
+        SortField::PhaseEnteredAt,
+        SortField::FollowUpDueAt,
+        SortField::Value,
+        SortField::ExpectedFinishDate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SortField::CreatedAt => "created_at",
@@ -35,6 +60,18 @@ impl SortField {
             SortField::Name => "name",
             SortField::PhaseEnteredAt => "phase_entered_at",
             SortField::FollowUpDueAt => "follow_up_due_at",
+            SortField::Value => "value",
+            SortField::ExpectedFinishDate => "expected_finish_date",
+        }
+    }
+
+    /// `fields` for a message: "created_at, updated_at or name".
+    pub fn list(fields: &[SortField]) -> String {
+        let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+        match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         }
     }
 
@@ -70,25 +107,24 @@ impl Default for Sort {
 }
 
 impl Sort {
-    /// `created_at`, `updated_at` or `name`, with a leading `-` for descending order.
+    /// A sort key (see [`SortField`]), with a leading `-` for descending order.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let (direction, name) = match raw.strip_prefix('-') {
             Some(rest) => (Direction::Desc, rest),
             None => (Direction::Asc, raw),
         };
-        let field = match name {
-            "created_at" => SortField::CreatedAt,
-            "updated_at" => SortField::UpdatedAt,
-            "name" => SortField::Name,
-            "phase_entered_at" => SortField::PhaseEnteredAt,
-            "follow_up_due_at" => SortField::FollowUpDueAt,
-            _ => {
-                return Err(ValueError::new(
+        let field = SortField::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| {
+                ValueError::new(
                     "invalid_sort",
-                    "must be created_at, updated_at or name (companies also phase_entered_at or follow_up_due_at), with a leading - for descending order",
-                ));
-            }
-        };
+                    format!(
+                        "must be one of {}, with a leading - for descending order",
+                        SortField::list(&SortField::ALL)
+                    ),
+                )
+            })?;
         Ok(Sort { field, direction })
     }
 
@@ -136,6 +172,8 @@ impl Default for PageSize {
 pub enum SortValue {
     Time(DateTime<Utc>),
     Text(String),
+    Int(i64),
+    Date(chrono::NaiveDate),
 }
 
 /// Where the next page starts: after the record with this sort value and id, in this order.

@@ -312,6 +312,12 @@ impl Money {
     }
 }
 
+/// An amount as a decimal string with at most four decimals (`"12500.50"`), in
+/// ten-thousandths: for filters, which take an amount without its currency.
+pub fn parse_amount(raw: &str) -> Result<i64, ValueError> {
+    parse_units(raw)
+}
+
 /// A decimal string with at most four decimals, in ten-thousandths.
 fn parse_units(raw: &str) -> Result<i64, ValueError> {
     let bad = |message: &str| ValueError::new("invalid_amount", message);
@@ -375,6 +381,10 @@ impl Currency {
                 "must be an ISO 4217 currency code in capitals, such as EUR, USD or GBP",
             ))
         }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// How many decimals the currency's minor unit has.

@@ -13,6 +13,7 @@ use domain::pipeline::{Outcome, Phase, RecordKind, Status};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
+    unsupported_sort,
 };
 use crate::placement::{self, BoardFilter, Card, CardDetail, MoveKind, Pipelined, RecordEvents};
 use crate::pool::on_backend;
@@ -761,6 +762,7 @@ pub fn list(
             companies::id,
             time_value
         ),
+        SortField::Value | SortField::ExpectedFinishDate => return Err(unsupported_sort()),
     };
     let rows: Vec<CompanyRow> = query.limit(size.get() + 1).load(conn)?;
     let mut page: Page<Company> = into_page(rows, size, |last| Position {
@@ -775,6 +777,7 @@ pub fn list(
             SortField::FollowUpDueAt => {
                 SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
             }
+            SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
         },
         id: last.id,
     });

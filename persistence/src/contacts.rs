@@ -12,6 +12,7 @@ use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
+    unsupported_sort,
 };
 use crate::pool::on_backend;
 use crate::schema::{companies, contact_tags, contacts};
@@ -544,6 +545,7 @@ pub fn list(
             contacts::id,
             time_value
         ),
+        SortField::Value | SortField::ExpectedFinishDate => return Err(unsupported_sort()),
     };
     let rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
     Ok(into_page(rows, size, |last| Position {
@@ -555,6 +557,7 @@ pub fn list(
             SortField::PhaseEnteredAt | SortField::FollowUpDueAt => {
                 SortValue::Time(to_utc(last.created_at))
             }
+            SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
         },
         id: last.id,
     }))

@@ -52,15 +52,38 @@ fn wrong_cursor() -> StoreError {
 pub(crate) fn time_value(value: &SortValue) -> Result<NaiveDateTime, StoreError> {
     match value {
         SortValue::Time(t) => Ok(t.naive_utc()),
-        SortValue::Text(_) => Err(wrong_cursor()),
+        _ => Err(wrong_cursor()),
     }
 }
 
 pub(crate) fn text_value(value: &SortValue) -> Result<String, StoreError> {
     match value {
         SortValue::Text(t) => Ok(t.clone()),
-        SortValue::Time(_) => Err(wrong_cursor()),
+        _ => Err(wrong_cursor()),
     }
+}
+
+pub(crate) fn int_value(value: &SortValue) -> Result<i64, StoreError> {
+    match value {
+        SortValue::Int(n) => Ok(*n),
+        _ => Err(wrong_cursor()),
+    }
+}
+
+pub(crate) fn date_value(value: &SortValue) -> Result<chrono::NaiveDate, StoreError> {
+    match value {
+        SortValue::Date(d) => Ok(*d),
+        _ => Err(wrong_cursor()),
+    }
+}
+
+/// A list asked to sort by a key it has not (the routes refuse those first).
+pub(crate) fn unsupported_sort() -> StoreError {
+    StoreError::Invalid(Invalid::one(
+        "sort",
+        "invalid_sort",
+        "this list does not sort by that key",
+    ))
 }
 
 /// Escapes `%`, `_` and `\` so that user text matches literally inside a LIKE pattern.

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 struct Encoded {
     /// The sort order, as in `?sort=`.
     s: String,
-    /// `t` for a time, `x` for text.
+    /// `t` for a time, `x` for text, `i` for an integer, `d` for a date.
     k: char,
     v: String,
     i: i64,
@@ -24,6 +24,8 @@ pub fn encode_cursor(position: &Position) -> String {
     let (k, v) = match &position.value {
         SortValue::Time(t) => ('t', t.to_rfc3339_opts(SecondsFormat::Micros, true)),
         SortValue::Text(s) => ('x', s.clone()),
+        SortValue::Int(n) => ('i', n.to_string()),
+        SortValue::Date(d) => ('d', d.to_string()),
     };
     let encoded = Encoded {
         s: position.sort.as_string(),
@@ -61,6 +63,18 @@ pub fn decode_cursor(raw: &str, expected: Option<Sort>) -> Result<Position, ApiE
             DateTime::parse_from_rfc3339(&encoded.v)
                 .map_err(|_| bad("is not one this API made"))?
                 .with_timezone(&Utc),
+        ),
+        'i' => SortValue::Int(
+            encoded
+                .v
+                .parse()
+                .map_err(|_| bad("is not one this API made"))?,
+        ),
+        'd' => SortValue::Date(
+            encoded
+                .v
+                .parse()
+                .map_err(|_| bad("is not one this API made"))?,
         ),
         _ => SortValue::Text(encoded.v),
     };

@@ -9,7 +9,7 @@ use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
 use persistence::{merges, transitions};
 
-use super::{check_times, created, paging, path_id, record};
+use super::{check_times, created, paging, path_id, record, sorted_paging};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
@@ -46,7 +46,12 @@ pub async fn list(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
-    let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
+    let (size, sort, after) = sorted_paging(
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        &domain::listing::SortField::COMPANY,
+    )?;
     let bad = |field: &str, e: ValueError| {
         ApiError::BadRequest(
             format!("query parameter `{field}` {}", e.message),

@@ -1,13 +1,12 @@
 //! `/v1/contacts`: create, read, list, update and delete contacts.
 
 use actix_web::{HttpResponse, web};
-use domain::FieldError;
 use domain::access::{Resource, Scope};
 use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
 use persistence::merges;
 
-use super::{check_times, created, paging, path_id, record};
+use super::{check_times, created, path_id, record, sorted_paging};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::state::AppState;
@@ -42,20 +41,12 @@ pub async fn list(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
-    let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
-    if matches!(
-        sort.field,
-        SortField::PhaseEnteredAt | SortField::FollowUpDueAt
-    ) {
-        return Err(ApiError::BadRequest(
-            "contacts sort by created_at, updated_at or name".into(),
-            vec![FieldError::new(
-                "sort",
-                "invalid_sort",
-                "must be created_at, updated_at or name, with a leading - for descending order",
-            )],
-        ));
-    }
+    let (size, sort, after) = sorted_paging(
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        &SortField::COMMON,
+    )?;
     let filter = ContactFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         owner_id: q.owner_id,

@@ -228,6 +228,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A list request's page size, order and starting point, or a 400 naming the bad parameter.
+/// [`paging`] for a list that sorts by `allowed` only: any other key is a 400 naming them.
+pub(crate) fn sorted_paging(
+    limit: Option<i64>,
+    sort: Option<&str>,
+    cursor: Option<&str>,
+    allowed: &[domain::listing::SortField],
+) -> Result<(PageSize, Sort, Option<Position>), ApiError> {
+    let paged = paging(limit, sort, cursor)?;
+    if !allowed.contains(&paged.1.field) {
+        let keys = domain::listing::SortField::list(allowed);
+        return Err(ApiError::BadRequest(
+            format!(
+                "query parameter `sort` must be one of {keys}, with a leading - for descending order"
+            ),
+            vec![FieldError::new(
+                "sort",
+                "invalid_sort",
+                format!("must be one of {keys}, with a leading - for descending order"),
+            )],
+        ));
+    }
+    Ok(paged)
+}
+
 pub(crate) fn paging(
     limit: Option<i64>,
     sort: Option<&str>,

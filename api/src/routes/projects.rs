@@ -8,7 +8,7 @@ use domain::project::Project;
 use persistence::projects::people::{self, Member, Side};
 use persistence::projects::{self, ProjectFilter};
 
-use super::{bad_query, check_times, created, paging, path_id, record};
+use super::{bad_query, check_times, created, paging, path_id, record, sorted_paging};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
@@ -89,7 +89,24 @@ async fn page(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
-    let (size, sort, after) = paging(q.limit, q.sort.as_deref(), q.cursor.as_deref())?;
+    let (size, sort, after) = sorted_paging(
+        q.limit,
+        q.sort.as_deref(),
+        q.cursor.as_deref(),
+        &domain::listing::SortField::PROJECT,
+    )?;
+    let amount = |field: &'static str, raw: Option<&str>| {
+        raw.map(|raw| domain::project::parse_amount(raw).map_err(|e| bad_query(field, e)))
+            .transpose()
+    };
+    let value_min = amount("value_min", q.value_min.as_deref())?;
+    let value_max = amount("value_max", q.value_max.as_deref())?;
+    let currency = q
+        .currency
+        .as_deref()
+        .map(|c| domain::project::Currency::parse(c).map_err(|e| bad_query("currency", e)))
+        .transpose()?
+        .map(|c| c.as_str().to_owned());
     let filter = ProjectFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         company_id: company.or(q.company_id),
@@ -113,6 +130,9 @@ async fn page(
         updated_since: q.updated_since,
         expected_finish_before: q.expected_finish_before,
         expected_finish_after: q.expected_finish_after,
+        value_min,
+        value_max,
+        currency,
     };
     let page = state
         .run(move |conn| {

@@ -489,9 +489,11 @@ pub struct ProjectListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// `created_at`, `updated_at`, `name` or `phase_entered_at`; prefix `-` for descending.
-    /// Default `-created_at`.
-    #[param(schema_with = super::schema::company_sort)]
+    /// `created_at`, `updated_at`, `name`, `phase_entered_at` (time entered in the phase),
+    /// `value` (the amount, whatever the currency) or `expected_finish_date`; prefix `-` for
+    /// descending. Sorting by a field leaves out the projects without it. Default
+    /// `-created_at`.
+    #[param(schema_with = super::schema::project_sort)]
     pub sort: Option<String>,
     /// The name contains this text, ignoring case.
     pub q: Option<String>,
@@ -515,6 +517,23 @@ pub struct ProjectListQuery {
     pub expected_finish_before: Option<NaiveDate>,
     /// Expected to finish after this date.
     pub expected_finish_after: Option<NaiveDate>,
+    /// The value's amount is at least this decimal (`"10000"`); combine with `currency`.
+    #[param(
+        pattern = r"^[0-9]{1,13}(\.[0-9]{1,4})?$",
+        max_length = 18,
+        example = "10000"
+    )]
+    pub value_min: Option<String>,
+    /// The value's amount is at most this decimal.
+    #[param(
+        pattern = r"^[0-9]{1,13}(\.[0-9]{1,4})?$",
+        max_length = 18,
+        example = "50000"
+    )]
+    pub value_max: Option<String>,
+    /// The value is in this ISO 4217 currency.
+    #[param(pattern = "^[A-Z]{3}$", max_length = 3, example = "EUR")]
+    pub currency: Option<String>,
 }
 
 /// The answer to a move: the history row it wrote and the project as it now is.

@@ -139,6 +139,9 @@ pub(crate) fn delivery_status() -> Object {
 pub(crate) fn company_sort() -> Object {
     one_of(SortField::sort_keys(&SortField::COMPANY), false)
 }
+pub(crate) fn project_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::PROJECT), false)
+}
 pub(crate) fn record_sort() -> Object {
     one_of(SortField::sort_keys(&SortField::COMMON), false)
 }

@@ -15,7 +15,9 @@ use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Move, Outcome, Phase, Pipeline, RecordKind, Status, Transition};
 use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
 
-use crate::keyset::{contains_pattern, into_page, keyset_page, lower, text_value, time_value};
+use crate::keyset::{
+    contains_pattern, date_value, int_value, into_page, keyset_page, lower, text_value, time_value,
+};
 use crate::placement::{
     self, BoardFilter, Card, CardDetail, ForecastMonth, MoveKind, Pipelined, RecordEvents,
     ValueBucket, ValueStats,
@@ -393,6 +395,11 @@ pub struct ProjectFilter {
     pub updated_since: Option<DateTime<Utc>>,
     pub expected_finish_before: Option<NaiveDate>,
     pub expected_finish_after: Option<NaiveDate>,
+    /// The value is at least / at most this many ten-thousandths.
+    pub value_min: Option<i64>,
+    pub value_max: Option<i64>,
+    /// The value is in this currency.
+    pub currency: Option<String>,
 }
 
 /// Refuses references outside the account (owner, company), naming the field.
@@ -788,6 +795,15 @@ pub fn list(
     if let Some(after) = filter.expected_finish_after {
         query = query.filter(projects::expected_finish_date.gt(after));
     }
+    if let Some(min) = filter.value_min {
+        query = query.filter(projects::value_units.ge(min));
+    }
+    if let Some(max) = filter.value_max {
+        query = query.filter(projects::value_units.le(max));
+    }
+    if let Some(currency) = &filter.currency {
+        query = query.filter(projects::value_currency.eq(currency.clone()));
+    }
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,
@@ -824,6 +840,22 @@ pub fn list(
             projects::id,
             time_value
         ),
+        SortField::Value => keyset_page!(
+            query.filter(projects::value_units.is_not_null()),
+            sort,
+            after,
+            projects::value_units.assume_not_null(),
+            projects::id,
+            int_value
+        ),
+        SortField::ExpectedFinishDate => keyset_page!(
+            query.filter(projects::expected_finish_date.is_not_null()),
+            sort,
+            after,
+            projects::expected_finish_date.assume_not_null(),
+            projects::id,
+            date_value
+        ),
     };
     let rows: Vec<ProjectWithPhase> = query.limit(size.get() + 1).load(conn)?;
     let rows: Vec<Listed> = rows.into_iter().map(|(r, p)| Listed(r, p)).collect();
@@ -838,6 +870,10 @@ pub fn list(
             }
             SortField::FollowUpDueAt => {
                 SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+            }
+            SortField::Value => SortValue::Int(last.value_units.unwrap_or_default()),
+            SortField::ExpectedFinishDate => {
+                SortValue::Date(last.expected_finish_date.unwrap_or_default())
             }
         },
         id: last.id,
