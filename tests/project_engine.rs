@@ -581,3 +581,28 @@ async fn a_list_refuses_a_sort_key_of_another_record_type() {
     let projects = app.get("/v1/projects?sort=follow_up_due_at").await;
     projects.assert_problem(400, "bad_request");
 }
+
+#[tokio::test]
+async fn a_project_moves_by_state_under_either_name() {
+    let app = spawn_app().await;
+    let pipeline = project_pipeline(&app).await;
+    let id = project(&app, json!({"name": "P"})).await["id"]
+        .as_i64()
+        .unwrap_or(0);
+    let moved = move_project(&app, id, json!({"to_state": "active"})).await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    assert_eq!(
+        moved.body["project"]["phase_id"],
+        phase(&pipeline, "In progress")
+    );
+    let both = move_project(
+        &app,
+        id,
+        json!({"to_state": "completed", "to_status": "completed"}),
+    )
+    .await;
+    both.assert_problem(422, "validation_failed");
+    let wrong = move_project(&app, id, json!({"to_state": "latent"})).await;
+    wrong.assert_problem(422, "validation_failed");
+    assert_eq!(wrong.error_fields(), ["to_state"]);
+}

@@ -46,8 +46,11 @@ impl Role {
         match self {
             Role::Viewer => {}
             Role::Member => {
+                // The records members work on; configuration (pipelines, users, webhooks,
+                // client apps) stays with admins.
                 set.insert(Scope::Write(Companies));
                 set.insert(Scope::Write(Contacts));
+                set.insert(Scope::Write(Projects));
             }
             Role::Admin => {
                 for resource in Resource::ALL {
@@ -122,7 +125,12 @@ impl Scope {
             ValueError::new(
                 "unknown_scope",
                 format!(
-                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being companies, contacts, pipelines, users, tokens"
+                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being {}",
+                    Resource::ALL
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         };

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use super::companies::CompanyOut;
 use super::list_of;
 
-/// A move: exactly one of `to_phase_id`, `to_status`, `outcome` (with an optional `reason`)
-/// or `action` (`reopen` or `remove`).
+/// A move: exactly one of `to_phase_id`, `to_status` (or its synonym `to_state`), `outcome`
+/// (with an optional `reason`) or `action` (`reopen` or `remove`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to_phase_id": 12}))]
@@ -19,9 +19,14 @@ pub struct MoveRequest {
     /// A phase of the company's pipeline (any pipeline of the account when it is in none).
     #[schema(minimum = 1)]
     pub to_phase_id: Option<i64>,
-    /// `prospect`, `active` or `latent`: the first phase with that status.
+    /// A state of the record's type (companies `prospect`, `active` or `latent`; projects
+    /// `proposed`, `won`, `active`, `completed`, `lost` or `cancelled`): the first phase of
+    /// the pipeline in that state.
     #[schema(schema_with = super::schema::phase_status)]
     pub to_status: Option<String>,
+    /// The same as `to_status`, in the words projects use (`state`).
+    #[schema(schema_with = super::schema::phase_status)]
+    pub to_state: Option<String>,
     /// `won` or `lost`: to the pipeline's won or lost phase.
     #[schema(schema_with = super::schema::outcome)]
     pub outcome: Option<String>,
@@ -40,6 +45,7 @@ impl MoveRequest {
         let given = [
             self.to_phase_id.is_some(),
             self.to_status.is_some(),
+            self.to_state.is_some(),
             self.outcome.is_some(),
             self.action.is_some(),
         ]
@@ -50,7 +56,7 @@ impl MoveRequest {
             return Err(Invalid::one(
                 "",
                 "one_move",
-                "send exactly one of to_phase_id, to_status, outcome or action",
+                "send exactly one of to_phase_id, to_status (or to_state), outcome or action",
             ));
         }
         if self.reason.is_some() && self.outcome.is_none() {
@@ -63,11 +69,15 @@ impl MoveRequest {
         let mut invalid = Invalid::default();
         let result = if let Some(phase) = self.to_phase_id {
             Ok(Move::ToPhase(phase))
-        } else if let Some(status) = self.to_status {
+        } else if let Some((field, status)) = self
+            .to_status
+            .map(|s| ("to_status", s))
+            .or(self.to_state.map(|s| ("to_state", s)))
+        {
             Status::parse_phase(&status)
                 .and_then(|s| kind.check_phase_state(s))
                 .map(Move::ToStatus)
-                .map_err(|e| ("to_status", e))
+                .map_err(|e| (field, e))
         } else if let Some(outcome) = self.outcome {
             let reason = self
                 .reason
