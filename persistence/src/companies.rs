@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
-use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace, PhaseTime};
+use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Phase, RecordKind, Status};
@@ -34,33 +34,7 @@ impl Pipelined for CompanyPlacement {
     };
     type Record = Company;
 
-    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
-        get(conn, account_id, id)
-    }
-
-    fn get_many(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-    ) -> Result<Vec<Company>, StoreError> {
-        get_many(conn, account_id, ids)
-    }
-
-    fn render(outbox: &Outbox<'_>, company: &Company) -> serde_json::Value {
-        outbox.render.company(company)
-    }
-
-    fn stay(company: &Company) -> (i64, Option<i64>, Option<NaiveDateTime>) {
-        (
-            company.id,
-            company.place.phase_id,
-            company.place.phase_entered_at.map(|t| t.naive_utc()),
-        )
-    }
-
-    fn set_times(company: &mut Company, times: Vec<PhaseTime>) {
-        company.time_in_phases = times;
-    }
+    placement::record_access!(Company, get, get_many, company);
 
     fn cards(
         conn: &mut DbConnection,

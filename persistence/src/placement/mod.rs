@@ -335,6 +335,46 @@ pub(crate) trait Pipelined {
     ) -> Result<Vec<Exit>, StoreError>;
 }
 
+/// The record half of [`Pipelined`] for a record type with `id`, `place` and
+/// `time_in_phases`: how the engine reads (`$get`, `$get_many`) and renders (the outbox's
+/// `$render`) its records. Expands to the methods, inside the type's `impl`.
+macro_rules! record_access {
+    ($record:ty, $get:path, $get_many:path, $render:ident) => {
+        fn get(
+            conn: &mut $crate::DbConnection,
+            account_id: i64,
+            id: i64,
+        ) -> Result<$record, $crate::StoreError> {
+            $get(conn, account_id, id)
+        }
+
+        fn get_many(
+            conn: &mut $crate::DbConnection,
+            account_id: i64,
+            ids: &[i64],
+        ) -> Result<Vec<$record>, $crate::StoreError> {
+            $get_many(conn, account_id, ids)
+        }
+
+        fn render(outbox: &domain::event::Outbox<'_>, record: &$record) -> serde_json::Value {
+            outbox.render.$render(record)
+        }
+
+        fn stay(record: &$record) -> (i64, Option<i64>, Option<chrono::NaiveDateTime>) {
+            (
+                record.id,
+                record.place.phase_id,
+                record.place.phase_entered_at.map(|t| t.naive_utc()),
+            )
+        }
+
+        fn set_times(record: &mut $record, times: Vec<domain::company::PhaseTime>) {
+            record.time_in_phases = times;
+        }
+    };
+}
+pub(crate) use record_access;
+
 /// A move into a pipeline: from phase, to phase, outcome.
 pub(crate) type Entry = (Option<i64>, Option<i64>, Option<String>);
 /// A move out of a phase: from phase, to phase, to pipeline, seconds spent.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::Invalid;
-use domain::company::{CompanyPlace, PhaseTime, ProjectTotals};
+use domain::company::{CompanyPlace, ProjectTotals};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Move, Outcome, Phase, Pipeline, RecordKind, Status, Transition};
@@ -42,33 +42,7 @@ impl Pipelined for ProjectPlacement {
     };
     type Record = Project;
 
-    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
-        get(conn, account_id, id)
-    }
-
-    fn get_many(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-    ) -> Result<Vec<Project>, StoreError> {
-        get_many(conn, account_id, ids)
-    }
-
-    fn render(outbox: &Outbox<'_>, project: &Project) -> serde_json::Value {
-        outbox.render.project(project)
-    }
-
-    fn stay(project: &Project) -> (i64, Option<i64>, Option<NaiveDateTime>) {
-        (
-            project.id,
-            project.place.phase_id,
-            project.place.phase_entered_at.map(|t| t.naive_utc()),
-        )
-    }
-
-    fn set_times(project: &mut Project, times: Vec<PhaseTime>) {
-        project.time_in_phases = times;
-    }
+    placement::record_access!(Project, get, get_many, project);
 
     fn after_move(
         conn: &mut DbConnection,
