@@ -8,6 +8,7 @@ use domain::{FieldError, Invalid};
 use persistence::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -58,6 +59,22 @@ pub struct ProblemField {
     pub code: String,
     #[schema(example = "must not be blank")]
     pub message: String,
+}
+
+/// An error answer as the OpenAPI document declares it: `description`, with a problem+json
+/// body of the [`Problem`] schema. For the spec's shared errors and the idempotency layer's.
+pub(crate) fn problem_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 /// Why a request failed. Each variant has one status and one problem code.

@@ -29,7 +29,7 @@ use persistence::idempotency::{Claimed, KeyId, StoredAnswer, Terms};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, problem_response};
 use crate::extract::{BodyLimit, Caller, bearer_token, body_limit, declared_length, read_limited};
 use crate::state::AppState;
 
@@ -415,7 +415,7 @@ impl utoipa::Modify for Documentation {
             for (status, why) in answers {
                 let response = responses
                     .entry(status.to_owned())
-                    .or_insert_with(|| crate::openapi::problem(why));
+                    .or_insert_with(|| problem_response(why));
                 if let RefOr::T(response) = response {
                     if !response.description.contains(why) {
                         response.description = format!("{}; or: {why}", response.description);

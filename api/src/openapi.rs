@@ -9,12 +9,10 @@ use utoipa::openapi::security::{
     AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
     SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{
-    ContentBuilder, Object, RefOr, Required, Response, ResponseBuilder, Schema, Type,
-};
+use utoipa::openapi::{Object, RefOr, Required, ResponseBuilder, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{PROBLEM_JSON, Problem, ProblemField};
+use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines,
@@ -187,26 +185,12 @@ impl Modify for Security {
 
 struct CommonErrors;
 
-pub(crate) fn problem(description: &str) -> RefOr<Response> {
-    RefOr::T(
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                PROBLEM_JSON,
-                ContentBuilder::new()
-                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build(),
-    )
-}
-
 fn add(operation: &mut Operation, status: &str, description: &str) {
     operation
         .responses
         .responses
         .entry(status.to_owned())
-        .or_insert_with(|| problem(description));
+        .or_insert_with(|| problem_response(description));
 }
 
 /// List-valued query parameters are written comma-separated (`types=a,b`): OpenAPI's form

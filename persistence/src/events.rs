@@ -16,9 +16,13 @@ use domain::listing::PageSize;
 use domain::webhook::TEST_EVENT_TYPE;
 use serde_json::Value;
 
+use crate::delivery_queue;
 use crate::pool::on_backend;
 use crate::schema::{accounts, events};
 use crate::{DbConnection, StoreError, now, to_utc};
+
+/// What [`record`] returns; defined with the queue it feeds.
+pub use crate::delivery_queue::Recorded;
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,13 +85,6 @@ impl From<EventRow> for Event {
     }
 }
 
-/// A recorded event's id and type, for the webhook queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Recorded {
-    pub id: i64,
-    pub event_type: EventType,
-}
-
 /// Writes `new` inside the caller's transaction, in order, and queues them for the account's
 /// webhooks. Call it last in the transaction (see the module comment).
 pub fn record(
@@ -136,7 +133,7 @@ pub fn record(
     // Multi-row RETURNING lists rows in insertion order on both backends; sort anyway, the
     // queue relies on it.
     recorded.sort_by_key(|r| r.id);
-    crate::webhooks::enqueue(conn, account_id, &recorded)?;
+    delivery_queue::enqueue(conn, account_id, &recorded)?;
     Ok(recorded)
 }
 
@@ -247,7 +244,7 @@ pub fn purge_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<us
             return Ok(total);
         }
         total += crate::write_transaction(conn, |conn| {
-            crate::webhooks::forget_events(conn, &ids)?;
+            delivery_queue::forget_events(conn, &ids)?;
             Ok::<_, StoreError>(
                 diesel::delete(events::table.filter(events::id.eq_any(&ids))).execute(conn)?,
             )

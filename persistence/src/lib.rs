@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod companies;
 pub mod contacts;
+mod delivery_queue;
 mod error;
 pub mod events;
 pub mod idempotency;

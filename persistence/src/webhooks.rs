@@ -1,6 +1,7 @@
 //! Webhook subscriptions and their delivery queue. The queue is filled by `events::record`
-//! (through [`enqueue`], in the change's transaction) and emptied by the delivery worker in
-//! `api`, which claims due deliveries here and reports each attempt back. Sending is not here.
+//! (through `delivery_queue::enqueue`, in the change's transaction) and emptied by the
+//! delivery worker in `api`, which claims due deliveries here and reports each attempt back.
+//! Sending is not here.
 //!
 //! Order: per subscription only the oldest pending delivery may be claimed; later ones wait
 //! behind it, so one subscription's events go out in the order they happened. Claims hold a
@@ -18,16 +19,12 @@ use domain::webhook::{
 };
 use serde_json::Value;
 
-use crate::events::{Event, Recorded};
+use crate::delivery_queue::{FAILED, PENDING, SUCCEEDED, stored_types, types_json};
+use crate::events::Event;
 use crate::keyset::{id_position, into_page};
-use crate::pool::on_backend;
 use crate::schema::{events, webhook_deliveries as deliveries, webhooks};
 use crate::vault::{Place, Vault};
 use crate::{DbConnection, StoreError, check_version, now, to_utc, write_transaction};
-
-const PENDING: &str = "pending";
-const SUCCEEDED: &str = "succeeded";
-const FAILED: &str = "failed";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
@@ -44,18 +41,6 @@ struct WebhookRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
-}
-
-fn stored_types(json: &str) -> Vec<EventType> {
-    serde_json::from_str::<Vec<String>>(json)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|name| EventType::parse(name).ok())
-        .collect()
-}
-
-fn types_json(types: &[EventType]) -> String {
-    Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
 }
 
 impl From<WebhookRow> for Webhook {
@@ -344,65 +329,6 @@ pub fn send_test(
             .get_result(conn)?;
         delivery(conn, account_id, webhook.id, delivery_id)
     })
-}
-
-/// Queues `recorded` (in id order) for every active subscription of the account that wants
-/// them. Runs inside the transaction that records the events, so a change and its deliveries
-/// commit together or not at all. One query when the account has no active subscription.
-pub(crate) fn enqueue(
-    conn: &mut DbConnection,
-    account_id: i64,
-    recorded: &[Recorded],
-) -> Result<(), StoreError> {
-    if recorded.is_empty() {
-        return Ok(());
-    }
-    let subscriptions: Vec<(i64, String)> = webhooks::table
-        .filter(webhooks::account_id.eq(account_id))
-        .filter(webhooks::active.eq(true))
-        .select((webhooks::id, webhooks::events))
-        .load(conn)?;
-    if subscriptions.is_empty() {
-        return Ok(());
-    }
-    let subscriptions: Vec<(i64, Vec<EventType>)> = subscriptions
-        .into_iter()
-        .map(|(id, json)| (id, stored_types(&json)))
-        .collect();
-    let at = now();
-    // Event by event, so that each subscription's deliveries get ids in event order.
-    let rows: Vec<_> = recorded
-        .iter()
-        .flat_map(|event| {
-            subscriptions
-                .iter()
-                .filter(|(_, types)| types.contains(&event.event_type))
-                .map(move |(webhook_id, _)| {
-                    (
-                        deliveries::account_id.eq(account_id),
-                        deliveries::webhook_id.eq(*webhook_id),
-                        deliveries::event_id.eq(event.id),
-                        deliveries::status.eq(PENDING),
-                        deliveries::attempts.eq(0),
-                        deliveries::next_attempt_at.eq(at),
-                        deliveries::created_at.eq(at),
-                    )
-                })
-        })
-        .collect();
-    // 7 columns × 500 rows stays well under SQLite's cap on a statement's variables.
-    for chunk in rows.chunks(500) {
-        on_backend!(conn, |c| diesel::insert_into(deliveries::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    Ok(())
-}
-
-/// Drops the queue's rows for events about to be purged.
-pub(crate) fn forget_events(conn: &mut DbConnection, ids: &[i64]) -> Result<(), StoreError> {
-    diesel::delete(deliveries::table.filter(deliveries::event_id.eq_any(ids))).execute(conn)?;
-    Ok(())
 }
 
 /// A delivery a worker has claimed: what to send, where, and how to sign it.

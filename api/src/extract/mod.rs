@@ -9,7 +9,7 @@ mod query;
 
 pub(crate) use auth::bearer_token;
 pub use auth::{Caller, CorsOrigin};
-pub use body::{Body, parse_value};
+pub use body::Body;
 pub(crate) use body::{BodyLimit, body_limit, declared_length, read_limited};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use if_match::{IfMatch, etag};

@@ -17,8 +17,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::companies::{CompanyCreate, CompanyUpdate};
 use super::contacts::{ContactCreate, ContactUpdate};
+use super::deserialize::parse_value;
 use crate::error::{ApiError, Problem};
-use crate::extract::parse_value;
 
 /// A row of an import before it is parsed as a record: its number and its fields.
 pub type RawRow = (usize, Result<Map<String, Value>, Invalid>);

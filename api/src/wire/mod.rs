@@ -3,6 +3,7 @@
 
 pub mod companies;
 pub mod contacts;
+pub mod deserialize;
 pub mod events;
 pub mod import;
 mod input;
