@@ -976,3 +976,64 @@ async fn search_and_matching_fold_case_for_all_of_unicode() {
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// Every operation of the served spec is routed: it never meets the answer of a path no
+/// operation has, nor 405; a path no operation has meets exactly that answer, which a missing
+/// record's 404 does not.
+#[tokio::test]
+async fn every_operation_of_the_spec_is_routed() {
+    let app = spawn_app().await;
+    let spec = app.get("/openapi.json").await;
+    assert_eq!(spec.status, 200);
+    let paths = spec.body["paths"].as_object().cloned().unwrap_or_default();
+    assert!(paths.len() > 40, "the spec has its paths");
+    let mut checked = 0;
+    for (path, item) in &paths {
+        // Ids that name no record: an operation answers for the record, not for the route.
+        let concrete: String = path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    "999999999"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (verb, _) in item.as_object().into_iter().flatten() {
+            let method = match verb.as_str() {
+                "get" => Method::GET,
+                "post" => Method::POST,
+                "put" => Method::PUT,
+                "patch" => Method::PATCH,
+                "delete" => Method::DELETE,
+                _ => continue,
+            };
+            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+            let answer = app
+                .request(
+                    method.clone(),
+                    &concrete,
+                    Some(&app.token),
+                    body.as_ref(),
+                    &[],
+                )
+                .await;
+            assert_ne!(answer.status, 405, "{method} {path}: {}", answer.body);
+            assert_ne!(
+                answer.body["detail"],
+                api::NO_SUCH_OPERATION,
+                "{method} {path} is in the spec but not routed"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked} operations checked");
+    let unknown = app.get("/v1/companies/1/nothing-here").await;
+    unknown.assert_problem(404, "not_found");
+    assert_eq!(unknown.body["detail"], api::NO_SUCH_OPERATION);
+    let record = app.get("/v1/companies/999999999").await;
+    record.assert_problem(404, "not_found");
+    assert_ne!(record.body["detail"], api::NO_SUCH_OPERATION);
+}

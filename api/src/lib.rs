@@ -22,7 +22,7 @@ use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-pub use middleware::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES};
+pub use middleware::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES, NO_SUCH_OPERATION};
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
 pub use rate_limit::Quota;

@@ -339,9 +339,19 @@ pub fn problem_for_bare_errors<B: MessageBody + 'static>(
     ))
 }
 
+/// What a 404 says when no operation has the path: unlike a missing record's, so that a
+/// caller (and the test that checks the router against the spec) can tell the two apart.
+pub const NO_SUCH_OPERATION: &str =
+    "no operation has this path; the paths are those of /openapi.json";
+
 /// Any path the API does not have.
 pub async fn not_found(_req: HttpRequest) -> HttpResponse {
-    ApiError::NotFound.error_response()
+    // Not a missing record: no operation has this path, or this method on it.
+    let mut problem = ApiError::NotFound.problem();
+    problem.detail = NO_SUCH_OPERATION.to_owned();
+    HttpResponse::NotFound()
+        .content_type(PROBLEM_JSON)
+        .body(serde_json::to_string(&problem).unwrap_or_default())
 }
 
 /// Counts every `/v1` request against its caller's quota and says where the caller stands.
