@@ -606,3 +606,24 @@ async fn a_project_moves_by_state_under_either_name() {
     wrong.assert_problem(422, "validation_failed");
     assert_eq!(wrong.error_fields(), ["to_state"]);
 }
+
+#[tokio::test]
+async fn a_company_phase_s_probability_leaves_its_companies_as_they_are() {
+    let app = spawn_app().await;
+    let pipeline = default_pipeline(&app).await;
+    let first = phase_ids(&pipeline)[0];
+    let company = company_in(&app, "Acme", first).await;
+    let before = read_company(&app, company).await;
+    let changed = app
+        .patch(
+            &format!("/v1/pipelines/{}/phases/{first}", pipeline["id"]),
+            json!({"probability": 40}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["phases"][0]["probability"], 40);
+    let after = read_company(&app, company).await;
+    assert_eq!(after["version"], before["version"]);
+    let events = app.get("/v1/events?types=company.updated").await;
+    assert_eq!(events.body["data"], json!([]));
+}

@@ -142,6 +142,8 @@ pub(crate) trait Pipelined {
     const KIND: RecordKind;
     /// The events its moves write.
     const EVENTS: RecordEvents;
+    /// Whether its records show their phase's probability (a change of it changes them).
+    const SHOWS_PROBABILITY: bool = false;
     /// The record as its events show it.
     type Record;
 

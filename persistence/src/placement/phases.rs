@@ -91,7 +91,7 @@ pub(crate) fn update_phase<P: Pipelined>(
     // A phase's probability is a default the records show when they have none of their own.
     let records_change = status != current.status
         || days != current.follow_up_after_days
-        || probability != current.probability;
+        || (P::SHOWS_PROBABILITY && probability != current.probability);
     // The records in the phase, as they were: each that changes gets its `.updated`. Moves
     // into the phase wait on the pipeline's lock, held here.
     let held: Vec<i64> = if records_change {

@@ -40,6 +40,7 @@ impl Pipelined for ProjectPlacement {
         won: EventType::ProjectWon,
         lost: EventType::ProjectLost,
     };
+    const SHOWS_PROBABILITY: bool = true;
     type Record = Project;
 
     placement::record_access!(Project, get, get_many, project);
