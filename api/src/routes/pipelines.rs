@@ -147,7 +147,8 @@ pub async fn update(
 
 /// Delete a pipeline
 ///
-/// Refused (409) while it holds companies, and for the account's default pipeline.
+/// Refused (409) while it holds records (companies or projects), and for the default
+/// pipeline of its record type.
 #[utoipa::path(
     operation_id = "deletePipeline", delete, path = "/v1/pipelines/{id}", tag = "pipelines",
     params(
@@ -156,7 +157,7 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "The pipeline was deleted"),
-        (status = 409, description = "The pipeline holds companies, or is the default", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pipeline holds records, or is the default", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The pipeline changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["pipelines:write"]))
@@ -270,8 +271,8 @@ pub async fn show_phase(
 
 /// Change a phase
 ///
-/// Rename it, change its status (its companies follow), its follow-up time, or the phases
-/// that may follow it.
+/// Rename it, change its status (its records follow), its follow-up time, its probability
+/// (projects without their own follow it), or the phases that may follow it.
 #[utoipa::path(
     operation_id = "updatePhase", patch, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
     params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since")),
@@ -300,14 +301,14 @@ pub async fn update_phase(
 
 /// Remove a phase
 ///
-/// A phase that holds companies needs `move_to`, another phase of the pipeline: each
-/// company moves there with a history row. Without it the answer is 409 with the count.
+/// A phase that holds records needs `move_to`, another phase of the pipeline: each
+/// record moves there with a history row. Without it the answer is 409 with the count.
 #[utoipa::path(
     operation_id = "removePhase", delete, path = "/v1/pipelines/{id}/phases/{phase_id}", tag = "pipelines",
     params(("id" = i64, Path, description = "The pipeline's id"), ("phase_id" = i64, Path, description = "The phase's id"), ("If-Match" = Option<String>, Header, description = "The pipeline's ETag you last read; 412 when it has changed since"), RemovePhaseQuery),
     responses(
         (status = 200, description = "The pipeline without the phase", body = PipelineOut, headers(("ETag" = String))),
-        (status = 409, description = "The phase holds companies and no move_to was given", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The phase holds records and no move_to was given", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "move_to is not another phase of the pipeline", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["pipelines:write"]))
@@ -415,7 +416,7 @@ pub async fn board(
 
 /// Pipeline stats
 ///
-/// Per phase: companies in it now, entries in the period, median and mean time spent by
+/// Per phase: records in it now, entries in the period, median and mean time spent by
 /// those that left, and the share that moved forward. For the pipeline: won, lost, win rate.
 #[utoipa::path(
     operation_id = "getPipelineStats", get, path = "/v1/pipelines/{id}/stats", tag = "pipelines",

@@ -28,7 +28,7 @@ pub struct PhaseOut {
     #[schema(example = "prospect")]
     #[schema(schema_with = super::schema::phase_status)]
     pub status: String,
-    /// A company in the phase longer than this is due for follow-up.
+    /// A record in the phase longer than this is due for follow-up.
     #[schema(example = 7)]
     #[schema(required = true)]
     pub follow_up_after_days: Option<i64>,
@@ -334,12 +334,12 @@ pub struct PhaseOrder {
     pub phase_ids: Vec<i64>,
 }
 
-/// Where the companies of a removed phase go.
+/// Where the records of a removed phase go.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RemovePhaseQuery {
-    /// Another phase of the same pipeline; required when the phase holds companies.
+    /// Another phase of the same pipeline; required when the phase holds records.
     pub move_to: Option<i64>,
 }
 
