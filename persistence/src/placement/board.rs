@@ -63,24 +63,30 @@ pub struct ValueBucket {
     pub weighted_units: i128,
 }
 
-/// Values of one phase, currency and probability (`None`: the record has none of its own),
-/// as [`fold_values`] takes them.
-pub(crate) type ValueRow = (i64, String, Option<i64>, i128);
+/// One record's value as [`fold_values`] takes it: the bucket it goes in (a phase, a month),
+/// the phase whose probability applies when the record has none, its currency, its own
+/// probability, and its value (or a sum of values) in ten-thousandths.
+pub(crate) type ValueRow<K> = (K, Option<i64>, String, Option<i64>, i128);
 
-/// Sums value rows into each phase's buckets, weighting by the row's probability or the
-/// phase's. Weighted sums are rounded half away from zero, to ten-thousandths.
-pub(crate) fn fold_values(
+/// Sums values into buckets per key and currency (in code order), weighting each by its own
+/// probability, else its phase's, else in full. Weighted sums are rounded half away from
+/// zero, to ten-thousandths.
+pub(crate) fn fold_values<K: Eq + std::hash::Hash>(
     pipeline: &Pipeline,
-    rows: impl IntoIterator<Item = ValueRow>,
-) -> HashMap<i64, Vec<ValueBucket>> {
-    // phase -> currency -> (units, units x percent)
-    let mut sums: HashMap<i64, HashMap<String, (i128, i128)>> = HashMap::new();
-    for (phase_id, currency, probability, units) in rows {
+    rows: impl IntoIterator<Item = ValueRow<K>>,
+) -> HashMap<K, Vec<ValueBucket>> {
+    // key -> currency -> (units, units x percent)
+    let mut sums: HashMap<K, HashMap<String, (i128, i128)>> = HashMap::new();
+    for (key, phase_id, currency, probability, units) in rows {
         let percent = probability
-            .or_else(|| pipeline.phase(phase_id).and_then(|p| p.probability))
+            .or_else(|| {
+                phase_id
+                    .and_then(|id| pipeline.phase(id))
+                    .and_then(|p| p.probability)
+            })
             .unwrap_or(100);
         let entry = sums
-            .entry(phase_id)
+            .entry(key)
             .or_default()
             .entry(currency)
             .or_insert((0, 0));
@@ -88,7 +94,7 @@ pub(crate) fn fold_values(
         entry.1 += units * i128::from(percent);
     }
     sums.into_iter()
-        .map(|(phase, currencies)| {
+        .map(|(key, currencies)| {
             let mut buckets: Vec<ValueBucket> = currencies
                 .into_iter()
                 .map(|(currency, (units, weighted))| ValueBucket {
@@ -98,13 +104,13 @@ pub(crate) fn fold_values(
                 })
                 .collect();
             buckets.sort_by(|a, b| a.currency.cmp(&b.currency));
-            (phase, buckets)
+            (key, buckets)
         })
         .collect()
 }
 
 /// `n / d`, rounded half away from zero.
-pub(crate) fn div_round(n: i128, d: i128) -> i128 {
+fn div_round(n: i128, d: i128) -> i128 {
     let half = d / 2;
     if n >= 0 {
         (n + half) / d
@@ -240,6 +246,7 @@ pub(crate) fn kept_values(
         rows.into_iter().filter(|r| r.projects > 0).map(|r| {
             (
                 r.phase_id,
+                Some(r.phase_id),
                 r.currency,
                 (r.probability >= 0).then_some(r.probability),
                 r.units.as_deref().map(parse_sum).unwrap_or(0),

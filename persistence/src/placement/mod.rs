@@ -29,7 +29,7 @@ use crate::pipelines;
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 pub use board::{BoardFilter, Card, CardDetail, Column, ValueBucket, compact_phase_counts};
-pub(crate) use board::{board, div_round, fold_values, kept_values};
+pub(crate) use board::{board, fold_values, kept_values};
 pub(crate) use phases::{delete_pipeline, remove_phase, update_phase};
 pub(crate) use stats::stats;
 pub use stats::{ForecastMonth, PhaseStats, PipelineStats, ValueStats};

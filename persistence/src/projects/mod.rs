@@ -185,8 +185,9 @@ impl Pipelined for ProjectPlacement {
         let rows: Vec<(i64, String, Option<i64>, i64)> = query.load(conn)?;
         Ok(placement::fold_values(
             pipeline,
-            rows.into_iter()
-                .map(|(phase, currency, p, units)| (phase, currency, p, i128::from(units))),
+            rows.into_iter().map(|(phase, currency, p, units)| {
+                (phase, Some(phase), currency, p, i128::from(units))
+            }),
         ))
     }
 
@@ -977,39 +978,19 @@ fn value_stats(
             projects::value_units.assume_not_null(),
         ))
         .load(conn)?;
-    let mut months: std::collections::BTreeMap<String, HashMap<String, (i128, i128)>> =
-        std::collections::BTreeMap::new();
-    for (finish, currency, probability, phase, units) in open {
-        let percent = probability
-            .or_else(|| {
-                phase
-                    .and_then(|p| pipeline.phase(p))
-                    .and_then(|p| p.probability)
-            })
-            .unwrap_or(100);
-        let entry = months
-            .entry(finish.format("%Y-%m").to_string())
-            .or_default()
-            .entry(currency)
-            .or_insert((0, 0));
-        entry.0 += i128::from(units);
-        entry.1 += i128::from(units) * i128::from(percent);
-    }
-    let forecast = months
+    let by_month = placement::fold_values(
+        pipeline,
+        open.into_iter()
+            .map(|(finish, currency, probability, phase, units)| {
+                let month = finish.format("%Y-%m").to_string();
+                (month, phase, currency, probability, i128::from(units))
+            }),
+    );
+    let mut forecast: Vec<ForecastMonth> = by_month
         .into_iter()
-        .map(|(month, currencies)| {
-            let mut values: Vec<ValueBucket> = currencies
-                .into_iter()
-                .map(|(currency, (units, weighted))| ValueBucket {
-                    currency,
-                    units,
-                    weighted_units: placement::div_round(weighted, 100),
-                })
-                .collect();
-            values.sort_by(|a, b| a.currency.cmp(&b.currency));
-            ForecastMonth { month, values }
-        })
+        .map(|(month, values)| ForecastMonth { month, values })
         .collect();
+    forecast.sort_by(|a, b| a.month.cmp(&b.month));
     Ok(ValueStats {
         won: buckets(won),
         lost: buckets(lost),
