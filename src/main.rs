@@ -102,8 +102,8 @@ enum Command {
         #[command(subcommand)]
         command: SecretKeyCommand,
     },
-    /// Import companies or contacts from a CSV file of any size, through the same checks
-    /// and reports as `POST /v1/companies/import`.
+    /// Import companies, contacts or projects from a CSV file of any size, through the same
+    /// checks and reports as `POST /v1/companies/import` and its siblings.
     Import(ImportArgs),
     /// Fill a pipeline with synthetic companies, each with a contact and a history row, by
     /// set-based SQL inside the database: for benchmarks (`bench/run`), not for real data
@@ -135,14 +135,15 @@ struct SeedArgs {
 enum ImportKind {
     Companies,
     Contacts,
+    Projects,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ImportModeArg {
     /// Every row creates a record.
     Insert,
-    /// A row whose key (a company's domain, a contact's email) names an existing record
-    /// updates it.
+    /// A row whose key (a company's domain, a contact's email, a project's external_id)
+    /// names an existing record updates it.
     Upsert,
 }
 
@@ -539,7 +540,7 @@ fn keys(store: &Store, command: KeysCommand) -> Result<(), String> {
 }
 
 fn import(store: &Store, args: ImportArgs) -> Result<(), String> {
-    use api::wire::import::{CsvRows, Kind, check_csv, company_rows, contact_rows};
+    use api::wire::import::{CsvRows, Kind, check_csv, company_rows, contact_rows, project_rows};
     use domain::event::Outbox;
     use persistence::import::{ImportMode, RowOutcome};
 
@@ -568,6 +569,7 @@ fn import(store: &Store, args: ImportArgs) -> Result<(), String> {
     let kind = match args.kind {
         ImportKind::Companies => Kind::Companies,
         ImportKind::Contacts => Kind::Contacts,
+        ImportKind::Projects => Kind::Projects,
     };
     let mode = match args.mode {
         ImportModeArg::Insert => ImportMode::Insert,
@@ -622,6 +624,14 @@ fn import(store: &Store, args: ImportArgs) -> Result<(), String> {
                 &mut conn,
                 account,
                 contact_rows(raw, mode),
+                mode,
+                args.atomic,
+                &outbox,
+            ),
+            Kind::Projects => persistence::projects::import(
+                &mut conn,
+                account,
+                project_rows(raw, mode),
                 mode,
                 args.atomic,
                 &outbox,

@@ -569,3 +569,225 @@ async fn quotes_that_follow_the_rules_are_read_as_written() {
     assert_eq!(list.body["data"][0]["name"], "Acme \"Best\" Ltd");
     assert_eq!(list.body["data"][0]["industry"], "Law, Tax");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Projects
+
+/// The account's default project pipeline.
+async fn project_pipeline(app: &TestApp) -> Value {
+    let list = app.get("/v1/pipelines?record_type=project").await;
+    list.body["data"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["is_default"] == true))
+        .cloned()
+        .unwrap_or_else(|| panic!("no default project pipeline in {}", list.body))
+}
+
+async fn read_project(app: &TestApp, id: i64) -> Value {
+    let read = app.get(&format!("/v1/projects/{id}")).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    read.body
+}
+
+fn row_id(report: &Value, index: usize) -> i64 {
+    report["rows"][index]["id"].as_i64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_project_csv_import_reads_the_value_dates_and_tags_and_places_each_project() {
+    let app = spawn_app().await;
+    let acme = app.company("Acme Ltd").await;
+    let csv = format!(
+        "name,external_id,company_id,value.amount,value.currency,expected_start_date,expected_duration,tags\n\
+         Office move,ERP-1,{acme},12500.50,EUR,2027-01-01,P3M,\"fit-out,london\"\n\
+         Audit,ERP-2,,900,USD,,,\n"
+    );
+    let answer = import_csv(&app, "/v1/projects/import", &csv).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["created", "created"]);
+    let office = read_project(&app, row_id(&answer.body, 0)).await;
+    assert_eq!(office["external_id"], "ERP-1");
+    assert_eq!(office["company_id"], acme);
+    assert_eq!(
+        office["value"],
+        json!({"amount": "12500.50", "currency": "EUR"})
+    );
+    assert_eq!(
+        office["expected_finish_date"], "2027-04-01",
+        "any two planned dates give the third, as a single create"
+    );
+    assert_eq!(office["tags"], json!(["fit-out", "london"]));
+    let first = project_pipeline(&app).await["phases"][0]["id"].clone();
+    assert_eq!(
+        office["phase_id"], first,
+        "a row without a phase starts where a single create would"
+    );
+    let audit = read_project(&app, row_id(&answer.body, 1)).await;
+    assert_eq!(audit["value"]["currency"], "USD");
+}
+
+#[tokio::test]
+async fn a_project_upsert_updates_the_project_with_the_same_external_id_and_creates_the_rest() {
+    let app = spawn_app().await;
+    let first = import_json(
+        &app,
+        "/v1/projects/import",
+        json!([{"name": "Office move", "external_id": "ERP-1", "probability": 20}]),
+    )
+    .await;
+    let id = row_id(&first.body, 0);
+    let answer = import_json(
+        &app,
+        "/v1/projects/import?mode=upsert",
+        json!([
+            {"external_id": "ERP-1", "probability": 60},
+            {"name": "Audit", "external_id": "ERP-2"},
+        ]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["updated", "created"]);
+    assert_eq!(row_id(&answer.body, 0), id);
+    let office = read_project(&app, id).await;
+    assert_eq!(office["probability"], 60);
+    assert_eq!(
+        office["name"], "Office move",
+        "cells left out stay as they were"
+    );
+    assert_eq!(office["version"], 2);
+    let types = event_types(&app).await;
+    assert_eq!(types.iter().filter(|t| *t == "project.created").count(), 2);
+    assert_eq!(types.iter().filter(|t| *t == "project.updated").count(), 1);
+}
+
+#[tokio::test]
+async fn an_insert_of_a_taken_external_id_fails_as_a_row_and_says_to_upsert() {
+    let app = spawn_app().await;
+    let existing = import_json(
+        &app,
+        "/v1/projects/import",
+        json!([{"name": "Office move", "external_id": "ERP-1"}]),
+    )
+    .await;
+    let answer = import_json(
+        &app,
+        "/v1/projects/import",
+        json!([
+            {"name": "Again", "external_id": "ERP-1"},
+            {"name": "New", "external_id": "ERP-2"},
+            {"name": "New twice", "external_id": "ERP-2"},
+        ]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["failed", "created", "failed"]);
+    let error = &answer.body["rows"][0]["error"];
+    assert_eq!(error["errors"][0]["field"], "external_id");
+    assert_eq!(error["errors"][0]["code"], "taken");
+    assert!(
+        error["errors"][0]["message"].as_str().is_some_and(|m| m
+            .contains(&row_id(&existing.body, 0).to_string())
+            && m.contains("upsert")),
+        "{error}"
+    );
+    let listed = app.get("/v1/projects?external_id=ERP-2").await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_project_row_is_refused_a_phase_of_a_company_pipeline() {
+    let app = spawn_app().await;
+    let company_phase = phase(&default_pipeline(&app).await, "Contacted");
+    let answer = import_json(
+        &app,
+        "/v1/projects/import",
+        json!([{"name": "Misplaced", "phase_id": company_phase}, {"name": "Fine"}]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["failed", "created"]);
+    assert_eq!(
+        answer.body["rows"][0]["error"]["errors"][0]["code"],
+        "wrong_record_type"
+    );
+}
+
+#[tokio::test]
+async fn a_company_row_is_refused_a_phase_of_a_project_pipeline_and_the_rest_are_written() {
+    let app = spawn_app().await;
+    let project_phase = project_pipeline(&app).await["phases"][0]["id"].clone();
+    let answer = import_json(
+        &app,
+        "/v1/companies/import",
+        json!([{"name": "Misplaced", "phase_id": project_phase}, {"name": "Fine"}]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(statuses(&answer.body), ["failed", "created"]);
+    assert_eq!(
+        answer.body["rows"][0]["error"]["errors"][0]["field"],
+        "phase_id"
+    );
+}
+
+#[tokio::test]
+async fn a_project_import_refuses_references_outside_the_account() {
+    let app = spawn_app().await;
+    let other = app.other_account("Other Firm");
+    let foreign = app
+        .post_as(&other, "/v1/companies", json!({"name": "Theirs"}))
+        .await
+        .id();
+    let answer = import_json(
+        &app,
+        "/v1/projects/import?atomic=true",
+        json!([{"name": "Ours"}, {"name": "Theirs", "company_id": foreign}]),
+    )
+    .await;
+    answer.assert_problem(422, "validation_failed");
+    assert_eq!(statuses(&answer.body), ["skipped", "failed"]);
+    let listed = app.get("/v1/projects").await;
+    assert_eq!(
+        listed.body["data"],
+        json!([]),
+        "atomic: nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn an_upserted_row_keeps_its_project_where_it_is_whatever_its_phase_id() {
+    let app = spawn_app().await;
+    let phases = project_pipeline(&app).await["phases"].clone();
+    let (first, second) = (phases[0]["id"].clone(), phases[1]["id"].clone());
+    let created = import_json(
+        &app,
+        "/v1/projects/import",
+        json!([{"name": "Office move", "external_id": "ERP-1"}]),
+    )
+    .await;
+    let answer = import_json(
+        &app,
+        "/v1/projects/import?mode=upsert",
+        json!([{"external_id": "ERP-1", "name": "Office move 2027", "phase_id": second}]),
+    )
+    .await;
+    assert_eq!(statuses(&answer.body), ["updated"], "{}", answer.body);
+    let project = read_project(&app, row_id(&created.body, 0)).await;
+    assert_eq!(project["name"], "Office move 2027");
+    assert_eq!(project["phase_id"], first, "moves are transitions");
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_import_projects() {
+    let app = spawn_app().await;
+    let (_, viewer) = app
+        .member(
+            "vera@acme.test",
+            "viewer",
+            &["projects:read", "projects:write"],
+        )
+        .await;
+    app.post_as(&viewer, "/v1/projects/import", json!([{"name": "Nope"}]))
+        .await
+        .assert_problem(403, "forbidden");
+}

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use common::fresh_database;
 use diesel::prelude::*;
-use persistence::schema::{companies, events};
+use persistence::schema::{companies, events, projects};
 
 fn clientline(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clientline"))
@@ -127,4 +127,61 @@ fn a_stray_quote_near_the_end_of_a_file_writes_no_batch() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 32, column 1"), "{stderr}");
     assert_eq!(count(&url), (0, 0));
+}
+
+#[test]
+fn the_command_upserts_projects_on_their_external_id_in_batches() {
+    let (url, _db) = fresh_database();
+    create_account(&url, "Acme Consulting", "ana@acme.test");
+    let mut text = String::from("name,external_id,value.amount,value.currency\n");
+    for n in 0..25 {
+        text.push_str(&format!("Project {n},ERP-{n},{n}000,EUR\n"));
+    }
+    let file = csv_file(&text);
+    let path = file.path().display().to_string();
+    let out = clientline(&url, &["import", "projects", &path, "--batch", "10"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("25 created"));
+    let again = csv_file("external_id,value.amount,value.currency\nERP-3,4500,EUR\nERP-99,1,EUR\n");
+    let again_path = again.path().display().to_string();
+    let out = clientline(
+        &url,
+        &["import", "projects", &again_path, "--mode", "upsert"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "a row that matches nothing and has no name fails"
+    );
+    assert!(stdout.contains("row 2: name"), "{stdout}");
+    assert!(
+        stdout.contains("0 created, 1 updated, 1 failed"),
+        "{stdout}"
+    );
+    let db = persistence::Db::connect(&url, 1, common::binary_vault(&url))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    let (total, units): (i64, Option<i64>) = (
+        projects::table
+            .count()
+            .get_result(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}")),
+        projects::table
+            .filter(projects::external_id.eq("ERP-3"))
+            .select(projects::value_units)
+            .first(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    assert_eq!(total, 25);
+    assert_eq!(units, Some(45_000_000), "4500 EUR in ten-thousandths");
+    let events: i64 = events::table
+        .filter(events::event_type.eq("project.updated"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events, 1);
 }

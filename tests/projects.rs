@@ -1957,3 +1957,101 @@ async fn ids_that_cannot_exist_are_404() {
         .await
         .assert_problem(404, "not_found");
 }
+
+// ---------------------------------------------------------------------------------------------
+// External ids
+
+#[tokio::test]
+async fn an_external_id_is_unique_in_the_account_and_a_second_one_is_409() {
+    let app = spawn_app().await;
+    let first = create(&app, json!({"name": "Office move", "external_id": "ERP-1"})).await;
+    assert_eq!(first.body["external_id"], "ERP-1");
+    let again = app
+        .post(
+            "/v1/projects",
+            json!({"name": "Again", "external_id": "ERP-1"}),
+        )
+        .await;
+    again.assert_problem(409, "conflict");
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&first.id().to_string())),
+        "{}",
+        again.body
+    );
+    let other = project(&app, "Audit").await;
+    app.patch(&path(other), json!({"external_id": "ERP-1"}))
+        .await
+        .assert_problem(409, "conflict");
+    assert_eq!(read(&app, other).await["version"], 1, "nothing was written");
+}
+
+#[tokio::test]
+async fn another_account_may_use_the_same_external_id() {
+    let app = spawn_app().await;
+    create(&app, json!({"name": "Ours", "external_id": "ERP-1"})).await;
+    let other = app.other_account("Other Firm");
+    let theirs = app
+        .post_as(
+            &other,
+            "/v1/projects",
+            json!({"name": "Theirs", "external_id": "ERP-1"}),
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+}
+
+#[tokio::test]
+async fn an_external_id_can_be_changed_cleared_and_listed_by() {
+    let app = spawn_app().await;
+    let id = create(&app, json!({"name": "Office move", "external_id": "ERP-1"}))
+        .await
+        .id();
+    project(&app, "Audit").await;
+    assert_eq!(listed(&app, "external_id=ERP-1").await, [id]);
+    let changed = app.patch(&path(id), json!({"external_id": "ERP-9"})).await;
+    assert_eq!(changed.body["external_id"], "ERP-9", "{}", changed.body);
+    assert_eq!(listed(&app, "external_id=ERP-1").await, Vec::<i64>::new());
+    let cleared = app.patch(&path(id), json!({"external_id": null})).await;
+    assert_eq!(cleared.body["external_id"], Value::Null);
+    let reused = create(&app, json!({"name": "Reuse", "external_id": "ERP-9"})).await;
+    assert_eq!(reused.status, 201, "a cleared id is free again");
+}
+
+#[tokio::test]
+async fn an_external_id_must_be_one_line_of_at_most_255_characters() {
+    // A blank one is no external id, as blank optional text is elsewhere.
+    let app = spawn_app().await;
+    for bad in [json!("a\nb"), json!("x".repeat(256))] {
+        let answer = app
+            .post("/v1/projects", json!({"name": "P", "external_id": bad}))
+            .await;
+        assert_names(&answer, "external_id");
+    }
+    assert_no_projects(&app).await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_with_one_external_id_make_one_project_and_409s() {
+    let app = spawn_app().await;
+    let attempts = (0..8).map(|n| {
+        app.post(
+            "/v1/projects",
+            json!({"name": format!("Attempt {n}"), "external_id": "ERP-RACE"}),
+        )
+    });
+    let answers = join_all(attempts).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(listed(&app, "external_id=ERP-RACE").await.len(), 1);
+}

@@ -388,7 +388,7 @@ impl From<StoreError> for ApiError {
             StoreError::LastAdmin => ApiError::LastAdmin,
             StoreError::LockConflict => ApiError::LockConflict,
             StoreError::Pool(e) => ApiError::Unavailable(format!("{e}")),
-            other => ApiError::Internal(format!("{other:?}")),
+            other => ApiError::Internal(other.log_detail()),
         }
     }
 }

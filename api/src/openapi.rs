@@ -62,7 +62,7 @@ pub fn document() -> serde_json::Value {
         oauth_clients::list, oauth_clients::create, oauth_clients::show, oauth_clients::update,
         oauth_clients::delete, oauth_clients::rotate_secret,
         events::list, events::show,
-        import::companies, import::contacts,
+        import::companies, import::contacts, import::projects,
         crate::routes::webhooks::list, crate::routes::webhooks::create,
         crate::routes::webhooks::show, crate::routes::webhooks::update,
         crate::routes::webhooks::delete, crate::routes::webhooks::test,

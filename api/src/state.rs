@@ -193,6 +193,36 @@ impl AppState {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
-        .map_err(ApiError::from)
+        .map_err(|e| match e {
+            StoreError::Database(_) => {
+                ApiError::Internal(format!("{} in {}", e.log_detail(), operation::<F>()))
+            }
+            other => ApiError::from(other),
+        })
+    }
+}
+
+/// The handler a closure was written in, for the log of a failure inside it: the closure's
+/// type path without its `{{closure}}` segments, such as `api::routes::projects::update`.
+fn operation<F>() -> String {
+    std::any::type_name::<F>()
+        .split("::")
+        .filter(|segment| !segment.starts_with('{'))
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_closure_is_named_after_the_function_it_is_written_in() {
+        let closure = |n: i64| n + 1;
+        fn name_of<F>(_: &F) -> String {
+            super::operation::<F>()
+        }
+        assert_eq!(
+            name_of(&closure),
+            "api::state::tests::a_closure_is_named_after_the_function_it_is_written_in"
+        );
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::company::{CompanyPlace, PhaseTime};
 use crate::validation::ValueError;
-use crate::values::{CustomFields, Description, Name, Tags};
+use crate::values::{CustomFields, Description, ExternalId, Name, Tags};
 
 /// A project as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,8 @@ pub struct Project {
     pub description: Option<String>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Its id in another system, unique in the account; imports upsert on it.
+    pub external_id: Option<String>,
     pub value: Option<Money>,
     /// The project's own chance of winning, in percent.
     pub probability: Option<i64>,
@@ -406,6 +408,7 @@ pub struct ProjectFields {
     pub description: Option<Description>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    pub external_id: Option<ExternalId>,
     pub value: Option<Money>,
     pub probability: Option<i64>,
     pub schedule: Schedule,
@@ -429,6 +432,7 @@ pub struct ProjectPatch {
     pub description: Option<Option<Description>>,
     pub company_id: Option<Option<i64>>,
     pub owner_id: Option<Option<i64>>,
+    pub external_id: Option<Option<ExternalId>>,
     pub value: Option<Option<Money>>,
     pub probability: Option<Option<i64>>,
     pub expected_start_date: Option<Option<NaiveDate>>,
@@ -483,6 +487,9 @@ impl ProjectPatch {
                 .unwrap_or_else(|| current.description.clone().map(Description::from_stored)),
             company_id: self.company_id.unwrap_or(current.company_id),
             owner_id: self.owner_id.unwrap_or(current.owner_id),
+            external_id: self
+                .external_id
+                .unwrap_or_else(|| current.external_id.clone().map(ExternalId::from_stored)),
             value: self.value.unwrap_or_else(|| current.value.clone()),
             probability: self.probability.unwrap_or(current.probability),
             schedule,

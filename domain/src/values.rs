@@ -92,6 +92,11 @@ text_value!(
     Address, min = 1, max = 1_000, multiline = true
 );
 text_value!(
+    /// A record's id in another system (an ERP, a spreadsheet), which imports match on: one
+    /// line, 1 to 255 characters, compared exactly.
+    ExternalId, min = 1, max = 255, multiline = false
+);
+text_value!(
     /// Free text such as a company description; line breaks allowed.
     Description, min = 1, max = 10_000, multiline = true
 );

@@ -17,9 +17,11 @@ use crate::keyset::{
 };
 use crate::placement::{self, BoardFilter, Card, CardDetail, MoveKind, Pipelined, RecordEvents};
 use crate::pool::on_backend;
-use crate::schema::{companies, company_tags, company_transitions, users};
+use crate::schema::{companies, company_transitions, users};
 use crate::users::check_owner;
-use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
+use crate::{
+    DbConnection, StoreError, check_version, events, now, tags, to_utc, write_transaction,
+};
 
 /// Companies move through company pipelines, with their history in `company_transitions`.
 pub(crate) struct CompanyPlacement;
@@ -77,7 +79,7 @@ impl Pipelined for CompanyPlacement {
             query = query.filter(companies::owner_id.eq(owner));
         }
         if let Some(tag) = &filter.tag {
-            query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
+            query = query.filter(companies::id.eq_any(tags::companies::tagged(account_id, tag)));
         }
         Ok(query
             .load::<Row>(conn)?
@@ -119,7 +121,7 @@ impl Pipelined for CompanyPlacement {
             query = query.filter(companies::owner_id.eq(owner));
         }
         if let Some(tag) = &filter.tag {
-            query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
+            query = query.filter(companies::id.eq_any(tags::companies::tagged(account_id, tag)));
         }
         Ok(query
             .load::<(Option<i64>, i64)>(conn)?
@@ -280,7 +282,7 @@ pub fn create(
             ))
             .returning(companies::id)
             .get_result(conn)?;
-        write_tags(conn, account_id, id, fields)?;
+        tags::companies::write(conn, account_id, &[(id, &fields.tags)])?;
         if let Some(phase) = phase_id {
             placement::apply::<CompanyPlacement>(
                 conn,
@@ -417,9 +419,7 @@ fn update_in(
         });
     }
     if tags_change {
-        diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
-            .execute(conn)?;
-        write_tags(conn, account_id, id, &fields)?;
+        tags::companies::replace(conn, account_id, id, &fields.tags)?;
     }
     let company = get(conn, account_id, id)?;
     let event = NewEvent::changed(
@@ -459,7 +459,9 @@ impl import::Target for Companies {
 
     fn refs_of_create(create: &NewCompany) -> Vec<Ref> {
         let owner = create.fields.owner_id.map(|id| Ref::User("owner_id", id));
-        let phase = create.phase_id.map(|id| Ref::Phase("phase_id", id));
+        let phase = create
+            .phase_id
+            .map(|id| Ref::Phase("phase_id", id, RecordKind::Company));
         owner.into_iter().chain(phase).collect()
     }
 
@@ -495,18 +497,7 @@ impl import::Target for Companies {
     }
 
     fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
-        if let DbConnection::Postgresql(pg) = conn {
-            for chunk in ids.chunks(1000) {
-                companies::table
-                    .filter(companies::account_id.eq(account_id))
-                    .filter(companies::id.eq_any(chunk))
-                    .order(companies::id.asc())
-                    .select(companies::id)
-                    .for_update()
-                    .load::<i64>(pg)?;
-            }
-        }
-        Ok(())
+        CompanyPlacement::lock_many(conn, account_id, ids)
     }
 
     fn insert(
@@ -532,24 +523,12 @@ impl import::Target for Companies {
             .values(&values)
             .returning(companies::id)
             .get_results(c))?;
-        let tags: Vec<_> = rows
+        let tagged: Vec<_> = ids
             .iter()
-            .zip(&ids)
-            .flat_map(|(row, id)| {
-                row.fields.tags.iter().map(move |tag| {
-                    (
-                        company_tags::company_id.eq(*id),
-                        company_tags::account_id.eq(account_id),
-                        company_tags::tag.eq(tag.to_owned()),
-                    )
-                })
-            })
+            .zip(rows)
+            .map(|(id, r)| (*id, &r.fields.tags))
             .collect();
-        for chunk in tags.chunks(5000) {
-            on_backend!(conn, |c| diesel::insert_into(company_tags::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        tags::companies::write(conn, account_id, &tagged)?;
         for (row, id) in rows.iter().zip(&ids) {
             if let Some(phase) = row.phase_id {
                 placement::apply::<CompanyPlacement>(
@@ -610,8 +589,7 @@ pub fn delete(
             None,
             outbox,
         )?);
-        diesel::delete(company_tags::table.filter(company_tags::company_id.eq(id)))
-            .execute(conn)?;
+        tags::companies::remove(conn, &[id])?;
         diesel::delete(
             companies::table
                 .filter(companies::id.eq(id))
@@ -657,7 +635,7 @@ pub fn list(
         query = query.filter(companies::owner_id.eq(owner));
     }
     if let Some(tag) = &filter.tag {
-        query = query.filter(companies::id.eq_any(tagged(account_id, tag)));
+        query = query.filter(companies::id.eq_any(tags::companies::tagged(account_id, tag)));
     }
     if let Some(industry) = &filter.industry {
         query = query.filter(companies::industry.eq(industry.clone()));
@@ -790,47 +768,4 @@ fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company
         .optional()?
         .map(Company::from)
         .ok_or(StoreError::NotFound)
-}
-
-pub(crate) fn write_tags(
-    conn: &mut DbConnection,
-    account_id: i64,
-    company_id: i64,
-    fields: &CompanyFields,
-) -> Result<(), StoreError> {
-    let rows: Vec<_> = fields
-        .tags
-        .iter()
-        .map(|tag| {
-            (
-                company_tags::company_id.eq(company_id),
-                company_tags::account_id.eq(account_id),
-                company_tags::tag.eq(tag.to_owned()),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        on_backend!(conn, |c| diesel::insert_into(company_tags::table)
-            .values(&rows)
-            .execute(c))?;
-    }
-    Ok(())
-}
-
-/// The ids of the account's companies that carry `tag`, as a subquery.
-#[allow(clippy::type_complexity)]
-pub(crate) fn tagged(
-    account_id: i64,
-    tag: &str,
-) -> diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<company_tags::table, diesel::dsl::Eq<company_tags::account_id, i64>>,
-        diesel::dsl::Eq<company_tags::tag, String>,
-    >,
-    company_tags::company_id,
-> {
-    company_tags::table
-        .filter(company_tags::account_id.eq(account_id))
-        .filter(company_tags::tag.eq(tag.to_owned()))
-        .select(company_tags::company_id)
 }

@@ -15,10 +15,11 @@ use crate::keyset::{
     unsupported_sort,
 };
 use crate::pool::on_backend;
-use crate::schema::{companies, contact_tags, contacts};
+use crate::schema::{companies, contacts};
 use crate::users::check_owner;
 use crate::{
-    DbConnection, StoreError, check_version, events, lock_account, now, to_utc, write_transaction,
+    DbConnection, StoreError, check_version, events, lock_account, now, tags, to_utc,
+    write_transaction,
 };
 
 /// How far up an org chart the cycle check walks; deeper charts are refused.
@@ -143,7 +144,7 @@ pub fn create(
             ))
             .returning(contacts::id)
             .get_result(conn)?;
-        write_tags(conn, account_id, id, fields)?;
+        tags::contacts::write(conn, account_id, &[(id, &fields.tags)])?;
         let contact = find_row(conn, account_id, id)?;
         let data = outbox.render.contact(&contact);
         events::record_one(
@@ -240,9 +241,7 @@ fn update_in(
         });
     }
     if tags_change {
-        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
-            .execute(conn)?;
-        write_tags(conn, account_id, id, &fields)?;
+        tags::contacts::replace(conn, account_id, id, &fields.tags)?;
     }
     let contact = find_row(conn, account_id, id)?;
     let event = NewEvent::changed(
@@ -361,24 +360,8 @@ impl import::Target for Contacts {
             .values(&values)
             .returning(contacts::id)
             .get_results(c))?;
-        let tags: Vec<_> = rows
-            .iter()
-            .zip(&ids)
-            .flat_map(|(fields, id)| {
-                fields.tags.iter().map(move |tag| {
-                    (
-                        contact_tags::contact_id.eq(*id),
-                        contact_tags::account_id.eq(account_id),
-                        contact_tags::tag.eq(tag.to_owned()),
-                    )
-                })
-            })
-            .collect();
-        for chunk in tags.chunks(5000) {
-            on_backend!(conn, |c| diesel::insert_into(contact_tags::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        let tagged: Vec<_> = ids.iter().zip(rows).map(|(id, f)| (*id, &f.tags)).collect();
+        tags::contacts::write(conn, account_id, &tagged)?;
         Ok(ids)
     }
 
@@ -435,8 +418,7 @@ pub fn delete(
             contacts::updated_at.eq(now()),
         ))
         .execute(conn)?;
-        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id)))
-            .execute(conn)?;
+        tags::contacts::remove(conn, &[id])?;
         diesel::delete(
             contacts::table
                 .filter(contacts::id.eq(id))
@@ -496,14 +478,7 @@ pub fn list(
         );
     }
     if let Some(tag) = &filter.tag {
-        query = query.filter(
-            contacts::id.eq_any(
-                contact_tags::table
-                    .filter(contact_tags::account_id.eq(account_id))
-                    .filter(contact_tags::tag.eq(tag.clone()))
-                    .select(contact_tags::contact_id),
-            ),
-        );
+        query = query.filter(contacts::id.eq_any(tags::contacts::tagged(account_id, tag)));
     }
     if let Some(since) = filter.created_since {
         query = query.filter(contacts::created_at.ge(since.naive_utc()));
@@ -661,31 +636,6 @@ fn check_reports_to(
             format!("contact {manager} already reports, directly or not, to this contact"),
         )),
     }
-}
-
-pub(crate) fn write_tags(
-    conn: &mut DbConnection,
-    account_id: i64,
-    contact_id: i64,
-    fields: &ContactFields,
-) -> Result<(), StoreError> {
-    let rows: Vec<_> = fields
-        .tags
-        .iter()
-        .map(|tag| {
-            (
-                contact_tags::contact_id.eq(contact_id),
-                contact_tags::account_id.eq(account_id),
-                contact_tags::tag.eq(tag.to_owned()),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        on_backend!(conn, |c| diesel::insert_into(contact_tags::table)
-            .values(&rows)
-            .execute(c))?;
-    }
-    Ok(())
 }
 
 /// Contacts of the account by id, in id order, without locks.

@@ -34,3 +34,77 @@ pub enum StoreError {
     #[error(transparent)]
     Sealed(#[from] crate::vault::SealError),
 }
+
+impl StoreError {
+    /// The failure as a log should tell it: for a database error, its kind and message and,
+    /// where the database names them (PostgreSQL does; SQLite puts the table in the message),
+    /// the table, column and constraint, with the server's detail and hint.
+    pub fn log_detail(&self) -> String {
+        let StoreError::Database(diesel::result::Error::DatabaseError(kind, info)) = self else {
+            return format!("{self:?}");
+        };
+        let mut detail = format!("database error ({kind:?}): {}", info.message());
+        let parts = [
+            ("table", info.table_name()),
+            ("column", info.column_name()),
+            ("constraint", info.constraint_name()),
+            ("detail", info.details()),
+            ("hint", info.hint()),
+        ];
+        for (name, value) in parts {
+            if let Some(value) = value {
+                detail.push_str(&format!("; {name}: {value}"));
+            }
+        }
+        detail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error};
+
+    use super::*;
+
+    struct Info;
+
+    impl DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            "duplicate key value violates unique constraint \"projects_external_id\""
+        }
+        fn details(&self) -> Option<&str> {
+            Some("Key (account_id, external_id)=(1, ERP-1) already exists.")
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            Some("projects")
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            Some("projects_external_id")
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_database_error_names_its_table_and_constraint_in_the_log() {
+        let error = StoreError::Database(Error::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new(Info),
+        ));
+        let detail = error.log_detail();
+        assert!(detail.starts_with("database error (UniqueViolation): duplicate key"));
+        assert!(detail.contains("table: projects"), "{detail}");
+        assert!(
+            detail.contains("constraint: projects_external_id"),
+            "{detail}"
+        );
+        assert!(detail.contains("(1, ERP-1) already exists"), "{detail}");
+    }
+}

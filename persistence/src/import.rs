@@ -11,8 +11,9 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::event::{NewEvent, Outbox};
+use domain::pipeline::RecordKind;
 
-use crate::schema::{companies, contacts, phases, users};
+use crate::schema::{companies, contacts, phases, pipelines, users};
 use crate::{DbConnection, StoreError, write_transaction};
 
 /// Rows per chunk: bounded so that a multi-row insert stays under SQLite's limit on bound
@@ -61,7 +62,8 @@ pub(crate) enum Ref {
     User(&'static str, i64),
     Company(&'static str, i64),
     Contact(&'static str, i64),
-    Phase(&'static str, i64),
+    /// A phase of a pipeline that holds this kind of record.
+    Phase(&'static str, i64, RecordKind),
 }
 
 /// One kind of record that can be imported.
@@ -71,6 +73,10 @@ pub(crate) trait Target {
 
     /// The field that holds the upsert key, for error messages.
     const KEY_FIELD: &'static str;
+
+    /// Whether no two records may share a key (a project's `external_id`): then an insert
+    /// whose key is taken fails as a row, and in upserts a key never matches several records.
+    const UNIQUE_KEY: bool = false;
 
     fn refs_of_create(create: &Self::Create) -> Vec<Ref>;
     fn refs_of_patch(patch: &Self::Patch) -> Vec<Ref>;
@@ -201,8 +207,8 @@ fn pieces<T: Target>(
         let mut piece = Vec::new();
         let mut keys = HashSet::new();
         while let Some(row) = rest.peek() {
-            let repeats =
-                mode == ImportMode::Upsert && row.key.as_ref().is_some_and(|k| keys.contains(k));
+            let keyed = mode == ImportMode::Upsert || T::UNIQUE_KEY;
+            let repeats = keyed && row.key.as_ref().is_some_and(|k| keys.contains(k));
             if repeats && !piece.is_empty() {
                 break;
             }
@@ -235,12 +241,11 @@ fn piece_of<T: Target>(
     mode: ImportMode,
     outbox: &Outbox<'_>,
 ) -> Result<(Vec<RowOutcome>, Vec<NewEvent>), StoreError> {
-    let existing = match mode {
-        ImportMode::Insert => HashMap::new(),
-        ImportMode::Upsert => {
-            let keys: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
-            T::existing(conn, account_id, &keys)?
-        }
+    let existing = if mode == ImportMode::Upsert || T::UNIQUE_KEY {
+        let keys: Vec<String> = rows.iter().filter_map(|r| r.key.clone()).collect();
+        T::existing(conn, account_id, &keys)?
+    } else {
+        HashMap::new()
     };
     let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
     let mut plans: Vec<Option<Plan<T::Create, T::Patch>>> = Vec::with_capacity(rows.len());
@@ -256,6 +261,14 @@ fn piece_of<T: Target>(
                     "the row cannot update",
                 )),
             },
+            (ImportMode::Insert, Some([id, ..])) => Err(Invalid::one(
+                T::KEY_FIELD,
+                "taken",
+                format!(
+                    "record {id} already has this {}; import with mode=upsert to update it",
+                    T::KEY_FIELD
+                ),
+            )),
             (ImportMode::Upsert, Some(ids)) if ids.len() > 1 => Err(Invalid::one(
                 T::KEY_FIELD,
                 "ambiguous",
@@ -370,7 +383,7 @@ fn check_refs(
             Ref::User(_, id) => (0, id),
             Ref::Company(_, id) => (1, id),
             Ref::Contact(_, id) => (2, id),
-            Ref::Phase(_, id) => (3, id),
+            Ref::Phase(_, id, _) => (3, id),
         };
         wanted[kind].insert(*id);
     }
@@ -412,15 +425,18 @@ fn check_refs(
             .into_iter()
             .collect()
     };
-    let known_phases: HashSet<i64> = if phase_ids.is_empty() {
-        HashSet::new()
+    // Each phase with the record type of its pipeline.
+    let known_phases: HashMap<i64, RecordKind> = if phase_ids.is_empty() {
+        HashMap::new()
     } else {
         phases::table
+            .inner_join(pipelines::table.on(pipelines::id.eq(phases::pipeline_id)))
             .filter(phases::account_id.eq(account_id))
             .filter(phases::id.eq_any(&phase_ids))
-            .select(phases::id)
-            .load::<i64>(conn)?
+            .select((phases::id, pipelines::record_type))
+            .load::<(i64, String)>(conn)?
             .into_iter()
+            .map(|(id, kind)| (id, RecordKind::from_stored(&kind)))
             .collect()
     };
     Ok(rows
@@ -456,13 +472,24 @@ fn check_refs(
                             format!("there is no contact {id} in this account"),
                         )
                     }),
-                    Ref::Phase(field, id) => (!known_phases.contains(&id)).then(|| {
-                        (
+                    Ref::Phase(field, id, kind) => match known_phases.get(&id) {
+                        Some(holds) if *holds == kind => None,
+                        Some(holds) => Some((
+                            field,
+                            "wrong_record_type",
+                            format!(
+                                "phase {id} is in a pipeline of {}s; a {} goes only into a {} pipeline's phases",
+                                holds.as_str(),
+                                kind.as_str(),
+                                kind.as_str()
+                            ),
+                        )),
+                        None => Some((
                             field,
                             "unknown_phase",
                             format!("there is no phase {id} in this account"),
-                        )
-                    }),
+                        )),
+                    },
                 };
                 if let Some((field, code, message)) = refused {
                     invalid.push(domain::FieldError::new(field, code, message));

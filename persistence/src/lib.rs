@@ -22,6 +22,7 @@ pub mod schema;
 pub mod secrets;
 pub mod seed;
 pub mod signing_keys;
+mod tags;
 pub mod tokens;
 pub mod totp;
 pub mod transitions;

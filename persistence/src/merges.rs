@@ -19,11 +19,10 @@ use crate::companies::{self, CompanyRow, CompanyValues};
 use crate::contacts::{self, ContactRow, ContactValues, MAX_REPORTING_DEPTH};
 use crate::pipelines;
 use crate::schema::{
-    companies as companies_table, company_tags, company_transitions, contact_tags,
-    contacts as contacts_table,
+    companies as companies_table, company_transitions, contacts as contacts_table,
 };
 use crate::{
-    DbConnection, StoreError, check_version, events, lock_account, now, write_transaction,
+    DbConnection, StoreError, check_version, events, lock_account, now, tags, write_transaction,
 };
 
 /// How often a merge re-reads companies that changed pipeline while it took its locks.
@@ -87,8 +86,7 @@ pub fn merge_companies(
         )
         .set(company_transitions::company_id.eq(survivor_id))
         .execute(conn)?;
-        diesel::delete(company_tags::table.filter(company_tags::company_id.eq_any(dups)))
-            .execute(conn)?;
+        tags::companies::remove(conn, dups)?;
         diesel::delete(
             companies_table::table
                 .filter(companies_table::account_id.eq(account_id))
@@ -106,9 +104,7 @@ pub fn merge_companies(
             companies_table::updated_at.eq(at),
         ))
         .execute(conn)?;
-        diesel::delete(company_tags::table.filter(company_tags::company_id.eq(survivor_id)))
-            .execute(conn)?;
-        companies::write_tags(conn, account_id, survivor_id, &fields)?;
+        tags::companies::replace(conn, account_id, survivor_id, &fields.tags)?;
         let company = companies::get(conn, account_id, survivor_id)?;
         let contacts_after = contacts::get_many(conn, account_id, &moved)?;
         let render = outbox.render;
@@ -223,8 +219,7 @@ pub fn merge_contacts(
             contacts_table::updated_at.eq(at),
         ))
         .execute(conn)?;
-        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq_any(dups)))
-            .execute(conn)?;
+        tags::contacts::remove(conn, dups)?;
         // Their places on projects go to the survivor (they would go with them otherwise).
         crate::projects::relink_contacts(conn, dups, survivor_id)?;
         // Duplicates that report to one another go in the same statement, so no row is left
@@ -235,9 +230,7 @@ pub fn merge_contacts(
                 .filter(contacts_table::id.eq_any(dups)),
         )
         .execute(conn)?;
-        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(survivor_id)))
-            .execute(conn)?;
-        contacts::write_tags(conn, account_id, survivor_id, &fields)?;
+        tags::contacts::replace(conn, account_id, survivor_id, &fields.tags)?;
         let contact = contacts::get(conn, account_id, survivor_id)?;
         let reports_after = contacts::get_many(conn, account_id, &report_ids)?;
         let render = outbox.render;

@@ -1,19 +1,20 @@
-//! `POST /v1/companies/import` and `POST /v1/contacts/import`: many records in one request,
+//! `POST /v1/{companies,contacts,projects}/import`: many records in one request,
 //! from a JSON array or CSV, with a report on every row.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::access::{Resource, Scope};
-use persistence::import::ImportMode;
-use persistence::{companies, contacts};
+use domain::event::Outbox;
+use persistence::import::{ImportMode, ImportRow, RowOutcome};
+use persistence::{DbConnection, StoreError, companies, contacts, projects};
 
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::extract::{Caller, Query, body_limit, declared_length, read_limited};
 use crate::state::AppState;
 use crate::wire::import::{
     ImportProblem, ImportQuery, ImportReport, Kind, RawRow, company_rows, contact_rows, csv_rows,
-    json_rows,
+    json_rows, project_rows,
 };
 
 /// Import companies
@@ -50,18 +51,8 @@ pub async fn companies(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Companies))?;
     let rows = Rows::read(&req, payload, &query.0, Kind::Companies).await?;
-    let (mode, atomic) = (rows.mode, rows.atomic);
-    let parsed = company_rows(rows.raw, mode);
-    let (account, outbox) = (caller.account_id(), caller.outbox());
-    let outcomes = state
-        .run(move |conn| companies::import(conn, account, parsed, mode, atomic, &outbox))
-        .await?;
-    Ok(answer(ImportReport::new(
-        mode,
-        atomic,
-        &rows.numbers,
-        outcomes,
-    )))
+    rows.write(state, &caller, company_rows, companies::import)
+        .await
 }
 
 /// Import contacts
@@ -96,19 +87,57 @@ pub async fn contacts(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write(Resource::Contacts))?;
     let rows = Rows::read(&req, payload, &query.0, Kind::Contacts).await?;
-    let (mode, atomic) = (rows.mode, rows.atomic);
-    let parsed = contact_rows(rows.raw, mode);
-    let (account, outbox) = (caller.account_id(), caller.outbox());
-    let outcomes = state
-        .run(move |conn| contacts::import(conn, account, parsed, mode, atomic, &outbox))
-        .await?;
-    Ok(answer(ImportReport::new(
-        mode,
-        atomic,
-        &rows.numbers,
-        outcomes,
-    )))
+    rows.write(state, &caller, contact_rows, contacts::import)
+        .await
 }
+
+/// Import projects
+///
+/// Up to 10,000 projects from a JSON array of project bodies (as `POST /v1/projects` takes
+/// them), or from CSV (`Content-Type: text/csv`) whose header line names the fields (the value
+/// as `value.amount` and `value.currency` columns). With `mode=upsert`, a row whose
+/// `external_id` names an existing project updates it (its `phase_id` is then ignored: moves
+/// are transitions); without it, a row whose `external_id` is taken fails. Rows without a
+/// `phase_id` start in the first phase of the default project pipeline. Every row is
+/// reported. For larger files, `clientline import projects FILE.csv` feeds the same code.
+#[utoipa::path(
+    operation_id = "importProjects", post, path = "/v1/projects/import", tag = "projects",
+    params(ImportQuery),
+    request_body(description = "A JSON array of projects, or CSV whose header line names the fields", content(
+        (Vec<crate::wire::projects::ProjectCreate> = "application/json"),
+        (String = "text/csv", example = json!("name,external_id,company_id,value.amount,value.currency,expected_finish_date\nOffice move,ERP-14,1,12500,EUR,2027-03-31\n")),
+    )),
+    responses(
+        (status = 200, description = "The report: every row's outcome in order", body = ImportReport),
+        (status = 400, description = "The body is not JSON or CSV, or a query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds the import size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an array, more than 10,000 rows, an unknown CSV column; or, with `atomic=true`, a bad row: nothing was written, and the report says why", body = ImportProblem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn projects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<ImportQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Scope::Write(Resource::Projects))?;
+    let rows = Rows::read(&req, payload, &query.0, Kind::Projects).await?;
+    rows.write(state, &caller, project_rows, projects::import)
+        .await
+}
+
+/// How one kind of record is imported: [`companies::import`] and the like.
+type Importer<C, P> = fn(
+    &mut DbConnection,
+    i64,
+    Vec<ImportRow<C, P>>,
+    ImportMode,
+    bool,
+    &Outbox<'_>,
+) -> Result<Vec<RowOutcome>, StoreError>;
 
 /// An import request read: its options, its raw rows and their numbers.
 struct Rows {
@@ -119,6 +148,31 @@ struct Rows {
 }
 
 impl Rows {
+    /// Parses the rows as records (off the actix workers), writes them and answers the report.
+    async fn write<C: Send + 'static, P: Send + 'static>(
+        self,
+        state: web::Data<AppState>,
+        caller: &Caller,
+        parse: fn(Vec<RawRow>, ImportMode) -> Vec<ImportRow<C, P>>,
+        import: Importer<C, P>,
+    ) -> Result<HttpResponse, ApiError> {
+        let (mode, atomic) = (self.mode, self.atomic);
+        let raw = self.raw;
+        let parsed = actix_web::web::block(move || parse(raw, mode))
+            .await
+            .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?;
+        let (account, outbox) = (caller.account_id(), caller.outbox());
+        let outcomes = state
+            .run(move |conn| import(conn, account, parsed, mode, atomic, &outbox))
+            .await?;
+        Ok(answer(ImportReport::new(
+            mode,
+            atomic,
+            &self.numbers,
+            outcomes,
+        )))
+    }
+
     async fn read(
         req: &HttpRequest,
         payload: web::Payload,

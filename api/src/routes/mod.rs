@@ -115,6 +115,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(projects::list))
                         .route(web::post().to(projects::create)),
                 )
+                .service(web::resource("/projects/import").route(web::post().to(import::projects)))
                 .service(
                     web::resource("/projects/{id}")
                         .route(web::get().to(projects::show))

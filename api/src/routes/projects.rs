@@ -111,6 +111,7 @@ async fn page(
         q: q.q.filter(|s| !s.trim().is_empty()),
         company_id: company.or(q.company_id),
         owner_id: q.owner_id,
+        external_id: q.external_id,
         tag: q.tag,
         pipeline_id: q.pipeline_id,
         phase_id: q.phase_id,

@@ -7,10 +7,12 @@
 
 use domain::company::CompanyPatch;
 use domain::contact::{ContactFields, ContactPatch};
-use domain::values::{DomainName, Email};
+use domain::project::ProjectPatch;
+use domain::values::{DomainName, Email, ExternalId};
 use domain::{FieldError, Invalid};
 use persistence::companies::NewCompany;
 use persistence::import::{ImportMode, ImportRow, MAX_ROWS, RowOutcome};
+use persistence::projects::NewProject;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::companies::{CompanyCreate, CompanyUpdate};
 use super::contacts::{ContactCreate, ContactUpdate};
 use super::deserialize::parse_value;
+use super::projects::{ProjectCreate, ProjectUpdate};
 use crate::error::{ApiError, Problem};
 
 /// A row of an import before it is parsed as a record: its number and its fields.
@@ -28,13 +31,14 @@ pub type RawRow = (usize, Result<Map<String, Value>, Invalid>);
 pub enum Kind {
     Companies,
     Contacts,
+    Projects,
 }
 
 impl Kind {
     /// The column every row of a CSV needs.
     fn required_column(self) -> &'static str {
         match self {
-            Kind::Companies => "name",
+            Kind::Companies | Kind::Projects => "name",
             Kind::Contacts => "first_name",
         }
     }
@@ -44,6 +48,7 @@ impl Kind {
         match self {
             Kind::Companies => "domain",
             Kind::Contacts => "email",
+            Kind::Projects => "external_id",
         }
     }
 
@@ -51,13 +56,23 @@ impl Kind {
         match self {
             Kind::Companies => &["owner_id", "phase_id"],
             Kind::Contacts => &["owner_id", "company_id", "reports_to_id"],
+            Kind::Projects => &["owner_id", "company_id", "phase_id", "probability"],
         }
     }
 
     fn bool_fields(self) -> &'static [&'static str] {
         match self {
             Kind::Companies => &["show_in_pipeline"],
-            Kind::Contacts => &[],
+            Kind::Contacts | Kind::Projects => &[],
+        }
+    }
+
+    /// Columns `<object>.<key>` that fill one object field of the body, such as a project's
+    /// `value.amount` and `value.currency`.
+    fn object_columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Projects => &["value.amount", "value.currency"],
+            Kind::Companies | Kind::Contacts => &[],
         }
     }
 }
@@ -249,6 +264,8 @@ pub struct CsvRows<R: std::io::Read> {
 enum Column {
     Field(String),
     Custom(String),
+    /// A member of an object field: (field, member).
+    Member(&'static str, &'static str),
 }
 
 impl<R: std::io::Read> CsvRows<R> {
@@ -299,6 +316,9 @@ impl<R: std::io::Read> CsvRows<R> {
                     continue;
                 }
                 columns.push(Column::Custom(key.to_owned()));
+            } else if let Some(column) = kind.object_columns().iter().find(|c| **c == name) {
+                let (field, member) = column.split_once('.').unwrap_or((column, ""));
+                columns.push(Column::Member(field, member));
             } else if known.contains(&name) {
                 columns.push(Column::Field(name.to_owned()));
             } else {
@@ -307,7 +327,12 @@ impl<R: std::io::Read> CsvRows<R> {
                     "unknown_column",
                     format!(
                         "{at}: `{name}` is not a column; columns are {} and custom_fields.<key>",
-                        known.join(", ")
+                        known
+                            .iter()
+                            .chain(kind.object_columns())
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -368,6 +393,14 @@ impl<R: std::io::Read> CsvRows<R> {
             match column {
                 Column::Custom(key) => {
                     custom.insert(key.clone(), Value::String(cell.to_owned()));
+                }
+                Column::Member(field, member) => {
+                    let object = fields
+                        .entry(*field)
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(object) = object {
+                        object.insert((*member).to_owned(), Value::String(cell.to_owned()));
+                    }
                 }
                 Column::Field(name) if name == "tags" => {
                     let tags = cell
@@ -445,6 +478,23 @@ fn known_columns(kind: Kind) -> &'static [&'static str] {
             "owner_id",
             "tags",
         ],
+        Kind::Projects => &[
+            "name",
+            "description",
+            "company_id",
+            "owner_id",
+            "external_id",
+            "probability",
+            "expected_start_date",
+            "expected_duration",
+            "expected_finish_date",
+            "proposal_received_date",
+            "proposal_due_date",
+            "start_date",
+            "end_date",
+            "tags",
+            "phase_id",
+        ],
     }
 }
 
@@ -513,6 +563,31 @@ pub fn contact_rows(
     parse_rows(rows, mode, key, create, patch)
 }
 
+/// Parses raw rows as projects: as new ones, and for upserts also as changes.
+pub fn project_rows(
+    rows: Vec<RawRow>,
+    mode: ImportMode,
+) -> Vec<ImportRow<NewProject, ProjectPatch>> {
+    let key = |f: &Map<String, Value>| {
+        f.get("external_id")
+            .and_then(Value::as_str)
+            .and_then(|e| ExternalId::parse(e).ok())
+            .map(ExternalId::into_inner)
+    };
+    let create = |f: Map<String, Value>| {
+        let (fields, phase_id) = parse_value::<ProjectCreate>(Value::Object(f))
+            .map_err(invalid_of)?
+            .into_fields()?;
+        Ok(NewProject { fields, phase_id })
+    };
+    let patch = |f: Map<String, Value>| {
+        parse_value::<ProjectUpdate>(Value::Object(f))
+            .map_err(invalid_of)?
+            .into_patch()
+    };
+    parse_rows(rows, mode, key, create, patch)
+}
+
 /// Parses each row as a new record and, for upserts, as a change, and finds its key.
 fn parse_rows<C, P>(
     rows: Vec<RawRow>,
@@ -521,11 +596,18 @@ fn parse_rows<C, P>(
     create: impl Fn(Map<String, Value>) -> Result<C, Invalid>,
     patch: impl Fn(Map<String, Value>) -> Result<P, Invalid>,
 ) -> Vec<ImportRow<C, P>> {
+    // `phase_id` places a new record; a matched one keeps its place (moving it is a
+    // transition).
+    let as_change = |fields: &Result<Map<String, Value>, Invalid>| {
+        let mut fields = fields.clone()?;
+        fields.remove("phase_id");
+        patch(fields)
+    };
     rows.into_iter()
         .map(|(row, fields)| ImportRow {
             row,
             key: fields.as_ref().ok().and_then(&key),
-            patch: (mode == ImportMode::Upsert).then(|| fields.clone().and_then(&patch)),
+            patch: (mode == ImportMode::Upsert).then(|| as_change(&fields)),
             create: fields.and_then(&create),
         })
         .collect()

@@ -7,7 +7,7 @@ use domain::project::{
     parse_probability,
 };
 use domain::validation::ValueError;
-use domain::values::{Description, Name};
+use domain::values::{Description, ExternalId, Name};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -64,6 +64,10 @@ pub struct ProjectOut {
     /// The team member responsible.
     #[schema(required = true)]
     pub owner_id: Option<i64>,
+    /// Its id in another system (an ERP, a spreadsheet); unique in the account. Imports with
+    /// `mode=upsert` match on it.
+    #[schema(required = true, example = "ERP-2027-014")]
+    pub external_id: Option<String>,
     #[schema(required = true)]
     pub value: Option<MoneyOut>,
     /// The chance of winning, in percent: the project's own, or else its phase's.
@@ -213,6 +217,7 @@ impl From<Project> for ProjectOut {
             description: p.description,
             company_id: p.company_id,
             owner_id: p.owner_id,
+            external_id: p.external_id,
             value: p.value.as_ref().map(MoneyOut::from),
             probability,
             probability_source: match (p.probability, p.phase_probability) {
@@ -289,6 +294,10 @@ pub struct ProjectCreate {
     /// An active team member of the account.
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
+    /// Its id in another system: 1 to 255 characters on one line, unique in the account
+    /// (another project's answers 409).
+    #[schema(example = "ERP-2027-014", max_length = 255)]
+    pub external_id: Option<String>,
     pub value: Option<MoneyOut>,
     #[schema(minimum = 0, maximum = 100)]
     pub probability: Option<i64>,
@@ -325,6 +334,11 @@ impl ProjectCreate {
         );
         let company_id = p.id("company_id", self.company_id);
         let owner_id = p.id("owner_id", self.owner_id);
+        let external_id = p.optional(
+            "external_id",
+            self.external_id.as_deref(),
+            ExternalId::parse,
+        );
         let phase_id = p.id("phase_id", self.phase_id);
         let value = self.value.as_ref().and_then(|v| money(&mut p, v));
         let probability = self
@@ -361,6 +375,7 @@ impl ProjectCreate {
                     description,
                     company_id,
                     owner_id,
+                    external_id,
                     value,
                     probability,
                     schedule,
@@ -392,6 +407,9 @@ pub struct ProjectUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub external_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<MoneyOut>)]
     pub value: Option<Option<MoneyOut>>,
@@ -451,6 +469,11 @@ impl ProjectUpdate {
             ),
             company_id: id(&mut p, "company_id", self.company_id),
             owner_id: id(&mut p, "owner_id", self.owner_id),
+            external_id: p.patch(
+                "external_id",
+                self.external_id.as_ref().map(Option::as_deref),
+                ExternalId::parse,
+            ),
             value: self
                 .value
                 .map(|v| v.as_ref().and_then(|v| money(&mut p, v))),
@@ -499,6 +522,9 @@ pub struct ProjectListQuery {
     pub q: Option<String>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Has exactly this external id.
+    #[param(max_length = 255)]
+    pub external_id: Option<String>,
     /// Has this tag (exact match).
     pub tag: Option<String>,
     pub pipeline_id: Option<i64>,

@@ -229,6 +229,10 @@ pub(crate) trait Pipelined {
     /// SQLite's write transaction holds the database).
     fn lock(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Placed, StoreError>;
 
+    /// Locks many records' rows (PostgreSQL) in ascending id order, as imports do before they
+    /// update any: the order every writer keeps, so that writers cannot deadlock.
+    fn lock_many(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
+
     /// Puts a record where a move leads, as its next version.
     fn place(
         conn: &mut DbConnection,
@@ -445,6 +449,26 @@ macro_rules! storage {
                 phase_entered_at: entered,
                 follow_up_due_at: due,
             })
+        }
+
+        fn lock_many(
+            conn: &mut $crate::DbConnection,
+            account_id: i64,
+            ids: &[i64],
+        ) -> Result<(), $crate::StoreError> {
+            use diesel::prelude::*;
+            if let $crate::DbConnection::Postgresql(pg) = conn {
+                for chunk in ids.chunks(1000) {
+                    $records::table
+                        .filter($records::account_id.eq(account_id))
+                        .filter($records::id.eq_any(chunk))
+                        .order($records::id.asc())
+                        .select($records::id)
+                        .for_update()
+                        .load::<i64>(pg)?;
+                }
+            }
+            Ok(())
         }
 
         fn place(

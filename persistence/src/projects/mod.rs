@@ -2,7 +2,10 @@
 //! moves and history are the pipeline engine's ([`crate::placement`]); what is here is the
 //! projects' own: their columns, their references, and the dates their moves set.
 
+mod import;
 pub mod people;
+
+pub use import::{NewProject, import};
 
 use std::collections::HashMap;
 
@@ -22,12 +25,9 @@ use crate::placement::{
     self, BoardFilter, Card, CardDetail, ForecastMonth, MoveKind, Pipelined, RecordEvents,
     ValueBucket, ValueStats,
 };
-use crate::pool::on_backend;
-use crate::schema::{
-    companies, phases, project_contacts, project_tags, project_transitions, projects, users,
-};
+use crate::schema::{companies, phases, project_contacts, project_transitions, projects, users};
 use crate::users::check_owner;
-use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
+use crate::{DbConnection, StoreError, events, now, tags, to_utc, write_transaction};
 
 /// Projects move through project pipelines, with their history in `project_transitions`.
 pub(crate) struct ProjectPlacement;
@@ -98,7 +98,7 @@ impl Pipelined for ProjectPlacement {
             query = query.filter(projects::owner_id.eq(owner));
         }
         if let Some(tag) = &filter.tag {
-            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+            query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
         }
         Ok(query
             .load::<Row>(conn)?
@@ -145,7 +145,7 @@ impl Pipelined for ProjectPlacement {
             query = query.filter(projects::owner_id.eq(owner));
         }
         if let Some(tag) = &filter.tag {
-            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+            query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
         }
         Ok(query
             .load::<(Option<i64>, i64)>(conn)?
@@ -180,7 +180,7 @@ impl Pipelined for ProjectPlacement {
             query = query.filter(projects::owner_id.eq(owner));
         }
         if let Some(tag) = &filter.tag {
-            query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+            query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
         }
         let rows: Vec<(i64, String, Option<i64>, i64)> = query.load(conn)?;
         Ok(placement::fold_values(
@@ -213,6 +213,7 @@ struct ProjectRow {
     description: Option<String>,
     company_id: Option<i64>,
     owner_id: Option<i64>,
+    external_id: Option<String>,
     value_units: Option<i64>,
     value_currency: Option<String>,
     probability: Option<i64>,
@@ -261,6 +262,7 @@ fn from_row((row, phase_probability): ProjectWithPhase) -> Project {
             description: row.description,
             company_id: row.company_id,
             owner_id: row.owner_id,
+            external_id: row.external_id,
             value: row
                 .value_units
                 .zip(row.value_currency)
@@ -311,6 +313,7 @@ struct ProjectValues {
     description: Option<String>,
     company_id: Option<i64>,
     owner_id: Option<i64>,
+    external_id: Option<String>,
     value_units: Option<i64>,
     value_currency: Option<String>,
     probability: Option<i64>,
@@ -336,6 +339,7 @@ impl From<&ProjectFields> for ProjectValues {
             description: f.description.as_ref().map(|d| d.as_str().to_owned()),
             company_id: f.company_id,
             owner_id: f.owner_id,
+            external_id: f.external_id.as_ref().map(|e| e.as_str().to_owned()),
             value_units: f.value.as_ref().map(|v| v.units),
             value_currency: f.value.as_ref().map(|v| v.currency.clone()),
             probability: f.probability,
@@ -362,6 +366,8 @@ pub struct ProjectFilter {
     pub q: Option<String>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// Exactly this external id.
+    pub external_id: Option<String>,
     pub tag: Option<String>,
     pub pipeline_id: Option<i64>,
     pub phase_id: Option<i64>,
@@ -378,14 +384,51 @@ pub struct ProjectFilter {
     pub currency: Option<String>,
 }
 
-/// Refuses references outside the account (owner, company), naming the field.
+/// Refuses references outside the account (owner, company), naming the field, and an
+/// `external_id` another project of the account has (409).
 fn check_references(
     conn: &mut DbConnection,
     account_id: i64,
     fields: &ProjectFields,
+    this: Option<i64>,
 ) -> Result<(), StoreError> {
     check_owner(conn, account_id, "owner_id", fields.owner_id)?;
-    crate::contacts::check_company(conn, account_id, "company_id", fields.company_id)
+    crate::contacts::check_company(conn, account_id, "company_id", fields.company_id)?;
+    let Some(external_id) = &fields.external_id else {
+        return Ok(());
+    };
+    let holder = projects::table
+        .filter(projects::account_id.eq(account_id))
+        .filter(projects::external_id.eq(external_id.as_str()))
+        .filter(projects::id.ne(this.unwrap_or(0)))
+        .select(projects::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match holder {
+        Some(holder) => Err(external_id_taken(holder, external_id.as_str())),
+        None => Ok(()),
+    }
+}
+
+fn external_id_taken(holder: i64, external_id: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "project {holder} already has external_id {external_id:?}; external ids are unique in the account"
+    ))
+}
+
+/// A write that lost a race for an `external_id` to a concurrent one answers as if it had
+/// seen the winner (409), not as a database failure.
+fn unless_external_id_raced(e: diesel::result::Error, fields: &ProjectFields) -> StoreError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match (&e, &fields.external_id) {
+        (Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _), Some(external_id)) => {
+            StoreError::Conflict(format!(
+                "another project already has external_id {:?}; external ids are unique in the account",
+                external_id.as_str()
+            ))
+        }
+        _ => e.into(),
+    }
 }
 
 /// Creates a project in `phase_id`, or in the first phase of the default project pipeline:
@@ -398,7 +441,7 @@ pub fn create(
     outbox: &Outbox<'_>,
 ) -> Result<Project, StoreError> {
     write_transaction(conn, |conn| {
-        check_references(conn, account_id, fields)?;
+        check_references(conn, account_id, fields, None)?;
         let at = now();
         let id: i64 = diesel::insert_into(projects::table)
             .values((
@@ -409,8 +452,9 @@ pub fn create(
                 projects::updated_at.eq(at),
             ))
             .returning(projects::id)
-            .get_result(conn)?;
-        write_tags(conn, account_id, id, fields)?;
+            .get_result(conn)
+            .map_err(|e| unless_external_id_raced(e, fields))?;
+        tags::projects::write(conn, account_id, &[(id, &fields.tags)])?;
         let phase = match phase_id {
             Some(phase) => Some(phase),
             None => crate::pipelines::find_default(conn, account_id, RecordKind::Project)?
@@ -501,42 +545,59 @@ pub fn update(
     outbox: &Outbox<'_>,
 ) -> Result<Project, StoreError> {
     write_transaction(conn, |conn| {
-        placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
-        let current = get(conn, account_id, id)?;
-        let fields = patch
-            .clone()
-            .apply(&current)
-            .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
-        if ProjectPatch::default().apply(&current).as_ref() == Ok(&fields) {
-            return Ok(current);
-        }
-        check_references(conn, account_id, &fields)?;
-        diesel::update(projects::table.filter(projects::id.eq(id)))
-            .set((
-                &ProjectValues::from(&fields),
-                projects::version.eq(current.version + 1),
-                projects::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        if patch.tags.is_some() {
-            diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id)))
-                .execute(conn)?;
-            write_tags(conn, account_id, id, &fields)?;
-        }
-        let project = get(conn, account_id, id)?;
-        events::record_one(
+        let (project, event) = update_in(
             conn,
             account_id,
+            id,
+            expected_version,
+            patch.clone(),
             outbox,
-            NewEvent::changed(
-                EventType::ProjectUpdated,
-                id,
-                &outbox.render.project(&current),
-                outbox.render.project(&project),
-            ),
         )?;
+        if let Some(event) = event {
+            events::record_one(conn, account_id, outbox, event)?;
+        }
         Ok(project)
     })
+}
+
+/// [`update`] inside the caller's transaction; the event is the caller's to record.
+fn update_in(
+    conn: &mut DbConnection,
+    account_id: i64,
+    id: i64,
+    expected_version: Option<i64>,
+    patch: ProjectPatch,
+    outbox: &Outbox<'_>,
+) -> Result<(Project, Option<NewEvent>), StoreError> {
+    placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
+    let current = get(conn, account_id, id)?;
+    let fields = patch
+        .clone()
+        .apply(&current)
+        .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
+    if ProjectPatch::default().apply(&current).as_ref() == Ok(&fields) {
+        return Ok((current, None));
+    }
+    check_references(conn, account_id, &fields, Some(id))?;
+    diesel::update(projects::table.filter(projects::id.eq(id)))
+        .set((
+            &ProjectValues::from(&fields),
+            projects::version.eq(current.version + 1),
+            projects::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| unless_external_id_raced(e, &fields))?;
+    if patch.tags.is_some() {
+        tags::projects::replace(conn, account_id, id, &fields.tags)?;
+    }
+    let project = get(conn, account_id, id)?;
+    let event = NewEvent::changed(
+        EventType::ProjectUpdated,
+        id,
+        &outbox.render.project(&current),
+        outbox.render.project(&project),
+    );
+    Ok((project, Some(event)))
 }
 
 /// Deletes a project with its history.
@@ -550,8 +611,7 @@ pub fn delete(
     write_transaction(conn, |conn| {
         placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
         let data = outbox.render.project(&get(conn, account_id, id)?);
-        diesel::delete(project_tags::table.filter(project_tags::project_id.eq(id)))
-            .execute(conn)?;
+        tags::projects::remove(conn, &[id])?;
         diesel::delete(project_transitions::table.filter(project_transitions::project_id.eq(id)))
             .execute(conn)?;
         diesel::delete(projects::table.filter(projects::id.eq(id))).execute(conn)?;
@@ -696,31 +756,6 @@ pub(crate) fn relink_contacts(
     Ok(())
 }
 
-fn write_tags(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-    fields: &ProjectFields,
-) -> Result<(), StoreError> {
-    let rows: Vec<_> = fields
-        .tags
-        .iter()
-        .map(|tag| {
-            (
-                project_tags::project_id.eq(id),
-                project_tags::account_id.eq(account_id),
-                project_tags::tag.eq(tag.to_owned()),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
-        on_backend!(conn, |c| diesel::insert_into(project_tags::table)
-            .values(&rows)
-            .execute(c))?;
-    }
-    Ok(())
-}
-
 /// A page of the account's projects.
 pub fn list(
     conn: &mut DbConnection,
@@ -744,8 +779,11 @@ pub fn list(
     if let Some(owner) = filter.owner_id {
         query = query.filter(projects::owner_id.eq(owner));
     }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(projects::external_id.eq(external_id));
+    }
     if let Some(tag) = &filter.tag {
-        query = query.filter(projects::id.eq_any(tagged(account_id, tag)));
+        query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
     }
     if let Some(pipeline) = filter.pipeline_id {
         query = query.filter(projects::pipeline_id.eq(pipeline));
@@ -856,24 +894,6 @@ pub fn list(
     });
     complete(conn, account_id, &mut page.items)?;
     Ok(page)
-}
-
-/// The ids of the account's projects with a tag, as a subquery.
-#[allow(clippy::type_complexity)]
-fn tagged(
-    account_id: i64,
-    tag: &str,
-) -> diesel::dsl::Select<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<project_tags::table, diesel::dsl::Eq<project_tags::account_id, i64>>,
-        diesel::dsl::Eq<project_tags::tag, String>,
-    >,
-    project_tags::project_id,
-> {
-    project_tags::table
-        .filter(project_tags::account_id.eq(account_id))
-        .filter(project_tags::tag.eq(tag.to_owned()))
-        .select(project_tags::project_id)
 }
 
 /// The figures about values of a project pipeline for `[from, to)`: value won and lost in the

@@ -1,0 +1,105 @@
+//! Tag storage, once for every record type that carries tags: a table of
+//! `(record id, account_id, tag)` rows beside the record (whose own `tags` column keeps the
+//! list as JSON, for reads), written with the record and read by the `tag=` filter.
+//!
+//! Each record type's table gets a module of the same four functions from [`tag_table!`]:
+//! `write` (many records' tags, a few statements whatever their number), `replace` (one
+//! record's), `remove` (some records') and `tagged` (the ids that carry a tag, as a subquery).
+
+use domain::values::Tags;
+
+macro_rules! tag_table {
+    ($(#[$doc:meta])* $module:ident, $table:ident . $record:ident) => {
+        $(#[$doc])*
+        pub(crate) mod $module {
+            use diesel::prelude::*;
+
+            use super::Tags;
+            use crate::pool::on_backend;
+            use crate::schema::$table as table;
+            use crate::{DbConnection, StoreError};
+
+            /// Writes the tags of records just created (or whose tags were removed): one
+            /// statement per 5,000 tags.
+            pub(crate) fn write(
+                conn: &mut DbConnection,
+                account_id: i64,
+                records: &[(i64, &Tags)],
+            ) -> Result<(), StoreError> {
+                let rows: Vec<_> = records
+                    .iter()
+                    .flat_map(|(id, tags)| {
+                        tags.iter().map(move |tag| {
+                            (
+                                table::$record.eq(*id),
+                                table::account_id.eq(account_id),
+                                table::tag.eq(tag.to_owned()),
+                            )
+                        })
+                    })
+                    .collect();
+                for chunk in rows.chunks(5000) {
+                    on_backend!(conn, |c| diesel::insert_into(table::table)
+                        .values(chunk)
+                        .execute(c))?;
+                }
+                Ok(())
+            }
+
+            /// Gives one record exactly these tags.
+            pub(crate) fn replace(
+                conn: &mut DbConnection,
+                account_id: i64,
+                id: i64,
+                tags: &Tags,
+            ) -> Result<(), StoreError> {
+                remove(conn, &[id])?;
+                write(conn, account_id, &[(id, tags)])
+            }
+
+            /// Removes every tag of these records.
+            pub(crate) fn remove(conn: &mut DbConnection, ids: &[i64]) -> Result<(), StoreError> {
+                if let [id] = ids {
+                    // One record: a statement of fixed shape, which stays prepared.
+                    diesel::delete(table::table.filter(table::$record.eq(*id))).execute(conn)?;
+                    return Ok(());
+                }
+                for chunk in ids.chunks(1000) {
+                    diesel::delete(table::table.filter(table::$record.eq_any(chunk)))
+                        .execute(conn)?;
+                }
+                Ok(())
+            }
+
+            /// The ids of the account's records that carry `tag`, as a subquery.
+            pub(crate) fn tagged(
+                account_id: i64,
+                tag: &str,
+            ) -> diesel::dsl::Select<
+                diesel::dsl::Filter<
+                    diesel::dsl::Filter<table::table, diesel::dsl::Eq<table::account_id, i64>>,
+                    diesel::dsl::Eq<table::tag, String>,
+                >,
+                table::$record,
+            > {
+                table::table
+                    .filter(table::account_id.eq(account_id))
+                    .filter(table::tag.eq(tag.to_owned()))
+                    .select(table::$record)
+            }
+        }
+    };
+}
+
+tag_table!(
+    /// Companies' tags.
+    companies, company_tags.company_id
+);
+tag_table!(
+    /// Contacts' tags.
+    contacts, contact_tags.contact_id
+);
+tag_table!(
+    /// Projects' tags.
+    projects, project_tags.project_id
+);
