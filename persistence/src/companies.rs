@@ -17,11 +17,11 @@ use crate::keyset::{
 };
 use crate::placement::{self, BoardFilter, Card, CardDetail, MoveKind, Pipelined, RecordEvents};
 use crate::pool::on_backend;
+use crate::record::{self, Versioned};
+use crate::references::check_owner;
 use crate::schema::{companies, company_transitions, users};
-use crate::users::check_owner;
-use crate::{
-    DbConnection, StoreError, check_version, events, now, tags, to_utc, write_transaction,
-};
+use crate::tags::{self, TagTable};
+use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
 
 /// Companies move through company pipelines, with their history in `company_transitions`.
 pub(crate) struct CompanyPlacement;
@@ -352,7 +352,8 @@ pub(crate) fn get_many(
     Ok(found)
 }
 
-/// Applies `patch` when the company is at `expected_version` (if one is given).
+/// Applies `patch` when the company is at `expected_version` (if one is given). A patch that
+/// changes nothing writes nothing: no new version, no event.
 pub fn update(
     conn: &mut DbConnection,
     account_id: i64,
@@ -361,74 +362,106 @@ pub fn update(
     patch: CompanyPatch,
     outbox: &Outbox<'_>,
 ) -> Result<Company, StoreError> {
-    write_transaction(conn, |conn| {
-        let (company, event) = update_in(
-            conn,
-            account_id,
-            id,
-            expected_version,
-            patch.clone(),
-            outbox,
-        )?;
-        if let Some(event) = event {
-            events::record_one(conn, account_id, outbox, event)?;
-        }
-        Ok(company)
-    })
+    record::update::<Companies>(conn, account_id, id, expected_version, patch, outbox)
 }
 
-/// Applies `patch` inside the caller's transaction; returns the company and its
-/// `company.updated` event, for the caller to record last. A patch that changes nothing
-/// writes nothing: no new version, no event.
-fn update_in(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-    expected_version: Option<i64>,
-    patch: CompanyPatch,
-    outbox: &Outbox<'_>,
-) -> Result<(Company, Option<NewEvent>), StoreError> {
-    let current = find_for_update(conn, account_id, id)?;
-    check_version(current.version, expected_version)?;
-    if patch.owner_id.is_some() {
-        check_owner(conn, account_id, "owner_id", patch.new_owner())?;
+/// Companies in the shared record plumbing ([`crate::record`]) and imports.
+pub(crate) struct Companies;
+
+impl Versioned for Companies {
+    type Record = Company;
+    type Fields = CompanyFields;
+    type Patch = CompanyPatch;
+    const UPDATED: EventType = EventType::CompanyUpdated;
+    const DELETED: EventType = EventType::CompanyDeleted;
+    const TAGS: TagTable = tags::companies::TABLE;
+
+    fn lock(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
+        find_for_update(conn, account_id, id)
     }
-    let tags_change = patch.tags.is_some();
-    let fields = patch
-        .apply(&current)
-        .map_err(|e| Invalid::default().with("custom_fields", e))?;
-    if CompanyPatch::default().apply(&current).as_ref() == Ok(&fields) {
-        return Ok((get(conn, account_id, id)?, None));
+
+    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
+        get(conn, account_id, id)
     }
-    let updated = diesel::update(
-        companies::table
-            .filter(companies::id.eq(id))
-            .filter(companies::account_id.eq(account_id))
-            .filter(companies::version.eq(current.version)),
-    )
-    .set((
-        &CompanyValues::from(&fields),
-        companies::version.eq(current.version + 1),
-        companies::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        // Another writer got there between our read and our write.
-        return Err(StoreError::Stale {
-            current: current.version + 1,
-        });
+
+    fn version(company: &Company) -> i64 {
+        company.version
     }
-    if tags_change {
-        tags::companies::replace(conn, account_id, id, &fields.tags)?;
+
+    fn render(outbox: &Outbox<'_>, company: &Company) -> serde_json::Value {
+        outbox.render.company(company)
     }
-    let company = get(conn, account_id, id)?;
-    let event = NewEvent::changed(
-        EventType::CompanyUpdated,
-        id,
-        &outbox.render.company(&current),
-        outbox.render.company(&company),
-    );
-    Ok((company, Some(event)))
+
+    fn patched(
+        conn: &mut DbConnection,
+        account_id: i64,
+        _id: i64,
+        current: &Company,
+        patch: CompanyPatch,
+    ) -> Result<CompanyFields, StoreError> {
+        if patch.owner_id.is_some() {
+            check_owner(conn, account_id, "owner_id", patch.new_owner())?;
+        }
+        Ok(patch
+            .apply(current)
+            .map_err(|e| Invalid::default().with("custom_fields", e))?)
+    }
+
+    fn unchanged(current: &Company, fields: &CompanyFields) -> bool {
+        CompanyPatch::default().apply(current).as_ref() == Ok(fields)
+    }
+
+    fn sets_tags(patch: &CompanyPatch) -> bool {
+        patch.tags.is_some()
+    }
+
+    fn tags(fields: &CompanyFields) -> &domain::values::Tags {
+        &fields.tags
+    }
+
+    fn write(
+        conn: &mut DbConnection,
+        id: i64,
+        fields: &CompanyFields,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        diesel::update(companies::table.filter(companies::id.eq(id)))
+            .set((
+                &CompanyValues::from(fields),
+                companies::version.eq(version),
+                companies::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Its contacts and projects stay, unlinked from it, each with its event.
+    fn unlink(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        let mut unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
+        unlinked.extend(crate::projects::relink_companies(
+            conn,
+            account_id,
+            &[id],
+            None,
+            outbox,
+        )?);
+        Ok(unlinked)
+    }
+
+    fn remove(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<(), StoreError> {
+        diesel::delete(
+            companies::table
+                .filter(companies::id.eq(id))
+                .filter(companies::account_id.eq(account_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    }
 }
 
 /// A company row of an import: its fields, and the phase to place it in.
@@ -449,8 +482,6 @@ pub fn import(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     import::run::<Companies>(conn, account_id, rows, mode, atomic, outbox)
 }
-
-struct Companies;
 
 impl import::Target for Companies {
     type Create = NewCompany;
@@ -563,11 +594,12 @@ impl import::Target for Companies {
         patch: CompanyPatch,
         outbox: &Outbox<'_>,
     ) -> Result<Option<NewEvent>, StoreError> {
-        update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
+        record::update_in::<Companies>(conn, account_id, id, None, patch, outbox)
+            .map(|(_, event)| event)
     }
 }
 
-/// Deletes a company; its contacts stay, unlinked from it.
+/// Deletes a company; its contacts and projects stay, unlinked from it.
 pub fn delete(
     conn: &mut DbConnection,
     account_id: i64,
@@ -575,32 +607,7 @@ pub fn delete(
     expected_version: Option<i64>,
     outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let mut current = [find_for_update(conn, account_id, id)?];
-        check_version(current[0].version, expected_version)?;
-        // The event shows the company as it was, time in each phase included.
-        complete(conn, account_id, &mut current)?;
-        let data = outbox.render.company(&current[0]);
-        let mut unlinked = crate::contacts::unlink_company(conn, account_id, id, outbox)?;
-        unlinked.extend(crate::projects::relink_companies(
-            conn,
-            account_id,
-            &[id],
-            None,
-            outbox,
-        )?);
-        tags::companies::remove(conn, &[id])?;
-        diesel::delete(
-            companies::table
-                .filter(companies::id.eq(id))
-                .filter(companies::account_id.eq(account_id)),
-        )
-        .execute(conn)?;
-        // The company goes first, then each contact and project no longer linked to it.
-        let mut changes = vec![NewEvent::new(EventType::CompanyDeleted, id, data)];
-        changes.extend(unlinked);
-        events::record(conn, account_id, outbox, changes).map(|_| ())
-    })
+    record::delete::<Companies>(conn, account_id, id, expected_version, outbox)
 }
 
 pub fn list(

@@ -15,12 +15,11 @@ use crate::keyset::{
     unsupported_sort,
 };
 use crate::pool::on_backend;
+use crate::record::{self, Versioned};
+use crate::references::{check_company, check_owner};
 use crate::schema::{companies, contacts};
-use crate::users::check_owner;
-use crate::{
-    DbConnection, StoreError, check_version, events, lock_account, now, tags, to_utc,
-    write_transaction,
-};
+use crate::tags::{self, TagTable};
+use crate::{DbConnection, StoreError, events, lock_account, now, to_utc, write_transaction};
 
 /// How far up an org chart the cycle check walks; deeper charts are refused.
 pub(crate) const MAX_REPORTING_DEPTH: usize = 200;
@@ -161,6 +160,8 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact,
     find_row(conn, account_id, id)
 }
 
+/// Applies `patch` when the contact is at `expected_version` (if one is given). A patch that
+/// changes nothing writes nothing: no new version, no event.
 pub fn update(
     conn: &mut DbConnection,
     account_id: i64,
@@ -169,88 +170,126 @@ pub fn update(
     patch: ContactPatch,
     outbox: &Outbox<'_>,
 ) -> Result<Contact, StoreError> {
-    write_transaction(conn, |conn| {
-        let (contact, event) = update_in(
-            conn,
-            account_id,
-            id,
-            expected_version,
-            patch.clone(),
-            outbox,
-        )?;
-        if let Some(event) = event {
-            events::record_one(conn, account_id, outbox, event)?;
-        }
-        Ok(contact)
-    })
+    record::update::<Contacts>(conn, account_id, id, expected_version, patch, outbox)
 }
 
-/// Applies `patch` inside the caller's transaction; returns the contact and its
-/// `contact.updated` event, for the caller to record last. A patch that changes nothing
-/// writes nothing: no new version, no event.
-fn update_in(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-    expected_version: Option<i64>,
-    patch: ContactPatch,
-    outbox: &Outbox<'_>,
-) -> Result<(Contact, Option<NewEvent>), StoreError> {
-    let reporting_change = patch.reports_to_id.is_some();
-    let current = find_row_for_update(conn, account_id, id)?;
-    if reporting_change {
-        // Two concurrent edits could each pass the cycle check and together close a loop.
-        // The account's lock comes after the contact's row, as in every write that records
-        // an event (which takes the account's lock last).
-        lock_account(conn, account_id)?;
+/// Contacts in the shared record plumbing ([`crate::record`]) and imports.
+pub(crate) struct Contacts;
+
+impl Versioned for Contacts {
+    type Record = Contact;
+    type Fields = ContactFields;
+    type Patch = ContactPatch;
+    const UPDATED: EventType = EventType::ContactUpdated;
+    const DELETED: EventType = EventType::ContactDeleted;
+    const TAGS: TagTable = tags::contacts::TABLE;
+
+    fn lock(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {
+        find_row_for_update(conn, account_id, id)
     }
-    check_version(current.version, expected_version)?;
-    let tags_change = patch.tags.is_some();
-    let owner_change = patch.owner_id.is_some();
-    let company_change = patch.company_id.is_some();
-    let fields = patch
-        .apply(&current)
-        .map_err(|e| Invalid::default().with("custom_fields", e))?;
-    if owner_change {
-        check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+
+    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Contact, StoreError> {
+        find_row(conn, account_id, id)
     }
-    if company_change {
-        check_company(conn, account_id, "company_id", fields.company_id)?;
+
+    fn version(contact: &Contact) -> i64 {
+        contact.version
     }
-    if reporting_change {
-        check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
+
+    fn render(outbox: &Outbox<'_>, contact: &Contact) -> serde_json::Value {
+        outbox.render.contact(contact)
     }
-    if ContactPatch::default().apply(&current).as_ref() == Ok(&fields) {
-        return Ok((find_row(conn, account_id, id)?, None));
+
+    fn patched(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        current: &Contact,
+        patch: ContactPatch,
+    ) -> Result<ContactFields, StoreError> {
+        let reporting_change = patch.reports_to_id.is_some();
+        if reporting_change {
+            // Two concurrent edits could each pass the cycle check and together close a
+            // loop. The account's lock comes after the contact's row, as in every write that
+            // records an event (which takes the account's lock last).
+            lock_account(conn, account_id)?;
+        }
+        let owner_change = patch.owner_id.is_some();
+        let company_change = patch.company_id.is_some();
+        let fields = patch
+            .apply(current)
+            .map_err(|e| Invalid::default().with("custom_fields", e))?;
+        if owner_change {
+            check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+        }
+        if company_change {
+            check_company(conn, account_id, "company_id", fields.company_id)?;
+        }
+        if reporting_change {
+            check_reports_to(conn, account_id, Some(id), fields.reports_to_id)?;
+        }
+        Ok(fields)
     }
-    let updated = diesel::update(
-        contacts::table
-            .filter(contacts::id.eq(id))
-            .filter(contacts::account_id.eq(account_id))
-            .filter(contacts::version.eq(current.version)),
-    )
-    .set((
-        &ContactValues::from(&fields),
-        contacts::version.eq(current.version + 1),
-        contacts::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Err(StoreError::Stale {
-            current: current.version + 1,
-        });
+
+    fn unchanged(current: &Contact, fields: &ContactFields) -> bool {
+        ContactPatch::default().apply(current).as_ref() == Ok(fields)
     }
-    if tags_change {
-        tags::contacts::replace(conn, account_id, id, &fields.tags)?;
+
+    fn sets_tags(patch: &ContactPatch) -> bool {
+        patch.tags.is_some()
     }
-    let contact = find_row(conn, account_id, id)?;
-    let event = NewEvent::changed(
-        EventType::ContactUpdated,
-        id,
-        &outbox.render.contact(&current),
-        outbox.render.contact(&contact),
-    );
-    Ok((contact, Some(event)))
+
+    fn tags(fields: &ContactFields) -> &domain::values::Tags {
+        &fields.tags
+    }
+
+    fn write(
+        conn: &mut DbConnection,
+        id: i64,
+        fields: &ContactFields,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        diesel::update(contacts::table.filter(contacts::id.eq(id)))
+            .set((
+                &ContactValues::from(fields),
+                contacts::version.eq(version),
+                contacts::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Whoever reported to the contact now reports to nobody; the projects it was on go on
+    /// without it, each with its `project.updated`.
+    fn unlink(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        diesel::update(
+            contacts::table
+                .filter(contacts::account_id.eq(account_id))
+                .filter(contacts::reports_to_id.eq(id)),
+        )
+        .set((
+            contacts::reports_to_id.eq(None::<i64>),
+            contacts::version.eq(contacts::version + 1),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        crate::projects::people::drop_contact(conn, account_id, id, outbox)
+    }
+
+    fn remove(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<(), StoreError> {
+        diesel::delete(
+            contacts::table
+                .filter(contacts::id.eq(id))
+                .filter(contacts::account_id.eq(account_id)),
+        )
+        .execute(conn)?;
+        Ok(())
+    }
 }
 
 /// Imports contacts; upserts match on the email, ignoring case. See [`crate::import`].
@@ -264,8 +303,6 @@ pub fn import(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     import::run::<Contacts>(conn, account_id, rows, mode, atomic, outbox)
 }
-
-struct Contacts;
 
 impl import::Target for Contacts {
     type Create = ContactFields;
@@ -391,7 +428,8 @@ impl import::Target for Contacts {
         patch: ContactPatch,
         outbox: &Outbox<'_>,
     ) -> Result<Option<NewEvent>, StoreError> {
-        update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
+        record::update_in::<Contacts>(conn, account_id, id, None, patch, outbox)
+            .map(|(_, event)| event)
     }
 }
 
@@ -403,35 +441,7 @@ pub fn delete(
     expected_version: Option<i64>,
     outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        let current = find_row_for_update(conn, account_id, id)?;
-        check_version(current.version, expected_version)?;
-        let data = outbox.render.contact(&current);
-        diesel::update(
-            contacts::table
-                .filter(contacts::account_id.eq(account_id))
-                .filter(contacts::reports_to_id.eq(id)),
-        )
-        .set((
-            contacts::reports_to_id.eq(None::<i64>),
-            contacts::version.eq(contacts::version + 1),
-            contacts::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        tags::contacts::remove(conn, &[id])?;
-        diesel::delete(
-            contacts::table
-                .filter(contacts::id.eq(id))
-                .filter(contacts::account_id.eq(account_id)),
-        )
-        .execute(conn)?;
-        events::record_one(
-            conn,
-            account_id,
-            outbox,
-            NewEvent::new(EventType::ContactDeleted, id, data),
-        )
-    })
+    record::delete::<Contacts>(conn, account_id, id, expected_version, outbox)
 }
 
 pub fn list(
@@ -708,28 +718,4 @@ pub(crate) fn unlink_company(
     .execute(conn)?;
     let after = get_many(conn, account_id, &linked)?;
     Ok(updated_events(outbox, &before, &after))
-}
-
-/// Refuses a reference to a company outside the account, naming the field.
-pub(crate) fn check_company(
-    conn: &mut DbConnection,
-    account_id: i64,
-    field: &str,
-    id: Option<i64>,
-) -> Result<(), StoreError> {
-    let Some(id) = id else { return Ok(()) };
-    let found = companies::table
-        .filter(companies::id.eq(id))
-        .filter(companies::account_id.eq(account_id))
-        .select(companies::id)
-        .first::<i64>(conn)
-        .optional()?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(StoreError::Invalid(Invalid::one(
-            field,
-            "unknown_company",
-            format!("there is no company {id} in this account"),
-        ))),
-    }
 }

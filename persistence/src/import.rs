@@ -8,12 +8,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel::prelude::*;
 use domain::Invalid;
 use domain::event::{NewEvent, Outbox};
-use domain::pipeline::RecordKind;
 
-use crate::schema::{companies, contacts, phases, pipelines, users};
+use crate::references;
+pub(crate) use crate::references::Ref;
 use crate::{DbConnection, StoreError, write_transaction};
 
 /// Rows per chunk: bounded so that a multi-row insert stays under SQLite's limit on bound
@@ -53,17 +52,6 @@ pub enum RowOutcome {
     Failed(Invalid),
     /// Valid, but not written: an atomic import in which another row failed.
     Skipped,
-}
-
-/// A reference from a row to another record, checked for the whole chunk at once.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Ref {
-    /// An active team member.
-    User(&'static str, i64),
-    Company(&'static str, i64),
-    Contact(&'static str, i64),
-    /// A phase of a pipeline that holds this kind of record.
-    Phase(&'static str, i64, RecordKind),
 }
 
 /// One kind of record that can be imported.
@@ -304,7 +292,10 @@ fn piece_of<T: Target>(
             None => Vec::new(),
         })
         .collect();
-    for (i, refused) in check_refs(conn, account_id, &refs)?.into_iter().enumerate() {
+    for (i, refused) in references::check_rows(conn, account_id, &refs)?
+        .into_iter()
+        .enumerate()
+    {
         if let Some(invalid) = refused {
             outcomes[i] = Some(RowOutcome::Failed(invalid));
             plans[i] = None;
@@ -368,134 +359,4 @@ fn piece_of<T: Target>(
         .map(|o| o.unwrap_or(RowOutcome::Skipped))
         .collect();
     Ok((outcomes, events))
-}
-
-/// Checks every row's references with one query per kind of record; returns each row's
-/// refusal, if any.
-fn check_refs(
-    conn: &mut DbConnection,
-    account_id: i64,
-    rows: &[Vec<Ref>],
-) -> Result<Vec<Option<Invalid>>, StoreError> {
-    let mut wanted: [HashSet<i64>; 4] = Default::default();
-    for r in rows.iter().flatten() {
-        let (kind, id) = match r {
-            Ref::User(_, id) => (0, id),
-            Ref::Company(_, id) => (1, id),
-            Ref::Contact(_, id) => (2, id),
-            Ref::Phase(_, id, _) => (3, id),
-        };
-        wanted[kind].insert(*id);
-    }
-    let [user_ids, company_ids, contact_ids, phase_ids] = wanted.map(|s| {
-        let mut v: Vec<i64> = s.into_iter().collect();
-        v.sort_unstable();
-        v
-    });
-    let active_users: HashMap<i64, bool> = if user_ids.is_empty() {
-        HashMap::new()
-    } else {
-        users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::id.eq_any(&user_ids))
-            .select((users::id, users::active))
-            .load::<(i64, bool)>(conn)?
-            .into_iter()
-            .collect()
-    };
-    let known_companies: HashSet<i64> = if company_ids.is_empty() {
-        HashSet::new()
-    } else {
-        companies::table
-            .filter(companies::account_id.eq(account_id))
-            .filter(companies::id.eq_any(&company_ids))
-            .select(companies::id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect()
-    };
-    let known_contacts: HashSet<i64> = if contact_ids.is_empty() {
-        HashSet::new()
-    } else {
-        contacts::table
-            .filter(contacts::account_id.eq(account_id))
-            .filter(contacts::id.eq_any(&contact_ids))
-            .select(contacts::id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect()
-    };
-    // Each phase with the record type of its pipeline.
-    let known_phases: HashMap<i64, RecordKind> = if phase_ids.is_empty() {
-        HashMap::new()
-    } else {
-        phases::table
-            .inner_join(pipelines::table.on(pipelines::id.eq(phases::pipeline_id)))
-            .filter(phases::account_id.eq(account_id))
-            .filter(phases::id.eq_any(&phase_ids))
-            .select((phases::id, pipelines::record_type))
-            .load::<(i64, String)>(conn)?
-            .into_iter()
-            .map(|(id, kind)| (id, RecordKind::from_stored(&kind)))
-            .collect()
-    };
-    Ok(rows
-        .iter()
-        .map(|refs| {
-            let mut invalid = Invalid::default();
-            for r in refs {
-                let refused = match *r {
-                    Ref::User(field, id) => match active_users.get(&id) {
-                        Some(true) => None,
-                        Some(false) => Some((
-                            field,
-                            "inactive_user",
-                            format!("team member {id} is deactivated"),
-                        )),
-                        None => Some((
-                            field,
-                            "unknown_user",
-                            format!("there is no team member {id} in this account"),
-                        )),
-                    },
-                    Ref::Company(field, id) => (!known_companies.contains(&id)).then(|| {
-                        (
-                            field,
-                            "unknown_company",
-                            format!("there is no company {id} in this account"),
-                        )
-                    }),
-                    Ref::Contact(field, id) => (!known_contacts.contains(&id)).then(|| {
-                        (
-                            field,
-                            "unknown_contact",
-                            format!("there is no contact {id} in this account"),
-                        )
-                    }),
-                    Ref::Phase(field, id, kind) => match known_phases.get(&id) {
-                        Some(holds) if *holds == kind => None,
-                        Some(holds) => Some((
-                            field,
-                            "wrong_record_type",
-                            format!(
-                                "phase {id} is in a pipeline of {}s; a {} goes only into a {} pipeline's phases",
-                                holds.as_str(),
-                                kind.as_str(),
-                                kind.as_str()
-                            ),
-                        )),
-                        None => Some((
-                            field,
-                            "unknown_phase",
-                            format!("there is no phase {id} in this account"),
-                        )),
-                    },
-                };
-                if let Some((field, code, message)) = refused {
-                    invalid.push(domain::FieldError::new(field, code, message));
-                }
-            }
-            invalid.into_result().err()
-        })
-        .collect())
 }

@@ -18,6 +18,8 @@ pub mod pipelines;
 mod placement;
 mod pool;
 pub mod projects;
+mod record;
+mod references;
 pub mod schema;
 pub mod secrets;
 pub mod seed;

@@ -221,7 +221,8 @@ pub fn merge_contacts(
         .execute(conn)?;
         tags::contacts::remove(conn, dups)?;
         // Their places on projects go to the survivor (they would go with them otherwise).
-        crate::projects::relink_contacts(conn, dups, survivor_id)?;
+        let projects_changed =
+            crate::projects::people::relink_contacts(conn, account_id, dups, survivor_id, outbox)?;
         // Duplicates that report to one another go in the same statement, so no row is left
         // pointing at a deleted one.
         diesel::delete(
@@ -248,6 +249,7 @@ pub fn merge_contacts(
             &reports_before,
             &reports_after,
         ));
+        new.extend(projects_changed);
         new.extend(in_order.iter().map(|c| {
             NewEvent::new(EventType::ContactDeleted, c.id, render.contact(c))
                 .with_merged_into(survivor_id)

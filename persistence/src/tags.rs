@@ -8,16 +8,29 @@
 
 use domain::values::Tags;
 
+use crate::{DbConnection, StoreError};
+
+/// A record type's tag table, for code written once over record types
+/// ([`crate::record::Versioned::TAGS`]).
+#[derive(Clone, Copy)]
+pub(crate) struct TagTable {
+    pub(crate) replace: fn(&mut DbConnection, i64, i64, &Tags) -> Result<(), StoreError>,
+    pub(crate) remove: fn(&mut DbConnection, &[i64]) -> Result<(), StoreError>,
+}
+
 macro_rules! tag_table {
     ($(#[$doc:meta])* $module:ident, $table:ident . $record:ident) => {
         $(#[$doc])*
         pub(crate) mod $module {
             use diesel::prelude::*;
 
-            use super::Tags;
+            use super::{TagTable, Tags};
             use crate::pool::on_backend;
             use crate::schema::$table as table;
             use crate::{DbConnection, StoreError};
+
+            /// This table, for code written once over record types.
+            pub(crate) const TABLE: TagTable = TagTable { replace, remove };
 
             /// Writes the tags of records just created (or whose tags were removed): one
             /// statement per 5,000 tags.

@@ -238,34 +238,3 @@ pub fn change_password(
         Ok(())
     })
 }
-
-/// Refuses an owner that is not an active team member of the account, naming the field.
-pub(crate) fn check_owner(
-    conn: &mut DbConnection,
-    account_id: i64,
-    field: &str,
-    owner: Option<i64>,
-) -> Result<(), StoreError> {
-    let Some(owner) = owner else {
-        return Ok(());
-    };
-    let active = users::table
-        .filter(users::id.eq(owner))
-        .filter(users::account_id.eq(account_id))
-        .select(users::active)
-        .first::<bool>(conn)
-        .optional()?;
-    match active {
-        Some(true) => Ok(()),
-        Some(false) => Err(StoreError::Invalid(Invalid::one(
-            field,
-            "inactive_user",
-            format!("team member {owner} is deactivated"),
-        ))),
-        None => Err(StoreError::Invalid(Invalid::one(
-            field,
-            "unknown_user",
-            format!("there is no team member {owner} in this account"),
-        ))),
-    }
-}

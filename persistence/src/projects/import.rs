@@ -8,12 +8,12 @@ use domain::event::{EventType, NewEvent, Outbox};
 use domain::pipeline::RecordKind;
 use domain::project::{ProjectFields, ProjectPatch};
 
-use super::{ProjectPlacement, ProjectValues, get_many, update_in};
+use super::{ProjectPlacement, ProjectValues, Projects, get_many};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::placement::{self, MoveKind, Pipelined};
 use crate::pool::on_backend;
 use crate::schema::projects;
-use crate::{DbConnection, StoreError, now, tags};
+use crate::{DbConnection, StoreError, now, record, tags};
 
 /// A project row of an import: its fields, and the phase to place it in (default: the first
 /// phase of the default project pipeline, as a single create).
@@ -34,8 +34,6 @@ pub fn import(
 ) -> Result<Vec<RowOutcome>, StoreError> {
     import::run::<Projects>(conn, account_id, rows, mode, atomic, outbox)
 }
-
-struct Projects;
 
 impl import::Target for Projects {
     type Create = NewProject;
@@ -164,6 +162,7 @@ impl import::Target for Projects {
         patch: ProjectPatch,
         outbox: &Outbox<'_>,
     ) -> Result<Option<NewEvent>, StoreError> {
-        update_in(conn, account_id, id, None, patch, outbox).map(|(_, event)| event)
+        record::update_in::<Projects>(conn, account_id, id, None, patch, outbox)
+            .map(|(_, event)| event)
     }
 }

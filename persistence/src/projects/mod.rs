@@ -25,9 +25,11 @@ use crate::placement::{
     self, BoardFilter, Card, CardDetail, ForecastMonth, MoveKind, Pipelined, RecordEvents,
     ValueBucket, ValueStats,
 };
-use crate::schema::{companies, phases, project_contacts, project_transitions, projects, users};
-use crate::users::check_owner;
-use crate::{DbConnection, StoreError, events, now, tags, to_utc, write_transaction};
+use crate::record::{self, Versioned};
+use crate::references::{check_company, check_owner};
+use crate::schema::{companies, phases, project_transitions, projects, users};
+use crate::tags::{self, TagTable};
+use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
 
 /// Projects move through project pipelines, with their history in `project_transitions`.
 pub(crate) struct ProjectPlacement;
@@ -393,7 +395,17 @@ fn check_references(
     this: Option<i64>,
 ) -> Result<(), StoreError> {
     check_owner(conn, account_id, "owner_id", fields.owner_id)?;
-    crate::contacts::check_company(conn, account_id, "company_id", fields.company_id)?;
+    check_company(conn, account_id, "company_id", fields.company_id)?;
+    check_external_id(conn, account_id, fields, this)
+}
+
+/// Refuses an `external_id` that another project of the account has (409).
+fn check_external_id(
+    conn: &mut DbConnection,
+    account_id: i64,
+    fields: &ProjectFields,
+    this: Option<i64>,
+) -> Result<(), StoreError> {
     let Some(external_id) = &fields.external_id else {
         return Ok(());
     };
@@ -544,63 +556,10 @@ pub fn update(
     patch: ProjectPatch,
     outbox: &Outbox<'_>,
 ) -> Result<Project, StoreError> {
-    write_transaction(conn, |conn| {
-        let (project, event) = update_in(
-            conn,
-            account_id,
-            id,
-            expected_version,
-            patch.clone(),
-            outbox,
-        )?;
-        if let Some(event) = event {
-            events::record_one(conn, account_id, outbox, event)?;
-        }
-        Ok(project)
-    })
+    record::update::<Projects>(conn, account_id, id, expected_version, patch, outbox)
 }
 
-/// [`update`] inside the caller's transaction; the event is the caller's to record.
-fn update_in(
-    conn: &mut DbConnection,
-    account_id: i64,
-    id: i64,
-    expected_version: Option<i64>,
-    patch: ProjectPatch,
-    outbox: &Outbox<'_>,
-) -> Result<(Project, Option<NewEvent>), StoreError> {
-    placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
-    let current = get(conn, account_id, id)?;
-    let fields = patch
-        .clone()
-        .apply(&current)
-        .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
-    if ProjectPatch::default().apply(&current).as_ref() == Ok(&fields) {
-        return Ok((current, None));
-    }
-    check_references(conn, account_id, &fields, Some(id))?;
-    diesel::update(projects::table.filter(projects::id.eq(id)))
-        .set((
-            &ProjectValues::from(&fields),
-            projects::version.eq(current.version + 1),
-            projects::updated_at.eq(now()),
-        ))
-        .execute(conn)
-        .map_err(|e| unless_external_id_raced(e, &fields))?;
-    if patch.tags.is_some() {
-        tags::projects::replace(conn, account_id, id, &fields.tags)?;
-    }
-    let project = get(conn, account_id, id)?;
-    let event = NewEvent::changed(
-        EventType::ProjectUpdated,
-        id,
-        &outbox.render.project(&current),
-        outbox.render.project(&project),
-    );
-    Ok((project, Some(event)))
-}
-
-/// Deletes a project with its history.
+/// Deletes a project with its history and its people.
 pub fn delete(
     conn: &mut DbConnection,
     account_id: i64,
@@ -608,20 +567,111 @@ pub fn delete(
     expected_version: Option<i64>,
     outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |conn| {
-        placement::lock_record::<ProjectPlacement>(conn, account_id, id, expected_version)?;
-        let data = outbox.render.project(&get(conn, account_id, id)?);
-        tags::projects::remove(conn, &[id])?;
+    record::delete::<Projects>(conn, account_id, id, expected_version, outbox)
+}
+
+/// Projects in the shared record plumbing ([`crate::record`]) and imports.
+pub(crate) struct Projects;
+
+impl Versioned for Projects {
+    type Record = Project;
+    type Fields = ProjectFields;
+    type Patch = ProjectPatch;
+    const UPDATED: EventType = EventType::ProjectUpdated;
+    const DELETED: EventType = EventType::ProjectDeleted;
+    const TAGS: TagTable = tags::projects::TABLE;
+
+    fn lock(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
+        placement::lock_record::<ProjectPlacement>(conn, account_id, id, None)?;
+        get(conn, account_id, id)
+    }
+
+    fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
+        get(conn, account_id, id)
+    }
+
+    fn version(project: &Project) -> i64 {
+        project.version
+    }
+
+    fn render(outbox: &Outbox<'_>, project: &Project) -> serde_json::Value {
+        outbox.render.project(project)
+    }
+
+    fn patched(
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        current: &Project,
+        patch: ProjectPatch,
+    ) -> Result<ProjectFields, StoreError> {
+        let changes = (
+            patch.owner_id.is_some(),
+            patch.company_id.is_some(),
+            patch.external_id.is_some(),
+        );
+        let fields = patch
+            .apply(current)
+            .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
+        let (owner, company, external_id) = changes;
+        if owner {
+            check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+        }
+        if company {
+            check_company(conn, account_id, "company_id", fields.company_id)?;
+        }
+        if external_id {
+            check_external_id(conn, account_id, &fields, Some(id))?;
+        }
+        Ok(fields)
+    }
+
+    fn unchanged(current: &Project, fields: &ProjectFields) -> bool {
+        ProjectPatch::default().apply(current).as_ref() == Ok(fields)
+    }
+
+    fn sets_tags(patch: &ProjectPatch) -> bool {
+        patch.tags.is_some()
+    }
+
+    fn tags(fields: &ProjectFields) -> &domain::values::Tags {
+        &fields.tags
+    }
+
+    fn write(
+        conn: &mut DbConnection,
+        id: i64,
+        fields: &ProjectFields,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        diesel::update(projects::table.filter(projects::id.eq(id)))
+            .set((
+                &ProjectValues::from(fields),
+                projects::version.eq(version),
+                projects::updated_at.eq(now()),
+            ))
+            .execute(conn)
+            .map_err(|e| unless_external_id_raced(e, fields))?;
+        Ok(())
+    }
+
+    fn unlink(
+        _conn: &mut DbConnection,
+        _account_id: i64,
+        _id: i64,
+        _outbox: &Outbox<'_>,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        // Nothing else links to a project: its people and history are its own.
+        Ok(Vec::new())
+    }
+
+    fn remove(conn: &mut DbConnection, _account_id: i64, id: i64) -> Result<(), StoreError> {
+        // Its people go with it (ON DELETE CASCADE).
         diesel::delete(project_transitions::table.filter(project_transitions::project_id.eq(id)))
             .execute(conn)?;
         diesel::delete(projects::table.filter(projects::id.eq(id))).execute(conn)?;
-        events::record_one(
-            conn,
-            account_id,
-            outbox,
-            NewEvent::new(EventType::ProjectDeleted, id, data),
-        )
-    })
+        Ok(())
+    }
 }
 
 /// Moves a project in its own transaction, with its history row, the dates the move sets
@@ -729,31 +779,6 @@ pub(crate) fn relink_companies(
             )
         })
         .collect())
-}
-
-/// Puts the projects of some contacts merged into `survivor` on the survivor instead, where it
-/// is not on them already (its own part in the decision is kept).
-pub(crate) fn relink_contacts(
-    conn: &mut DbConnection,
-    duplicates: &[i64],
-    survivor: i64,
-) -> Result<(), StoreError> {
-    for duplicate in duplicates {
-        let already: Vec<i64> = project_contacts::table
-            .filter(project_contacts::contact_id.eq(survivor))
-            .select(project_contacts::project_id)
-            .load(conn)?;
-        diesel::delete(
-            project_contacts::table
-                .filter(project_contacts::contact_id.eq(duplicate))
-                .filter(project_contacts::project_id.eq_any(&already)),
-        )
-        .execute(conn)?;
-        diesel::update(project_contacts::table.filter(project_contacts::contact_id.eq(duplicate)))
-            .set(project_contacts::contact_id.eq(survivor))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// A page of the account's projects.

@@ -11,8 +11,8 @@ use domain::project::{ContactRole, MAX_PEOPLE, Project, ProjectContact, TeamMemb
 
 use super::{ProjectPlacement, get};
 use crate::placement;
+use crate::references::check_owner;
 use crate::schema::{contacts, project_contacts, project_members, projects};
-use crate::users::check_owner;
 use crate::{DbConnection, StoreError, events, now, write_transaction};
 
 /// Which of a project's people.
@@ -313,4 +313,113 @@ fn bump(
         ),
     )?;
     Ok(project)
+}
+
+/// A deleted contact leaves every project it was on: each is a new version with its
+/// `project.updated`, returned for the caller to record.
+pub(crate) fn drop_contact(
+    conn: &mut DbConnection,
+    account_id: i64,
+    contact: i64,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let on = projects_of(conn, account_id, &[contact])?;
+    changing(conn, account_id, &on, outbox, |conn| {
+        diesel::delete(
+            project_contacts::table
+                .filter(project_contacts::account_id.eq(account_id))
+                .filter(project_contacts::contact_id.eq(contact)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Merged contacts' places on projects go to the survivor (keeping the survivor's role where
+/// it was on the project already): each project changed is a new version with its
+/// `project.updated`, returned for the caller to record.
+pub(crate) fn relink_contacts(
+    conn: &mut DbConnection,
+    account_id: i64,
+    duplicates: &[i64],
+    survivor: i64,
+    outbox: &Outbox<'_>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let on = projects_of(conn, account_id, duplicates)?;
+    changing(conn, account_id, &on, outbox, |conn| {
+        // The survivor's places first, then each duplicate's in turn: on a project that
+        // two duplicates are on, the first one's role stays.
+        for duplicate in duplicates {
+            let taken: Vec<i64> = project_contacts::table
+                .filter(project_contacts::contact_id.eq(survivor))
+                .select(project_contacts::project_id)
+                .load(conn)?;
+            diesel::delete(
+                project_contacts::table
+                    .filter(project_contacts::contact_id.eq(duplicate))
+                    .filter(project_contacts::project_id.eq_any(&taken)),
+            )
+            .execute(conn)?;
+            diesel::update(
+                project_contacts::table.filter(project_contacts::contact_id.eq(duplicate)),
+            )
+            .set(project_contacts::contact_id.eq(survivor))
+            .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// The projects some contacts are on, in id order.
+fn projects_of(
+    conn: &mut DbConnection,
+    account_id: i64,
+    contacts: &[i64],
+) -> Result<Vec<i64>, StoreError> {
+    Ok(project_contacts::table
+        .filter(project_contacts::account_id.eq(account_id))
+        .filter(project_contacts::contact_id.eq_any(contacts))
+        .select(project_contacts::project_id)
+        .distinct()
+        .order(project_contacts::project_id.asc())
+        .load(conn)?)
+}
+
+/// Runs `change` on the people of some projects and makes each its next version, with the
+/// `project.updated` events that say what changed.
+fn changing(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+    outbox: &Outbox<'_>,
+    change: impl FnOnce(&mut DbConnection) -> Result<(), StoreError>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    if ids.is_empty() {
+        return change(conn).map(|()| Vec::new());
+    }
+    let before = super::get_many(conn, account_id, ids)?;
+    change(conn)?;
+    diesel::update(
+        projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(ids)),
+    )
+    .set((
+        projects::version.eq(projects::version + 1),
+        projects::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    let after = super::get_many(conn, account_id, ids)?;
+    Ok(before
+        .iter()
+        .zip(&after)
+        .map(|(was, is)| {
+            NewEvent::changed(
+                EventType::ProjectUpdated,
+                is.id,
+                &outbox.render.project(was),
+                outbox.render.project(is),
+            )
+        })
+        .collect())
 }

@@ -1,13 +1,11 @@
 //! Webhooks end to end: subscriptions over the API, and deliveries by the worker inside the
 //! service to a real HTTP receiver on loopback.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::receiver::{Received, Receiver};
+use crate::common::{TestApp, spawn_app, spawn_app_with};
 use chrono::TimeDelta;
-use common::receiver::{Received, Receiver};
-use common::{TestApp, spawn_app, spawn_app_with};
 use domain::webhook::RetryPolicy;
 use hmac::{Hmac, Mac};
 use reqwest::Method;
@@ -527,9 +525,9 @@ async fn company_changes_are_delivered_in_order_with_the_json_of_the_events_feed
         &["company.created", "company.updated", "company.won"],
     )
     .await;
-    let pipeline = common::pipelines::default_pipeline(&app).await;
-    let first = common::pipelines::phase(&pipeline, "Uncontacted");
-    let company = common::pipelines::company_in(&app, "Acme Ltd", first).await;
+    let pipeline = crate::common::pipelines::default_pipeline(&app).await;
+    let first = crate::common::pipelines::phase(&pipeline, "Uncontacted");
+    let company = crate::common::pipelines::company_in(&app, "Acme Ltd", first).await;
     let changed = app
         .patch(
             &format!("/v1/companies/{company}"),
@@ -537,7 +535,7 @@ async fn company_changes_are_delivered_in_order_with_the_json_of_the_events_feed
         )
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
-    common::pipelines::moved(&app, company, json!({"outcome": "won"})).await;
+    crate::common::pipelines::moved(&app, company, json!({"outcome": "won"})).await;
 
     let received = receiver.wait_for(3).await;
     let types: Vec<&str> = received

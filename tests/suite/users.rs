@@ -1,9 +1,7 @@
 //! End-to-end tests of `/v1/users`: team members, who may manage them, the last-admin rule,
 //! deactivation, tenancy and optimistic concurrency.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! The service around the API: health, request ids, the OpenAPI document and its page, errors
 //! for routes that do not exist, and the two migration folders.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 
 #[tokio::test]

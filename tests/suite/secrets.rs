@@ -3,12 +3,10 @@
 //! operator key, so neither a table nor the SQLite file (with its WAL) holds them in any
 //! usual encoding.
 
-mod common;
-
+use crate::common::oauth::{client_credentials, machine_app, start_totp, stored_values, tables};
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use common::oauth::{client_credentials, machine_app, start_totp, stored_values, tables};
-use common::*;
 use serde_json::json;
 
 /// The forms a secret could be stored in: as is, hex (both cases), base64 (each alphabet,

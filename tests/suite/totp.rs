@@ -2,10 +2,8 @@
 //! through `/v1/me/totp`, and the sign-in page asking a user who has it for the code before
 //! the consent page.
 
-mod common;
-
-use common::oauth::*;
-use common::*;
+use crate::common::oauth::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -1,10 +1,8 @@
 //! Pipelines of projects beside pipelines of companies: every pipeline holds one record type,
 //! fixed at creation, whose states its phases take; each type has its default pipeline.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 async fn pipelines_of(app: &TestApp, record_type: &str) -> Vec<Value> {

@@ -1,9 +1,7 @@
 //! Access: bearer tokens, their scopes, the caller's role, and personal access tokens.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use reqwest::Method;
 use serde_json::json;
 

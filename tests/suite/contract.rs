@@ -4,10 +4,8 @@
 //! no-op patches, CORS refusals that say what was refused, and the events every visible
 //! change writes.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

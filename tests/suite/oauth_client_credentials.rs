@@ -1,12 +1,10 @@
 //! The client-credentials grant: a confidential app acting for its account, with the app as the
 //! token's subject, no refresh token, and no more than the scopes it was registered with.
 
-mod common;
-
 use std::time::Duration;
 
-use common::oauth::*;
-use common::*;
+use crate::common::oauth::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 

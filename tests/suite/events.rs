@@ -2,10 +2,8 @@
 //! without it; the feed pages oldest first after a cursor, filters by type and record, and
 //! shows a token only the events of records it may read.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------

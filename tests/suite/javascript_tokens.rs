@@ -1,9 +1,7 @@
 //! JavaScript tokens: read scopes only, usable only from the origins listed for them, with CORS
 //! that allows exactly those origins.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::json;
 

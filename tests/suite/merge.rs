@@ -2,10 +2,8 @@
 //! empty fields are filled and the survivor's own values kept, tags united, the duplicates
 //! gone with their events; bad lists, stale versions and viewers change nothing.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use diesel::prelude::*;
 use persistence::schema::{company_transitions, contacts};
 use reqwest::Method;

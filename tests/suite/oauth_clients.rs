@@ -1,9 +1,7 @@
 //! OAuth client apps: registered by admins, secrets shown once and kept as digests, rotated;
 //! redirect URIs and grants checked against RFC 9700.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use diesel::prelude::*;
 use persistence::schema::oauth_clients;
 use reqwest::Method;

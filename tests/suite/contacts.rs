@@ -1,9 +1,7 @@
 //! End-to-end tests of `/v1/contacts`: the contact record, its links (company, owner, the org
 //! chart), list filters, optimistic concurrency, tenancy and access.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

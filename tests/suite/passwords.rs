@@ -1,9 +1,7 @@
 //! Passwords for the sign-in page: set on a new team member, changed by the user with the
 //! current one, refused when short or common, and stored only as argon2id hashes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use diesel::prelude::*;
 use persistence::schema::users;
 use reqwest::Method;

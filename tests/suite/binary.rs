@@ -1,19 +1,17 @@
 //! The `clientline` binary itself: first start, account creation, migrations, shutdown.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::fresh_database;
+use crate::common::fresh_database;
 
 fn clientline(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_clientline"));
     command
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
-        .envs(common::binary_env(database_url));
+        .envs(crate::common::binary_env(database_url));
     command
 }
 
@@ -296,7 +294,7 @@ fn account_create_sets_the_admin_password_and_refuses_a_weak_one() {
         String::from_utf8_lossy(&output.stderr)
     );
     let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
-    let db = persistence::Db::connect(&url, 1, common::binary_vault(&url))
+    let db = persistence::Db::connect(&url, 1, crate::common::binary_vault(&url))
         .unwrap_or_else(|e| panic!("{e:?}"));
     let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
     use diesel::prelude::*;
@@ -322,7 +320,7 @@ const FAST_WEBHOOKS: [(&str, &str); 4] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_killed_mid_delivery_delivers_everything_after_a_restart() {
-    use common::receiver::{Received, Receiver};
+    use crate::common::receiver::{Received, Receiver};
     let (url, _guard) = fresh_database();
     let receiver = Receiver::start().await;
     // The first delivery is held open: the service is killed while it waits for the answer.

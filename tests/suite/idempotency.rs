@@ -2,10 +2,8 @@
 //! in flight, their scope (token and account), expiry, and that kept answers hold no secret
 //! in clear.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, Utc};
-use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use persistence::idempotency::{Claimed, KeyId, StoredAnswer, Terms};

@@ -2,13 +2,11 @@
 //! validation, optimistic concurrency, keyset lists with their filters and sorts, moves and
 //! their history, the events they write, companies deleted under them, scopes and tenancy.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::pipelines::*;
+use crate::common::*;
 use chrono::{SecondsFormat, Utc};
-use common::pipelines::*;
-use common::*;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -4,12 +4,10 @@
 //! access tokens (RFC 9068) and forgeries of them, key rotation, deactivated users, deleted
 //! apps, secrets at rest, and the abuse limits.
 
-mod common;
-
 use std::time::Duration;
 
-use common::oauth::*;
-use common::*;
+use crate::common::oauth::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -1158,7 +1156,7 @@ async fn the_docs_page_signs_a_team_member_in_through_its_public_client_with_pkc
     assert_eq!(caller.body["user"]["email"], email, "{}", caller.body);
 
     // Another redirect URI, even on the same origin, is not the registered one.
-    let elsewhere = AuthorizeRequest::new(&client, &common::oauth::pkce())
+    let elsewhere = AuthorizeRequest::new(&client, &crate::common::oauth::pkce())
         .set("redirect_uri", &format!("{}/docs/", app.base));
     assert_shown_not_redirected(&app, &elsewhere, "invalid_redirect_uri").await;
 }

@@ -2,10 +2,8 @@
 //! removal and phase changes in a project pipeline, probabilities from the phase, stats about
 //! values, the company's view of its projects, merges, and who is on a project.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -626,4 +624,129 @@ async fn a_company_phase_s_probability_leaves_its_companies_as_they_are() {
     assert_eq!(after["version"], before["version"]);
     let events = app.get("/v1/events?types=company.updated").await;
     assert_eq!(events.body["data"], json!([]));
+}
+
+#[tokio::test]
+async fn deleting_a_contact_takes_it_off_its_projects_each_with_project_updated() {
+    let app = spawn_app().await;
+    let id = project(&app, json!({"name": "P"})).await["id"].clone();
+    let other = project(&app, json!({"name": "Q"})).await["id"].clone();
+    let ana = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    let ben = app
+        .post("/v1/contacts", json!({"first_name": "Ben"}))
+        .await
+        .id();
+    for (project, contact) in [(&id, ana), (&id, ben), (&other, ben)] {
+        let added = put(
+            &app,
+            &format!("/v1/projects/{project}/contacts/{contact}"),
+            json!({"role": "user"}),
+        )
+        .await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let deleted = app.delete(&format!("/v1/contacts/{ana}")).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let read = app.get(&format!("/v1/projects/{id}")).await;
+    assert_eq!(
+        read.body["contacts"],
+        json!([{"contact_id": ben, "role": "user"}])
+    );
+    assert_eq!(read.body["version"], 4, "losing a contact is a new version");
+    let untouched = app.get(&format!("/v1/projects/{other}")).await;
+    assert_eq!(untouched.body["version"], 2);
+    let events = app
+        .get("/v1/events?types=project.updated,contact.deleted")
+        .await;
+    let last: Vec<(String, Value)> = events.body["data"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .rev()
+                .take(2)
+                .rev()
+                .map(|e| {
+                    (
+                        e["type"].as_str().unwrap_or("").to_owned(),
+                        e["record"]["id"].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        last,
+        [
+            ("contact.deleted".to_owned(), json!(ana)),
+            ("project.updated".to_owned(), id.clone())
+        ]
+    );
+    let updated = &events.body["data"]
+        .as_array()
+        .and_then(|l| l.last().cloned());
+    assert_eq!(
+        updated
+            .as_ref()
+            .map(|e| e["data"]["previous"]["contacts"].as_array().map(Vec::len)),
+        Some(Some(2)),
+        "the event says what the project had: {updated:?}"
+    );
+}
+
+#[tokio::test]
+async fn merging_contacts_moves_their_places_on_projects_to_the_survivor() {
+    let app = spawn_app().await;
+    let id = project(&app, json!({"name": "P"})).await["id"].clone();
+    let both = project(&app, json!({"name": "Both"})).await["id"].clone();
+    let survivor = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    let duplicate = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    for (project, contact, role) in [
+        (&id, duplicate, "decision_maker"),
+        (&both, survivor, "user"),
+        (&both, duplicate, "influencer"),
+    ] {
+        let added = put(
+            &app,
+            &format!("/v1/projects/{project}/contacts/{contact}"),
+            json!({ "role": role }),
+        )
+        .await;
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let merged = app
+        .post(
+            &format!("/v1/contacts/{survivor}/merge"),
+            json!({"duplicate_ids": [duplicate]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let read = app.get(&format!("/v1/projects/{id}")).await;
+    assert_eq!(
+        read.body["contacts"],
+        json!([{"contact_id": survivor, "role": "decision_maker"}])
+    );
+    let kept = app.get(&format!("/v1/projects/{both}")).await;
+    assert_eq!(
+        kept.body["contacts"],
+        json!([{"contact_id": survivor, "role": "user"}]),
+        "where the survivor was on the project already, its own role stays"
+    );
+    let events = app.get("/v1/events?types=project.updated").await;
+    let changed: Vec<Value> = events.body["data"]
+        .as_array()
+        .map(|l| l.iter().map(|e| e["record"]["id"].clone()).collect())
+        .unwrap_or_default();
+    assert!(
+        changed.ends_with(&[id.clone(), both.clone()]),
+        "{changed:?}"
+    );
 }

@@ -1,10 +1,8 @@
 //! `clientline import`: a CSV file fed through the import code, with a report of bad rows.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::fresh_database;
+use crate::common::fresh_database;
 use diesel::prelude::*;
 use persistence::schema::{companies, events, projects};
 
@@ -12,7 +10,7 @@ fn clientline(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clientline"))
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
-        .envs(common::binary_env(database_url))
+        .envs(crate::common::binary_env(database_url))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run clientline: {e}"))
@@ -42,7 +40,7 @@ fn create_account(database_url: &str, name: &str, email: &str) -> i64 {
 }
 
 fn count(database_url: &str) -> (i64, i64) {
-    let db = persistence::Db::connect(database_url, 1, common::binary_vault(database_url))
+    let db = persistence::Db::connect(database_url, 1, crate::common::binary_vault(database_url))
         .unwrap_or_else(|e| panic!("{e:?}"));
     let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
     let companies: i64 = companies::table
@@ -162,7 +160,7 @@ fn the_command_upserts_projects_on_their_external_id_in_batches() {
         stdout.contains("0 created, 1 updated, 1 failed"),
         "{stdout}"
     );
-    let db = persistence::Db::connect(&url, 1, common::binary_vault(&url))
+    let db = persistence::Db::connect(&url, 1, crate::common::binary_vault(&url))
         .unwrap_or_else(|e| panic!("{e:?}"));
     let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
     let (total, units): (i64, Option<i64>) = (

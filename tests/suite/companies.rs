@@ -1,10 +1,8 @@
 //! Companies: CRUD, validation, optimistic concurrency, tenancy, filters and keyset paging.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};

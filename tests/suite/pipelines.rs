@@ -1,11 +1,9 @@
 //! Pipelines and phases: the default pipeline, configuration by admins, the board, follow-ups
 //! and stats.
 
-mod common;
-
+use crate::common::pipelines::*;
+use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
-use common::pipelines::*;
-use common::*;
 use diesel::prelude::*;
 use persistence::schema::{companies, company_transitions};
 use reqwest::Method;

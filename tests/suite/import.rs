@@ -1,10 +1,8 @@
 //! Bulk import of companies and contacts: JSON and CSV, the per-row report on mixed good and
 //! bad rows, upsert on the key, atomic all-or-nothing, and the events of written rows.
 
-mod common;
-
-use common::pipelines::*;
-use common::*;
+use crate::common::pipelines::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,13 +1,11 @@
 //! Stage moves: each kind of move and each refusal, the history they leave, a company's place,
 //! concurrent moves, and the company list's pipeline filters.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::pipelines::*;
+use crate::common::*;
 use chrono::{Duration, NaiveDateTime, SubsecRound, Utc};
-use common::pipelines::*;
-use common::*;
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use persistence::schema::companies;

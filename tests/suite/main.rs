@@ -1,0 +1,31 @@
+//! Clientline's end-to-end suite: the real binary or the real actix app over HTTP, on a real
+//! database (SQLite always, PostgreSQL when `CLIENTLINE_TEST_DATABASE_URL` is set). One test
+//! crate with a module per area, so that the suite links once.
+
+mod common;
+
+mod auth;
+mod binary;
+mod companies;
+mod contacts;
+mod contract;
+mod events;
+mod idempotency;
+mod import;
+mod import_command;
+mod javascript_tokens;
+mod merge;
+mod moves;
+mod oauth;
+mod oauth_client_credentials;
+mod oauth_clients;
+mod passwords;
+mod pipelines;
+mod platform;
+mod project_engine;
+mod project_pipelines;
+mod projects;
+mod secrets;
+mod totp;
+mod users;
+mod webhooks;
