@@ -419,22 +419,6 @@ impl Versioned for Companies {
         &fields.tags
     }
 
-    fn write(
-        conn: &mut DbConnection,
-        id: i64,
-        fields: &CompanyFields,
-        version: i64,
-    ) -> Result<(), StoreError> {
-        diesel::update(companies::table.filter(companies::id.eq(id)))
-            .set((
-                &CompanyValues::from(fields),
-                companies::version.eq(version),
-                companies::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
-
     /// Its contacts and projects stay, unlinked from it, each with its event.
     fn unlink(
         conn: &mut DbConnection,
@@ -453,15 +437,7 @@ impl Versioned for Companies {
         Ok(unlinked)
     }
 
-    fn remove(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<(), StoreError> {
-        diesel::delete(
-            companies::table
-                .filter(companies::id.eq(id))
-                .filter(companies::account_id.eq(account_id)),
-        )
-        .execute(conn)?;
-        Ok(())
-    }
+    record::row_writes!(companies, CompanyValues);
 }
 
 /// A company row of an import: its fields, and the phase to place it in.

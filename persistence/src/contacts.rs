@@ -243,22 +243,6 @@ impl Versioned for Contacts {
         &fields.tags
     }
 
-    fn write(
-        conn: &mut DbConnection,
-        id: i64,
-        fields: &ContactFields,
-        version: i64,
-    ) -> Result<(), StoreError> {
-        diesel::update(contacts::table.filter(contacts::id.eq(id)))
-            .set((
-                &ContactValues::from(fields),
-                contacts::version.eq(version),
-                contacts::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
-
     /// Whoever reported to the contact now reports to nobody; the projects it was on go on
     /// without it, each with its `project.updated`.
     fn unlink(
@@ -281,15 +265,7 @@ impl Versioned for Contacts {
         crate::projects::people::drop_contact(conn, account_id, id, outbox)
     }
 
-    fn remove(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<(), StoreError> {
-        diesel::delete(
-            contacts::table
-                .filter(contacts::id.eq(id))
-                .filter(contacts::account_id.eq(account_id)),
-        )
-        .execute(conn)?;
-        Ok(())
-    }
+    record::row_writes!(contacts, ContactValues);
 }
 
 /// Imports contacts; upserts match on the email, ignoring case. See [`crate::import`].

@@ -54,7 +54,7 @@ pub(crate) trait Versioned {
 
     fn tags(fields: &Self::Fields) -> &domain::values::Tags;
 
-    /// Writes the fields as the record's version `version`: one UPDATE.
+    /// Writes the fields as the record's version `version`: one UPDATE (from [`row_writes!`]).
     fn write(
         conn: &mut DbConnection,
         id: i64,
@@ -71,9 +71,56 @@ pub(crate) trait Versioned {
         outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError>;
 
-    /// Deletes the record's row and what only it owns (its history).
+    /// What a failed UPDATE answers: a database error, unless the type knows better (a
+    /// unique value taken by a concurrent write is a conflict, not a failure).
+    fn write_failed(e: diesel::result::Error, _fields: &Self::Fields) -> StoreError {
+        e.into()
+    }
+
+    /// Deletes the record's row; what only it owns (history, people) goes with it by
+    /// `ON DELETE CASCADE` (from [`row_writes!`]).
     fn remove(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<(), StoreError>;
 }
+
+/// [`Versioned::write`] and [`Versioned::remove`] for a table whose writable columns are
+/// `$values` (an `AsChangeset` made `From<&Fields>`) beside `version` and `updated_at`.
+macro_rules! row_writes {
+    ($table:ident, $values:ident) => {
+        fn write(
+            conn: &mut $crate::DbConnection,
+            id: i64,
+            fields: &Self::Fields,
+            version: i64,
+        ) -> Result<(), $crate::StoreError> {
+            use diesel::prelude::*;
+            diesel::update($table::table.filter($table::id.eq(id)))
+                .set((
+                    &$values::from(fields),
+                    $table::version.eq(version),
+                    $table::updated_at.eq($crate::now()),
+                ))
+                .execute(conn)
+                .map_err(|e| Self::write_failed(e, fields))?;
+            Ok(())
+        }
+
+        fn remove(
+            conn: &mut $crate::DbConnection,
+            account_id: i64,
+            id: i64,
+        ) -> Result<(), $crate::StoreError> {
+            use diesel::prelude::*;
+            diesel::delete(
+                $table::table
+                    .filter($table::id.eq(id))
+                    .filter($table::account_id.eq(account_id)),
+            )
+            .execute(conn)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use row_writes;
 
 /// Applies `patch` when the record is at `expected_version` (if one is given), with its
 /// `*.updated` event. A patch that changes nothing answers the record as it is: no new

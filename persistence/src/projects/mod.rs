@@ -638,23 +638,6 @@ impl Versioned for Projects {
         &fields.tags
     }
 
-    fn write(
-        conn: &mut DbConnection,
-        id: i64,
-        fields: &ProjectFields,
-        version: i64,
-    ) -> Result<(), StoreError> {
-        diesel::update(projects::table.filter(projects::id.eq(id)))
-            .set((
-                &ProjectValues::from(fields),
-                projects::version.eq(version),
-                projects::updated_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(|e| unless_external_id_raced(e, fields))?;
-        Ok(())
-    }
-
     fn unlink(
         _conn: &mut DbConnection,
         _account_id: i64,
@@ -665,13 +648,11 @@ impl Versioned for Projects {
         Ok(Vec::new())
     }
 
-    fn remove(conn: &mut DbConnection, _account_id: i64, id: i64) -> Result<(), StoreError> {
-        // Its people go with it (ON DELETE CASCADE).
-        diesel::delete(project_transitions::table.filter(project_transitions::project_id.eq(id)))
-            .execute(conn)?;
-        diesel::delete(projects::table.filter(projects::id.eq(id))).execute(conn)?;
-        Ok(())
+    fn write_failed(e: diesel::result::Error, fields: &ProjectFields) -> StoreError {
+        unless_external_id_raced(e, fields)
     }
+
+    record::row_writes!(projects, ProjectValues);
 }
 
 /// Moves a project in its own transaction, with its history row, the dates the move sets
