@@ -461,7 +461,6 @@ pub fn import(
 
 impl import::Target for Companies {
     type Create = NewCompany;
-    type Patch = CompanyPatch;
     const KEY_FIELD: &'static str = "domain";
 
     fn refs_of_create(create: &NewCompany) -> Vec<Ref> {
@@ -503,7 +502,7 @@ impl import::Target for Companies {
         Ok(found)
     }
 
-    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+    fn lock_all(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
         CompanyPlacement::lock_many(conn, account_id, ids)
     }
 
@@ -561,17 +560,6 @@ impl import::Target for Companies {
             .iter()
             .map(|c| NewEvent::new(EventType::CompanyCreated, c.id, outbox.render.company(c)))
             .collect())
-    }
-
-    fn update(
-        conn: &mut DbConnection,
-        account_id: i64,
-        id: i64,
-        patch: CompanyPatch,
-        outbox: &Outbox<'_>,
-    ) -> Result<Option<NewEvent>, StoreError> {
-        record::update_in::<Companies>(conn, account_id, id, None, patch, outbox)
-            .map(|(_, event)| event)
     }
 }
 

@@ -282,7 +282,6 @@ pub fn import(
 
 impl import::Target for Contacts {
     type Create = ContactFields;
-    type Patch = ContactPatch;
     const KEY_FIELD: &'static str = "email";
 
     fn refs_of_create(create: &ContactFields) -> Vec<Ref> {
@@ -335,7 +334,7 @@ impl import::Target for Contacts {
         Ok(found)
     }
 
-    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+    fn lock_all(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
         if let DbConnection::Postgresql(pg) = conn {
             for chunk in ids.chunks(1000) {
                 contacts::table
@@ -395,17 +394,6 @@ impl import::Target for Contacts {
             .map(Contact::from)
             .map(|c| NewEvent::new(EventType::ContactCreated, c.id, outbox.render.contact(&c)))
             .collect())
-    }
-
-    fn update(
-        conn: &mut DbConnection,
-        account_id: i64,
-        id: i64,
-        patch: ContactPatch,
-        outbox: &Outbox<'_>,
-    ) -> Result<Option<NewEvent>, StoreError> {
-        record::update_in::<Contacts>(conn, account_id, id, None, patch, outbox)
-            .map(|(_, event)| event)
     }
 }
 

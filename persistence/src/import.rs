@@ -54,10 +54,9 @@ pub enum RowOutcome {
     Skipped,
 }
 
-/// One kind of record that can be imported.
-pub(crate) trait Target {
+/// One kind of record that can be imported; its updates are the shared versioned update's.
+pub(crate) trait Target: crate::record::Versioned {
     type Create: Clone;
-    type Patch: Clone;
 
     /// The field that holds the upsert key, for error messages.
     const KEY_FIELD: &'static str;
@@ -79,7 +78,7 @@ pub(crate) trait Target {
     /// Locks the records about to be updated, in the order given (ascending ids), before any
     /// of them is updated: every write takes row locks before the account's lock (which its
     /// events take last), so writers cannot deadlock.
-    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
+    fn lock_all(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
 
     /// Inserts at most [`CHUNK_ROWS`] records, one statement per table; returns their ids in
     /// order.
@@ -97,16 +96,6 @@ pub(crate) trait Target {
         ids: &[i64],
         outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError>;
-
-    /// Applies one change and returns its `*.updated` event (none when the row changes
-    /// nothing); an `Invalid` refuses the row.
-    fn update(
-        conn: &mut DbConnection,
-        account_id: i64,
-        id: i64,
-        patch: Self::Patch,
-        outbox: &Outbox<'_>,
-    ) -> Result<Option<NewEvent>, StoreError>;
 }
 
 /// How a transaction ends when an atomic import had a bad row.
@@ -330,7 +319,7 @@ fn piece_of<T: Target>(
         })
         .collect();
     update_ids.sort_unstable();
-    T::lock(conn, account_id, &update_ids)?;
+    T::lock_all(conn, account_id, &update_ids)?;
 
     // Updates lock their rows; in id order, so that concurrent imports cannot deadlock.
     let mut updates: Vec<(usize, i64, T::Patch)> = plans
@@ -344,7 +333,8 @@ fn piece_of<T: Target>(
     updates.sort_by_key(|(_, id, _)| *id);
     for (i, id, patch) in updates {
         {
-            outcomes[i] = Some(match T::update(conn, account_id, id, patch, outbox) {
+            let updated = crate::record::update_in::<T>(conn, account_id, id, None, patch, outbox);
+            outcomes[i] = Some(match updated.map(|(_, event)| event) {
                 Ok(event) => {
                     events.extend(event);
                     RowOutcome::Updated(id)

@@ -13,7 +13,7 @@ use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::placement::{self, MoveKind, Pipelined};
 use crate::pool::on_backend;
 use crate::schema::projects;
-use crate::{DbConnection, StoreError, now, record, tags};
+use crate::{DbConnection, StoreError, now, tags};
 
 /// A project row of an import: its fields, and the phase to place it in (default: the first
 /// phase of the default project pipeline, as a single create).
@@ -37,7 +37,6 @@ pub fn import(
 
 impl import::Target for Projects {
     type Create = NewProject;
-    type Patch = ProjectPatch;
     const KEY_FIELD: &'static str = "external_id";
     const UNIQUE_KEY: bool = true;
 
@@ -89,7 +88,7 @@ impl import::Target for Projects {
         Ok(found)
     }
 
-    fn lock(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+    fn lock_all(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError> {
         ProjectPlacement::lock_many(conn, account_id, ids)
     }
 
@@ -153,16 +152,5 @@ impl import::Target for Projects {
             .iter()
             .map(|p| NewEvent::new(EventType::ProjectCreated, p.id, outbox.render.project(p)))
             .collect())
-    }
-
-    fn update(
-        conn: &mut DbConnection,
-        account_id: i64,
-        id: i64,
-        patch: ProjectPatch,
-        outbox: &Outbox<'_>,
-    ) -> Result<Option<NewEvent>, StoreError> {
-        record::update_in::<Projects>(conn, account_id, id, None, patch, outbox)
-            .map(|(_, event)| event)
     }
 }

@@ -732,22 +732,43 @@ pub(crate) fn relink_companies(
         .select(projects::id)
         .order(projects::id.asc())
         .load(conn)?;
-    if linked.is_empty() {
-        return Ok(Vec::new());
+    changing(conn, account_id, &linked, outbox, |conn| {
+        diesel::update(
+            projects::table
+                .filter(projects::account_id.eq(account_id))
+                .filter(projects::id.eq_any(&linked)),
+        )
+        .set(projects::company_id.eq(to))
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Runs `change` on some projects (their company, their people) and makes each its next
+/// version, with the `project.updated` events that say what changed.
+pub(super) fn changing(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+    outbox: &Outbox<'_>,
+    change: impl FnOnce(&mut DbConnection) -> Result<(), StoreError>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    if ids.is_empty() {
+        return change(conn).map(|()| Vec::new());
     }
-    let before = get_many(conn, account_id, &linked)?;
+    let before = get_many(conn, account_id, ids)?;
+    change(conn)?;
     diesel::update(
         projects::table
             .filter(projects::account_id.eq(account_id))
-            .filter(projects::company_id.eq_any(from)),
+            .filter(projects::id.eq_any(ids)),
     )
     .set((
-        projects::company_id.eq(to),
         projects::version.eq(projects::version + 1),
         projects::updated_at.eq(now()),
     ))
     .execute(conn)?;
-    let after = get_many(conn, account_id, &linked)?;
+    let after = get_many(conn, account_id, ids)?;
     Ok(before
         .iter()
         .zip(&after)

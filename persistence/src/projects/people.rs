@@ -324,7 +324,7 @@ pub(crate) fn drop_contact(
     outbox: &Outbox<'_>,
 ) -> Result<Vec<NewEvent>, StoreError> {
     let on = projects_of(conn, account_id, &[contact])?;
-    changing(conn, account_id, &on, outbox, |conn| {
+    super::changing(conn, account_id, &on, outbox, |conn| {
         diesel::delete(
             project_contacts::table
                 .filter(project_contacts::account_id.eq(account_id))
@@ -346,7 +346,7 @@ pub(crate) fn relink_contacts(
     outbox: &Outbox<'_>,
 ) -> Result<Vec<NewEvent>, StoreError> {
     let on = projects_of(conn, account_id, duplicates)?;
-    changing(conn, account_id, &on, outbox, |conn| {
+    super::changing(conn, account_id, &on, outbox, |conn| {
         // The survivor's places first, then each duplicate's in turn: on a project that
         // two duplicates are on, the first one's role stays.
         for duplicate in duplicates {
@@ -383,43 +383,4 @@ fn projects_of(
         .distinct()
         .order(project_contacts::project_id.asc())
         .load(conn)?)
-}
-
-/// Runs `change` on the people of some projects and makes each its next version, with the
-/// `project.updated` events that say what changed.
-fn changing(
-    conn: &mut DbConnection,
-    account_id: i64,
-    ids: &[i64],
-    outbox: &Outbox<'_>,
-    change: impl FnOnce(&mut DbConnection) -> Result<(), StoreError>,
-) -> Result<Vec<NewEvent>, StoreError> {
-    if ids.is_empty() {
-        return change(conn).map(|()| Vec::new());
-    }
-    let before = super::get_many(conn, account_id, ids)?;
-    change(conn)?;
-    diesel::update(
-        projects::table
-            .filter(projects::account_id.eq(account_id))
-            .filter(projects::id.eq_any(ids)),
-    )
-    .set((
-        projects::version.eq(projects::version + 1),
-        projects::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    let after = super::get_many(conn, account_id, ids)?;
-    Ok(before
-        .iter()
-        .zip(&after)
-        .map(|(was, is)| {
-            NewEvent::changed(
-                EventType::ProjectUpdated,
-                is.id,
-                &outbox.render.project(was),
-                outbox.render.project(is),
-            )
-        })
-        .collect())
 }
