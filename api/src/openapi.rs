@@ -52,7 +52,7 @@ pub fn document() -> serde_json::Value {
         companies::list, companies::create, companies::show, companies::update, companies::delete,
         companies::history, companies::transition, companies::merge, contacts::merge,
         projects::list, projects::create, projects::show, projects::update, projects::delete,
-        projects::history, projects::transition, projects::list_of_company,
+        projects::history, projects::transition, projects::list_of_company, projects::merge,
         projects::list_contacts, projects::put_contact, projects::remove_contact,
         projects::list_team, projects::put_member, projects::remove_member,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,

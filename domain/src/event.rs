@@ -38,10 +38,11 @@ pub enum EventType {
     ProjectPhaseChanged,
     ProjectWon,
     ProjectLost,
+    ProjectMerged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 24] = [
         EventType::CompanyCreated,
         EventType::CompanyUpdated,
         EventType::CompanyDeleted,
@@ -65,6 +66,7 @@ impl EventType {
         EventType::ProjectPhaseChanged,
         EventType::ProjectWon,
         EventType::ProjectLost,
+        EventType::ProjectMerged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl EventType {
             EventType::ProjectPhaseChanged => "project.phase_changed",
             EventType::ProjectWon => "project.won",
             EventType::ProjectLost => "project.lost",
+            EventType::ProjectMerged => "project.merged",
         }
     }
 
@@ -120,7 +123,7 @@ impl EventType {
             PipelineCreated | PipelineUpdated | PipelineDeleted => RecordType::Pipeline,
             PhaseCreated | PhaseUpdated | PhaseDeleted => RecordType::Phase,
             ProjectCreated | ProjectUpdated | ProjectDeleted | ProjectPhaseChanged | ProjectWon
-            | ProjectLost => RecordType::Project,
+            | ProjectLost | ProjectMerged => RecordType::Project,
         }
     }
 }

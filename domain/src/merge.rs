@@ -7,10 +7,11 @@ use serde_json::{Map, Value};
 
 use crate::company::{Company, CompanyFields};
 use crate::contact::{Contact, ContactFields};
+use crate::project::{Project, ProjectFields, Schedule};
 use crate::validation::ValueError;
 use crate::values::{
-    Address, CustomFields, Description, DomainName, Email, Label, Name, Phone, SizeBand, Tags,
-    WebAddress,
+    Address, CustomFields, Description, DomainName, Email, ExternalId, Label, Name, Phone,
+    SizeBand, Tags, WebAddress,
 };
 use crate::{FieldError, Invalid};
 
@@ -246,6 +247,72 @@ pub fn merged_manager(
         Some(_) => resolve(own),
         None => duplicates.iter().find_map(|(_, m)| resolve(*m)),
     }
+}
+
+/// The same for projects: the survivor keeps its own values and place; each field it lacks
+/// (a company, an owner, a value, a date...) comes from the first duplicate that has it, in
+/// the order given; tags are the union, custom fields filled key by key. Its dates plan stays
+/// consistent because the three planned dates come together from one project.
+pub fn merge_project(survivor: &Project, duplicates: &[Project]) -> Result<ProjectFields, Invalid> {
+    fn fill<T: Clone>(
+        survivor: &Project,
+        duplicates: &[Project],
+        get: fn(&Project) -> &Option<T>,
+    ) -> Option<T> {
+        let others: Vec<&Option<T>> = duplicates.iter().map(get).collect();
+        first_present(get(survivor), &others)
+    }
+    let s = survivor;
+    let d = duplicates;
+    let tags: Vec<&[String]> = d.iter().map(|p| p.tags.as_slice()).collect();
+    let custom: Vec<&Map<String, Value>> = d.iter().map(|p| &p.custom_fields).collect();
+    let mut invalid = Invalid::default();
+    let tags = invalid.check("duplicate_ids", union_tags(&s.tags, &tags));
+    let custom_fields = invalid.check(
+        "duplicate_ids",
+        fill_custom_fields(&s.custom_fields, &custom),
+    );
+    let (Some(tags), Some(custom_fields)) = (tags, custom_fields) else {
+        return Err(invalid);
+    };
+    // The plan (start, duration, finish) is one project's: the survivor's when it has any of
+    // it, else the first duplicate's that has one.
+    let planned = |p: &Project| {
+        let sc = &p.schedule;
+        sc.expected_start_date.is_some()
+            || sc.expected_duration.is_some()
+            || sc.expected_finish_date.is_some()
+    };
+    let plan = std::iter::once(s)
+        .chain(d.iter())
+        .find(|p| planned(p))
+        .map(|p| &p.schedule);
+    let was = &s.schedule;
+    let schedule = Schedule {
+        expected_start_date: plan.and_then(|p| p.expected_start_date),
+        expected_duration: plan.and_then(|p| p.expected_duration),
+        expected_finish_date: plan.and_then(|p| p.expected_finish_date),
+        proposal_received_date: fill(s, d, |p| &p.schedule.proposal_received_date),
+        proposal_due_date: fill(s, d, |p| &p.schedule.proposal_due_date),
+        start_date: fill(s, d, |p| &p.schedule.start_date),
+        end_date: fill(s, d, |p| &p.schedule.end_date),
+        // Set by the survivor's own moves.
+        won_at: was.won_at,
+        close_date: was.close_date,
+        completed_date: was.completed_date,
+    };
+    Ok(ProjectFields {
+        name: Name::from_stored(s.name.clone()),
+        description: fill(s, d, |p| &p.description).map(Description::from_stored),
+        company_id: fill(s, d, |p| &p.company_id),
+        owner_id: fill(s, d, |p| &p.owner_id),
+        external_id: fill(s, d, |p| &p.external_id).map(ExternalId::from_stored),
+        value: fill(s, d, |p| &p.value),
+        probability: fill(s, d, |p| &p.probability),
+        schedule,
+        tags,
+        custom_fields,
+    })
 }
 
 #[cfg(test)]

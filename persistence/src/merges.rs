@@ -1,32 +1,31 @@
 //! Merging duplicates into a survivor, each merge in one write transaction: for companies
-//! their contacts, history and tags move over; for contacts, whoever reported to them. The
+//! their contacts, projects, history and tags move over; for contacts, whoever reported to
+//! them and their places on projects; for projects, their history and people. The
 //! rules for the survivor's fields live in `domain::merge`.
 //!
 //! Lock order, as every other write takes it: pipelines (shared) before company rows, record
 //! rows before the account's row, and the events last. Rows of one kind are locked in id
 //! order, so two merges that share records queue instead of deadlocking.
 
-use std::collections::BTreeSet;
-
 use diesel::prelude::*;
 use domain::company::Company;
 use domain::contact::{Contact, check_reporting_line};
 use domain::event::{EventType, NewEvent, Outbox};
-use domain::merge::{DuplicateIds, merge_company, merge_contact, merged_manager};
+use domain::merge::{DuplicateIds, merge_company, merge_contact, merge_project, merged_manager};
+use domain::project::Project;
 use domain::{FieldError, Invalid};
 
+use crate::companies::CompanyPlacement;
 use crate::companies::{self, CompanyRow, CompanyValues};
 use crate::contacts::{self, ContactRow, ContactValues, MAX_REPORTING_DEPTH};
-use crate::pipelines;
+use crate::placement;
+use crate::projects::{self, ProjectPlacement};
 use crate::schema::{
     companies as companies_table, company_transitions, contacts as contacts_table,
 };
 use crate::{
     DbConnection, StoreError, check_version, events, lock_account, now, tags, write_transaction,
 };
-
-/// How often a merge re-reads companies that changed pipeline while it took its locks.
-const LOCK_ATTEMPTS: usize = 5;
 
 /// Merges `duplicates` into the company `survivor_id` (at `expected_version`, if given) and
 /// returns the survivor as it now is. Events: `company.merged` for the survivor (with the
@@ -260,16 +259,20 @@ pub fn merge_contacts(
 }
 
 /// A 422 naming each listed id that is no record of the account: the caller fixes the list.
-fn check_known(dups: &[i64], known: impl Fn(i64) -> bool, what: &str) -> Result<(), Invalid> {
+fn check_known(
+    dups: &[i64],
+    known: impl Fn(i64) -> bool,
+    what: &'static str,
+) -> Result<(), Invalid> {
     let mut invalid = Invalid::default();
     for (i, id) in dups.iter().copied().enumerate() {
         if !known(id) {
             invalid.push(FieldError::new(
                 format!("duplicate_ids[{i}]"),
-                if what == "company" {
-                    "unknown_company"
-                } else {
-                    "unknown_contact"
+                match what {
+                    "company" => "unknown_company",
+                    "contact" => "unknown_contact",
+                    _ => "unknown_project",
                 },
                 format!("there is no {what} {id} in this account"),
             ));
@@ -278,8 +281,8 @@ fn check_known(dups: &[i64], known: impl Fn(i64) -> bool, what: &str) -> Result<
     invalid.into_result()
 }
 
-/// The survivor and its duplicates, locked in id order, after the pipelines they are in
-/// (shared), as moves take them. SQLite's immediate transaction holds the whole database.
+/// The survivor and the duplicates, locked (see [`placement::lock_placed`]), as stored;
+/// ids of other accounts are left out.
 fn lock_companies(
     conn: &mut DbConnection,
     account_id: i64,
@@ -288,48 +291,14 @@ fn lock_companies(
 ) -> Result<Vec<Company>, StoreError> {
     let mut ids = dups.to_vec();
     ids.push(survivor_id);
-    ids.sort_unstable();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let seen: BTreeSet<i64> = companies_table::table
-            .filter(companies_table::account_id.eq(account_id))
-            .filter(companies_table::id.eq_any(&ids))
-            .select(companies_table::pipeline_id)
-            .load::<Option<i64>>(conn)?
-            .into_iter()
-            .flatten()
-            .collect();
-        for pipeline in &seen {
-            pipelines::lock_shared(conn, Some(*pipeline))?;
-        }
-        // One expression per backend: `as_select` is typed by the backend that runs it.
-        macro_rules! query {
-            () => {
-                companies_table::table
-                    .filter(companies_table::account_id.eq(account_id))
-                    .filter(companies_table::id.eq_any(&ids))
-                    .order(companies_table::id.asc())
-                    .select(CompanyRow::as_select())
-            };
-        }
-        let rows: Vec<CompanyRow> = match conn {
-            DbConnection::Postgresql(pg) => query!().for_update().load(pg)?,
-            DbConnection::Sqlite(_) => query!().load(conn)?,
-        };
-        let locked: Vec<Company> = rows.into_iter().map(Company::from).collect();
-        if locked
-            .iter()
-            .all(|c| c.place.pipeline_id.is_none_or(|p| seen.contains(&p)))
-        {
-            return Ok(locked);
-        }
-        if attempts >= LOCK_ATTEMPTS {
-            return Err(StoreError::Conflict(
-                "the companies keep changing pipeline; retry the merge".into(),
-            ));
-        }
-    }
+    placement::lock_placed::<CompanyPlacement>(conn, account_id, &ids)?;
+    let rows: Vec<CompanyRow> = companies_table::table
+        .filter(companies_table::account_id.eq(account_id))
+        .filter(companies_table::id.eq_any(&ids))
+        .order(companies_table::id.asc())
+        .select(CompanyRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Company::from).collect())
 }
 
 /// Contacts of the account by id, in id order; on PostgreSQL locked until the transaction
@@ -396,4 +365,56 @@ fn chain_above(
         current = above;
     }
     Ok(chain)
+}
+
+/// Merges `duplicates` into the project `survivor_id` (at `expected_version`, if given) and
+/// returns the survivor as it now is. Their history rows and people move to the survivor,
+/// which keeps its own place and, where it is on the project already, its people's roles.
+/// Events: `project.merged` for the survivor (with the merged ids) and `project.deleted` for
+/// each duplicate (with `merged_into`).
+pub fn merge_projects(
+    conn: &mut DbConnection,
+    account_id: i64,
+    survivor_id: i64,
+    duplicates: &DuplicateIds,
+    expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
+) -> Result<Project, StoreError> {
+    write_transaction(conn, |conn| {
+        let dups = duplicates.as_slice();
+        let mut ids = dups.to_vec();
+        ids.push(survivor_id);
+        placement::lock_placed::<ProjectPlacement>(conn, account_id, &ids)?;
+        let found = projects::get_many(conn, account_id, &ids)?;
+        let survivor = found
+            .iter()
+            .find(|p| p.id == survivor_id)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        check_known(dups, |id| found.iter().any(|p| p.id == id), "project")?;
+        check_version(survivor.version, expected_version)?;
+        let in_order: Vec<Project> = dups
+            .iter()
+            .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
+            .collect();
+        let fields = merge_project(&survivor, &in_order)?;
+        projects::absorb(conn, account_id, &survivor, dups, &fields)?;
+        let project = projects::get(conn, account_id, survivor_id)?;
+        let render = outbox.render;
+        let mut new = vec![
+            NewEvent::changed(
+                EventType::ProjectMerged,
+                survivor_id,
+                &render.project(&survivor),
+                render.project(&project),
+            )
+            .with_merged_ids(dups.to_vec()),
+        ];
+        new.extend(in_order.iter().map(|p| {
+            NewEvent::new(EventType::ProjectDeleted, p.id, render.project(p))
+                .with_merged_into(survivor_id)
+        }));
+        events::record(conn, account_id, outbox, new)?;
+        Ok(project)
+    })
 }

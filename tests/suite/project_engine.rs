@@ -750,3 +750,126 @@ async fn merging_contacts_moves_their_places_on_projects_to_the_survivor() {
         "{changed:?}"
     );
 }
+
+#[tokio::test]
+async fn merging_projects_moves_history_and_people_fills_the_survivor_and_says_so() {
+    let app = spawn_app().await;
+    let phases = project_pipeline(&app).await["phases"].clone();
+    let survivor = project(&app, json!({"name": "Office move", "tags": ["a"]})).await;
+    let duplicate = project(
+        &app,
+        json!({
+            "name": "Office move (copy)", "external_id": "ERP-7", "tags": ["b"],
+            "value": {"amount": "9000", "currency": "EUR"},
+            "expected_start_date": "2027-01-01", "expected_duration": "P2M"
+        }),
+    )
+    .await;
+    let (s, d) = (survivor["id"].clone(), duplicate["id"].clone());
+    let moved = move_project(
+        &app,
+        d.as_i64().unwrap_or(0),
+        json!({"to_phase_id": phases[1]["id"]}),
+    )
+    .await;
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    let ana = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    let added = put(
+        &app,
+        &format!("/v1/projects/{d}/contacts/{ana}"),
+        json!({"role": "decision_maker"}),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let after = app.get("/v1/events?limit=200").await.body["data"]
+        .as_array()
+        .and_then(|l| l.last().map(|e| e["id"].clone()))
+        .unwrap_or_default();
+
+    let merged = app
+        .post(
+            &format!("/v1/projects/{s}/merge"),
+            json!({"duplicate_ids": [d]}),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let body = &merged.body;
+    assert_eq!(
+        body["name"], "Office move",
+        "the survivor keeps its own values"
+    );
+    assert_eq!(body["external_id"], "ERP-7", "and takes those it lacked");
+    assert_eq!(
+        body["value"],
+        json!({"amount": "9000.00", "currency": "EUR"})
+    );
+    assert_eq!(body["expected_finish_date"], "2027-03-01");
+    assert_eq!(body["tags"], json!(["a", "b"]));
+    assert_eq!(body["phase_id"], phases[0]["id"], "and its own place");
+    assert_eq!(
+        body["contacts"],
+        json!([{"contact_id": ana, "role": "decision_maker"}])
+    );
+    assert_eq!(merged.header("etag"), Some("\"2\""));
+    let history = app.get(&format!("/v1/projects/{s}/transitions")).await;
+    assert_eq!(
+        history.body["data"].as_array().map(Vec::len),
+        Some(3),
+        "its own placement and the duplicate's two rows: {}",
+        history.body
+    );
+    app.get(&format!("/v1/projects/{d}"))
+        .await
+        .assert_problem(404, "not_found");
+    let events = app.get(&format!("/v1/events?after={after}")).await;
+    let types: Vec<&str> = events.body["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|e| e["type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(types, ["project.merged", "project.deleted"]);
+    assert_eq!(events.body["data"][0]["data"]["merged_ids"], json!([d]));
+    assert_eq!(events.body["data"][1]["data"]["merged_into"], s);
+}
+
+#[tokio::test]
+async fn a_project_merge_refuses_unknown_and_foreign_duplicates_and_changes_nothing() {
+    let app = spawn_app().await;
+    let s = project(&app, json!({"name": "Ours"})).await["id"].clone();
+    let other = app.other_account("Other Firm");
+    let foreign = app
+        .post_as(&other, "/v1/projects", json!({"name": "Theirs"}))
+        .await
+        .id();
+    let refused = app
+        .post(
+            &format!("/v1/projects/{s}/merge"),
+            json!({"duplicate_ids": [foreign, 999_999]}),
+        )
+        .await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(
+        refused.error_fields(),
+        ["duplicate_ids[0]", "duplicate_ids[1]"],
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["code"], "unknown_project");
+    let theirs = app.get_as(&other, &format!("/v1/projects/{foreign}")).await;
+    assert_eq!(theirs.status, 200, "another account's project is untouched");
+    let ours = app.get(&format!("/v1/projects/{s}")).await;
+    assert_eq!(ours.body["version"], 1);
+    let dup = project(&app, json!({"name": "Dup"})).await["id"].clone();
+    let stale = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/projects/{s}/merge"),
+            Some(&app.token),
+            Some(&json!({ "duplicate_ids": [dup] })),
+            &[("If-Match", "\"7\"")],
+        )
+        .await;
+    stale.assert_problem(412, "precondition_failed");
+}

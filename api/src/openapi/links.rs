@@ -6,10 +6,15 @@
 //! utoipa 5 serialises with snake-case keys (`operation_id`, `request_body`) that OpenAPI 3.1
 //! does not know.
 //!
-//! The rule, derived from the paths so that every later resource gets its links for free: a
-//! `POST` on `P` that answers 201 with an `id` links to every operation on `P/{p}` and below
-//! whose only new path parameter is `p`, with `p` taken from `$response.body#/id` and the
-//! parameters `P` itself has taken from the create request's path.
+//! The rules, derived from the paths so that every later resource gets its links for free:
+//! - a `POST` on `P` that answers 201 with an `id` links to every operation on `P/{p}` and
+//!   below whose only new path parameter is `p`, with `p` taken from `$response.body#/id` and
+//!   the parameters `P` itself has taken from the create request's path;
+//! - an operation on a member `M/{m}` of a record's collection that is another record (a
+//!   project's contact, `/v1/projects/{id}/contacts/{contact_id}`) has no create that answers
+//!   both ids: the list `GET M` links to it with `m` from its first item, and a `PUT M/{m}`
+//!   (which answers the member) links to the other operations on the member with `m` from its
+//!   answer; the record's own ids come from the request's path.
 
 use serde_json::{Map, Value, json};
 
@@ -53,6 +58,112 @@ pub fn add(document: &mut Value) {
             response["links"] = Value::Object(links);
         }
     }
+    for (pointer, links) in member_links(document, &operations) {
+        if let Some(response) = document.pointer_mut(&pointer) {
+            let existing = response
+                .as_object_mut()
+                .map(|r| r.entry("links").or_insert_with(|| json!({})));
+            if let Some(Value::Object(existing)) = existing {
+                existing.extend(links);
+            }
+        }
+    }
+}
+
+/// The links of the second rule, by the JSON Pointer of the response they go on.
+fn member_links(document: &Value, operations: &[Operation]) -> Vec<(String, Map<String, Value>)> {
+    let mut found: Vec<(String, Map<String, Value>)> = Vec::new();
+    let mut add = |pointer: String, name: String, link: Value| match found
+        .iter_mut()
+        .find(|(p, _)| *p == pointer)
+    {
+        Some((_, links)) => {
+            links.insert(name, link);
+        }
+        None => found.push((pointer, Map::from_iter([(name, link)]))),
+    };
+    for target in operations {
+        let Some((collection, member)) = member_of(&target.path) else {
+            continue;
+        };
+        let inherited = || {
+            path_parameters(collection)
+                .map(|p| (p.to_owned(), json!(format!("$request.path.{p}"))))
+                .collect::<Map<String, Value>>()
+        };
+        let describe = |from: &str| {
+            format!(
+                "`{} {}` on {from}",
+                target.method.to_uppercase(),
+                target.path
+            )
+        };
+        for source in operations {
+            let (codes, expression, what): (&[&str], String, &str) = if source.method == "get"
+                && source.path == collection
+            {
+                (
+                    &["200"],
+                    format!("$response.body#/data/0/{member}"),
+                    "the first listed",
+                )
+            } else if source.method == "put" && source.path == target.path && source.id != target.id
+            {
+                (
+                    &["200", "201"],
+                    format!("$response.body#/{member}"),
+                    "what this put",
+                )
+            } else {
+                continue;
+            };
+            for code in codes {
+                let pointer = format!(
+                    "/paths/{}/{}/responses/{code}",
+                    escape_pointer(&source.path),
+                    source.method
+                );
+                let Some(schema) =
+                    document.pointer(&format!("{pointer}/content/application~1json/schema"))
+                else {
+                    continue;
+                };
+                let holds = match source.method {
+                    "get" => property(document, schema, "data")
+                        .and_then(|data| data.get("items"))
+                        .and_then(|items| property(document, items, member))
+                        .is_some(),
+                    _ => property(document, schema, member).is_some(),
+                };
+                if !holds {
+                    continue;
+                }
+                let mut parameters = inherited();
+                parameters.insert(member.to_owned(), json!(expression));
+                add(
+                    pointer,
+                    link_name(&target.id),
+                    json!({
+                        "operationId": target.id,
+                        "parameters": parameters,
+                        "description": describe(what),
+                    }),
+                );
+            }
+        }
+    }
+    found
+}
+
+/// For a path that ends in a member of a record's collection (`/v1/projects/{id}/contacts/{contact_id}`):
+/// the collection's path and the member's parameter, when the collection has path parameters
+/// of its own (a record's) and the member's is a reference (`*_id`).
+fn member_of(path: &str) -> Option<(&str, &str)> {
+    let (collection, last) = path.rsplit_once('/')?;
+    let member = last.strip_prefix('{')?.strip_suffix('}')?;
+    let literal = collection.rsplit('/').next()?;
+    let named = member.ends_with("_id") && !literal.starts_with('{');
+    (named && collection.contains('{')).then_some((collection, member))
 }
 
 fn operations(document: &Value) -> Vec<Operation> {
@@ -293,6 +404,62 @@ mod tests {
         let links = links(&document, "/v1/pipelines");
         assert!(links.contains_key("GetBoard"));
         assert!(!links.contains_key("GetPhase"));
+    }
+
+    fn response_links(
+        document: &Value,
+        path: &str,
+        method: &str,
+        code: &str,
+    ) -> Map<String, Value> {
+        document
+            .pointer(&format!(
+                "/paths/{}/{method}/responses/{code}/links",
+                escape_pointer(path)
+            ))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_records_member_list_links_to_its_first_member() {
+        let document = document();
+        let links = response_links(&document, "/v1/projects/{id}/contacts", "get", "200");
+        let remove = &links["RemoveProjectContact"]["parameters"];
+        assert_eq!(remove["id"], "$request.path.id");
+        assert_eq!(remove["contact_id"], "$response.body#/data/0/contact_id");
+        let team = response_links(&document, "/v1/projects/{id}/team", "get", "200");
+        assert_eq!(
+            team["RemoveProjectTeamMember"]["parameters"]["user_id"],
+            "$response.body#/data/0/user_id"
+        );
+    }
+
+    #[test]
+    fn putting_a_member_links_to_removing_it() {
+        let document = document();
+        for code in ["200", "201"] {
+            let links = response_links(
+                &document,
+                "/v1/projects/{id}/contacts/{contact_id}",
+                "put",
+                code,
+            );
+            let remove = &links["RemoveProjectContact"]["parameters"];
+            assert_eq!(remove["contact_id"], "$response.body#/contact_id", "{code}");
+            assert_eq!(remove["id"], "$request.path.id");
+        }
+    }
+
+    #[test]
+    fn only_a_reference_below_a_record_is_a_member() {
+        assert_eq!(
+            member_of("/v1/projects/{id}/team/{user_id}"),
+            Some(("/v1/projects/{id}/team", "user_id"))
+        );
+        assert_eq!(member_of("/v1/companies/{id}"), None);
+        assert_eq!(member_of("/v1/projects/{id}/transitions"), None);
     }
 
     #[test]

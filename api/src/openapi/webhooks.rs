@@ -111,14 +111,19 @@ fn describe(event_type: EventType) -> &'static str {
         }
         ProjectCreated => "A project was created, placed in its first phase.",
         ProjectUpdated => {
-            "A project's fields changed (or its company was deleted); `data.previous` holds the old values."
+            "A project's fields or people changed (also when its company or one of its contacts was deleted or merged); `data.previous` holds the old values."
         }
-        ProjectDeleted => "A project was deleted; `data.object` is the project as it was.",
+        ProjectDeleted => {
+            "A project was deleted; `data.object` is the project as it was; after a merge, `data.merged_into` names the survivor."
+        }
         ProjectPhaseChanged => {
             "A project moved in its pipeline; `data.previous` holds its old place."
         }
         ProjectWon => "A project was won: `won_at` and `close_date` are set.",
         ProjectLost => "A project was lost, with the reason given; `close_date` is set.",
+        ProjectMerged => {
+            "Duplicates were merged into this project; `data.merged_ids` names them (each also has its `project.deleted`)."
+        }
     }
 }
 
@@ -219,13 +224,17 @@ fn example(event_type: EventType) -> Value {
             project(13, "lost", json!("lost")),
             Some(json!({"phase_id": 9, "state": "proposed", "outcome": null})),
         ),
+        ProjectMerged => (
+            project(7, "proposed", Value::Null),
+            Some(json!({"description": null})),
+        ),
     };
     let record = event_type.record_type();
     let mut data = json!({"object": object});
     if let Some(previous) = previous {
         data["previous"] = previous;
     }
-    if matches!(event_type, CompanyMerged | ContactMerged) {
+    if matches!(event_type, CompanyMerged | ContactMerged | ProjectMerged) {
         data["merged_ids"] = json!([43, 44]);
     }
     json!({

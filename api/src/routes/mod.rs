@@ -123,6 +123,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(projects::delete)),
                 )
                 .service(
+                    web::resource("/projects/{id}/merge").route(web::post().to(projects::merge)),
+                )
+                .service(
                     web::resource("/projects/{id}/transitions")
                         .route(web::get().to(projects::history))
                         .route(web::post().to(projects::transition)),

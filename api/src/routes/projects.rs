@@ -275,6 +275,54 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Merge duplicate projects into this one
+///
+/// In one transaction: every history row of a duplicate now belongs to this project (the
+/// survivor), so its history and `time_in_phases` hold the duplicates' journeys too, while
+/// the survivor keeps its own place in its pipeline; the duplicates' contacts and team join
+/// it where they are not on it already (the survivor's roles stay). Tags are united (422
+/// when together they are more than 50); each empty field of the survivor (`null`) takes the
+/// first value the duplicates have, in the order listed (the planned start, duration and
+/// finish come together from one project); custom-field keys it lacks are added the same way,
+/// and an `external_id` it lacks is taken over. The duplicates are then deleted.
+///
+/// Events, in this order: `project.merged` for the survivor (`data.merged_ids` the
+/// duplicates), then a `project.deleted` for each duplicate (`data.merged_into` the survivor).
+#[utoipa::path(
+    operation_id = "mergeProjects", post, path = "/v1/projects/{id}/merge", tag = "projects",
+    params(
+        ("id" = i64, Path, description = "The surviving project's id"),
+        ("If-Match" = Option<String>, Header, description = "The survivor's ETag you last read; 412 when it has changed since"),
+    ),
+    request_body = crate::wire::merges::MergeRequest,
+    responses(
+        (status = 200, description = "The duplicates were merged: the survivor as it now is", body = ProjectOut, headers(("ETag" = String))),
+        (status = 404, description = "There is no such surviving project in this account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The projects kept changing pipeline while the merge took its locks; retry", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The survivor changed since the ETag in If-Match; nothing was merged", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`duplicate_ids` is invalid: empty, over 50, repeated, the survivor itself, an id that is no project of this account (`unknown_project`, naming it), or duplicates whose tags or custom fields together exceed one project's limits; nothing was merged", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["projects:write"]))
+)]
+pub async fn merge(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<crate::wire::merges::MergeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let duplicates = body.0.into_duplicates(id)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let project = state
+        .run(move |conn| {
+            persistence::merges::merge_projects(conn, account, id, &duplicates, if_match.0, &outbox)
+        })
+        .await?;
+    Ok(record(project.version, ProjectOut::from(project)))
+}
+
 /// A project's history
 ///
 /// Every move of the project, newest first.

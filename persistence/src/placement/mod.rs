@@ -229,6 +229,14 @@ pub(crate) trait Pipelined {
     /// SQLite's write transaction holds the database).
     fn lock(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Placed, StoreError>;
 
+    /// The pipelines some records of the account are in (records in none, and ids that are
+    /// no record of the account, add nothing).
+    fn pipelines_of(
+        conn: &mut DbConnection,
+        account_id: i64,
+        ids: &[i64],
+    ) -> Result<std::collections::BTreeSet<i64>, StoreError>;
+
     /// Locks many records' rows (PostgreSQL) in ascending id order, as imports do before they
     /// update any: the order every writer keeps, so that writers cannot deadlock.
     fn lock_many(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
@@ -449,6 +457,22 @@ macro_rules! storage {
                 phase_entered_at: entered,
                 follow_up_due_at: due,
             })
+        }
+
+        fn pipelines_of(
+            conn: &mut $crate::DbConnection,
+            account_id: i64,
+            ids: &[i64],
+        ) -> Result<std::collections::BTreeSet<i64>, $crate::StoreError> {
+            use diesel::prelude::*;
+            Ok($records::table
+                .filter($records::account_id.eq(account_id))
+                .filter($records::id.eq_any(ids))
+                .select($records::pipeline_id)
+                .load::<Option<i64>>(conn)?
+                .into_iter()
+                .flatten()
+                .collect())
         }
 
         fn lock_many(
@@ -842,6 +866,32 @@ pub(crate) fn lock_record<P: Pipelined>(
     let placed = P::lock(conn, account_id, id)?;
     check_version(placed.version, expected_version)?;
     Ok(placed.version)
+}
+
+/// Locks records for a change of many at once (a merge), in the order every writer keeps: the
+/// pipelines they are in (shared, so that moves go on but a pipeline's removal waits), then
+/// their rows in id order; again when one changed pipeline while the locks were taken.
+pub(crate) fn lock_placed<P: Pipelined>(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    for _ in 0..LOCK_ATTEMPTS {
+        let seen = P::pipelines_of(conn, account_id, &ids)?;
+        for pipeline in &seen {
+            crate::pipelines::lock_shared(conn, Some(*pipeline))?;
+        }
+        P::lock_many(conn, account_id, &ids)?;
+        if P::pipelines_of(conn, account_id, &ids)?.is_subset(&seen) {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "the {} keep changing pipeline; retry",
+        P::KIND.count_noun(2)
+    )))
 }
 
 /// What moves a record.

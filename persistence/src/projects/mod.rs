@@ -525,7 +525,7 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project,
     Ok(project)
 }
 
-fn get_many(
+pub(crate) fn get_many(
     conn: &mut DbConnection,
     account_id: i64,
     ids: &[i64],
@@ -568,6 +568,36 @@ pub fn delete(
     outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     record::delete::<Projects>(conn, account_id, id, expected_version, outbox)
+}
+
+/// Merges duplicates into a survivor (their rows locked): their history and people move to it,
+/// they go, and it takes `fields` as its next version. See [`crate::merges::merge_projects`].
+pub(crate) fn absorb(
+    conn: &mut DbConnection,
+    account_id: i64,
+    survivor: &Project,
+    duplicates: &[i64],
+    fields: &ProjectFields,
+) -> Result<(), StoreError> {
+    // Before the duplicates go: their history rows would go with them (ON DELETE CASCADE).
+    diesel::update(
+        project_transitions::table
+            .filter(project_transitions::account_id.eq(account_id))
+            .filter(project_transitions::project_id.eq_any(duplicates)),
+    )
+    .set(project_transitions::project_id.eq(survivor.id))
+    .execute(conn)?;
+    people::absorb(conn, survivor.id, duplicates)?;
+    tags::projects::remove(conn, duplicates)?;
+    // They go before the survivor takes their values: an external id moves with them.
+    diesel::delete(
+        projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(duplicates)),
+    )
+    .execute(conn)?;
+    Projects::write(conn, survivor.id, fields, survivor.version + 1)?;
+    tags::projects::replace(conn, account_id, survivor.id, &fields.tags)
 }
 
 /// Projects in the shared record plumbing ([`crate::record`]) and imports.

@@ -384,3 +384,34 @@ fn projects_of(
         .order(project_contacts::project_id.asc())
         .load(conn)?)
 }
+
+/// Merged projects' people join the survivor, each where it is not on it already (the
+/// survivor's own roles stay; of two duplicates with one person, the first one's role).
+pub(crate) fn absorb(
+    conn: &mut DbConnection,
+    survivor: i64,
+    duplicates: &[i64],
+) -> Result<(), StoreError> {
+    macro_rules! absorb {
+        ($table:ident, $person:ident) => {
+            for duplicate in duplicates {
+                let on: Vec<i64> = $table::table
+                    .filter($table::project_id.eq(survivor))
+                    .select($table::$person)
+                    .load(conn)?;
+                diesel::delete(
+                    $table::table
+                        .filter($table::project_id.eq(duplicate))
+                        .filter($table::$person.eq_any(&on)),
+                )
+                .execute(conn)?;
+                diesel::update($table::table.filter($table::project_id.eq(duplicate)))
+                    .set($table::project_id.eq(survivor))
+                    .execute(conn)?;
+            }
+        };
+    }
+    absorb!(project_contacts, contact_id);
+    absorb!(project_members, user_id);
+    Ok(())
+}
