@@ -63,27 +63,20 @@ impl Role {
     }
 }
 
-/// The kinds of records a scope speaks of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Resource {
-    Companies,
-    Contacts,
-    Pipelines,
-    Projects,
-    Users,
-    Tokens,
+wire_enum! {
+    /// The kinds of records a scope speaks of.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Resource {
+        Companies = "companies",
+        Contacts = "contacts",
+        Pipelines = "pipelines",
+        Projects = "projects",
+        Users = "users",
+        Tokens = "tokens",
+    }
 }
 
 impl Resource {
-    pub const ALL: [Resource; 6] = [
-        Resource::Companies,
-        Resource::Contacts,
-        Resource::Pipelines,
-        Resource::Projects,
-        Resource::Users,
-        Resource::Tokens,
-    ];
-
     /// Whether the resource is the firm's CRM data (records and their pipelines), as opposed
     /// to the account's administration (team members, tokens). A JavaScript token asked for
     /// without scopes reads only CRM data.
@@ -93,17 +86,6 @@ impl Resource {
                 true
             }
             Resource::Users | Resource::Tokens => false,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::Companies => "companies",
-            Resource::Contacts => "contacts",
-            Resource::Pipelines => "pipelines",
-            Resource::Projects => "projects",
-            Resource::Users => "users",
-            Resource::Tokens => "tokens",
         }
     }
 }

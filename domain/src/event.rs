@@ -12,92 +12,38 @@ use crate::project::Project;
 use crate::token::ActorRef;
 use crate::validation::ValueError;
 
-/// Every kind of event, by its wire name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    CompanyCreated,
-    CompanyUpdated,
-    CompanyDeleted,
-    CompanyPhaseChanged,
-    CompanyWon,
-    CompanyLost,
-    CompanyMerged,
-    ContactCreated,
-    ContactUpdated,
-    ContactDeleted,
-    ContactMerged,
-    PipelineCreated,
-    PipelineUpdated,
-    PipelineDeleted,
-    PhaseCreated,
-    PhaseUpdated,
-    PhaseDeleted,
-    ProjectCreated,
-    ProjectUpdated,
-    ProjectDeleted,
-    ProjectPhaseChanged,
-    ProjectWon,
-    ProjectLost,
-    ProjectMerged,
+wire_enum! {
+    /// Every kind of event, by its wire name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum EventType {
+        CompanyCreated = "company.created",
+        CompanyUpdated = "company.updated",
+        CompanyDeleted = "company.deleted",
+        CompanyPhaseChanged = "company.phase_changed",
+        CompanyWon = "company.won",
+        CompanyLost = "company.lost",
+        CompanyMerged = "company.merged",
+        ContactCreated = "contact.created",
+        ContactUpdated = "contact.updated",
+        ContactDeleted = "contact.deleted",
+        ContactMerged = "contact.merged",
+        PipelineCreated = "pipeline.created",
+        PipelineUpdated = "pipeline.updated",
+        PipelineDeleted = "pipeline.deleted",
+        PhaseCreated = "phase.created",
+        PhaseUpdated = "phase.updated",
+        PhaseDeleted = "phase.deleted",
+        ProjectCreated = "project.created",
+        ProjectUpdated = "project.updated",
+        ProjectDeleted = "project.deleted",
+        ProjectPhaseChanged = "project.phase_changed",
+        ProjectWon = "project.won",
+        ProjectLost = "project.lost",
+        ProjectMerged = "project.merged",
+    }
 }
 
 impl EventType {
-    pub const ALL: [EventType; 24] = [
-        EventType::CompanyCreated,
-        EventType::CompanyUpdated,
-        EventType::CompanyDeleted,
-        EventType::CompanyPhaseChanged,
-        EventType::CompanyWon,
-        EventType::CompanyLost,
-        EventType::CompanyMerged,
-        EventType::ContactCreated,
-        EventType::ContactUpdated,
-        EventType::ContactDeleted,
-        EventType::ContactMerged,
-        EventType::PipelineCreated,
-        EventType::PipelineUpdated,
-        EventType::PipelineDeleted,
-        EventType::PhaseCreated,
-        EventType::PhaseUpdated,
-        EventType::PhaseDeleted,
-        EventType::ProjectCreated,
-        EventType::ProjectUpdated,
-        EventType::ProjectDeleted,
-        EventType::ProjectPhaseChanged,
-        EventType::ProjectWon,
-        EventType::ProjectLost,
-        EventType::ProjectMerged,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::CompanyCreated => "company.created",
-            EventType::CompanyUpdated => "company.updated",
-            EventType::CompanyDeleted => "company.deleted",
-            EventType::CompanyPhaseChanged => "company.phase_changed",
-            EventType::CompanyWon => "company.won",
-            EventType::CompanyLost => "company.lost",
-            EventType::CompanyMerged => "company.merged",
-            EventType::ContactCreated => "contact.created",
-            EventType::ContactUpdated => "contact.updated",
-            EventType::ContactDeleted => "contact.deleted",
-            EventType::ContactMerged => "contact.merged",
-            EventType::PipelineCreated => "pipeline.created",
-            EventType::PipelineUpdated => "pipeline.updated",
-            EventType::PipelineDeleted => "pipeline.deleted",
-            EventType::PhaseCreated => "phase.created",
-            EventType::PhaseUpdated => "phase.updated",
-            EventType::PhaseDeleted => "phase.deleted",
-            EventType::ProjectCreated => "project.created",
-            EventType::ProjectUpdated => "project.updated",
-            EventType::ProjectDeleted => "project.deleted",
-            EventType::ProjectPhaseChanged => "project.phase_changed",
-            EventType::ProjectWon => "project.won",
-            EventType::ProjectLost => "project.lost",
-            EventType::ProjectMerged => "project.merged",
-        }
-    }
-
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         Self::ALL
             .into_iter()
@@ -128,25 +74,19 @@ impl EventType {
     }
 }
 
-/// The kinds of record events speak of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordType {
-    Company,
-    Contact,
-    Pipeline,
-    Phase,
-    Project,
+wire_enum! {
+    /// The kinds of record events speak of.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RecordType {
+        Company = "company",
+        Contact = "contact",
+        Pipeline = "pipeline",
+        Phase = "phase",
+        Project = "project",
+    }
 }
 
 impl RecordType {
-    pub const ALL: [RecordType; 5] = [
-        RecordType::Company,
-        RecordType::Contact,
-        RecordType::Pipeline,
-        RecordType::Phase,
-        RecordType::Project,
-    ];
-
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         Self::ALL
             .into_iter()
@@ -169,16 +109,6 @@ impl RecordType {
             RecordType::Contact => Scope::Read(Resource::Contacts),
             RecordType::Pipeline | RecordType::Phase => Scope::Read(Resource::Pipelines),
             RecordType::Project => Scope::Read(Resource::Projects),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordType::Company => "company",
-            RecordType::Contact => "contact",
-            RecordType::Pipeline => "pipeline",
-            RecordType::Phase => "phase",
-            RecordType::Project => "project",
         }
     }
 }

@@ -1,6 +1,35 @@
 //! Clientline's domain: the entities, the values that cannot hold bad data, and the rules
 //! (permissions, org-chart cycles, the last admin). No I/O, no diesel, no actix lives here.
 
+/// An enumeration whose variants each have one wire name, written once: the enum, `ALL`
+/// (every variant, in the order written) and `as_str`, so that a new variant is added in one
+/// place and every list of them (parsers, error messages, the spec's enums) follows.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $wire:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in the order written.
+            pub const ALL: [$name; [$($wire),+].len()] = [$($name::$variant),+];
+
+            /// Its wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod company;
 pub mod contact;

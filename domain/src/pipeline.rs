@@ -94,28 +94,26 @@ impl Status {
     }
 }
 
-/// The kinds of record a pipeline holds, fixed when it is created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecordKind {
-    Company,
-    Project,
+wire_enum! {
+    /// The kinds of record a pipeline holds, fixed when it is created.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RecordKind {
+        Company = "company",
+        Project = "project",
+    }
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 2] = [RecordKind::Company, RecordKind::Project];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Company => "company",
-            RecordKind::Project => "project",
-        }
-    }
-
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == raw)
-            .ok_or_else(|| ValueError::new("invalid_choice", "must be company or project"))
+            .ok_or_else(|| {
+                ValueError::new(
+                    "invalid_choice",
+                    format!("must be {}", Self::ALL.map(RecordKind::as_str).join(" or ")),
+                )
+            })
     }
 
     pub fn from_stored(raw: &str) -> Self {
