@@ -131,6 +131,14 @@ pub fn fresh_database() -> (String, TestDatabase) {
             diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
                 .execute(&mut conn)
                 .unwrap_or_else(|e| panic!("cannot create the test database: {e}"));
+            // A test's database is thrown away: its commits need not wait for the disk
+            // (durability is PostgreSQL's, not what a test checks), which keeps the suite's
+            // time the service's, not fsync's.
+            diesel::sql_query(format!(
+                "ALTER DATABASE \"{name}\" SET synchronous_commit = off"
+            ))
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("cannot set up the test database: {e}"));
             let url = match server.rfind('/') {
                 Some(slash) if slash > "postgres://".len() => {
                     let query = server[slash..]
