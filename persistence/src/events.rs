@@ -1,13 +1,48 @@
-//! The outbox: events written in the transaction of the change they describe, read back by
-//! the events feed and handed to the webhook queue.
+//! The outbox: events written in the transaction of the change they describe, published to
+//! the account's feed in commit order, read back by the events feed and handed to the
+//! webhook queue.
 //!
-//! Ordering: a poller reads `after=<id>`, so within an account an event must never become
-//! visible after one with a higher id. On PostgreSQL, ids come from a sequence and
-//! transactions commit in any order, so recording takes the account row's lock (`FOR NO KEY
-//! UPDATE`, which plain inserts referencing the account do not wait for) just before the
-//! insert and holds it to commit: the account's event-writing commits are serial from there
-//! on. Record events last in a transaction, after every other lock. SQLite writers are serial
-//! anyway.
+//! # The feed's guarantee, and how it holds without queueing writers
+//!
+//! A poller reads `GET /v1/events?after=<id>` with the id of the last event it processed.
+//! It must never miss an event, nor get one twice. Row ids cannot be the feed's order on
+//! PostgreSQL: they are taken from a sequence during the transaction, and transactions commit
+//! in any order, so an event with a lower id can become visible after a poller has moved past
+//! it. (Until issue 14 every event-writing commit of an account waited for a lock on the
+//! account row so that ids committed in order; one account's writes queued behind each
+//! other's WAL flush.)
+//!
+//! Instead, an event's public id is its **feed position**, given after its transaction has
+//! committed by a **publisher** ([`publish`]):
+//!
+//! 1. A change inserts its events with no position, in its own transaction, taking no lock
+//!    beyond its rows. Writers never wait for each other here.
+//! 2. A publisher transaction first locks the one row of `event_feed_head` (`FOR UPDATE`),
+//!    then reads the events that have no position, oldest row first, gives them the next
+//!    positions in that order, moves the head past them, queues their webhook deliveries,
+//!    and commits. The webhook worker publishes before each claim, and a feed read publishes
+//!    first when anything is waiting, so a poller sees every event committed before its
+//!    request (read-your-writes).
+//!
+//! Proof of "none skipped, none twice":
+//! - *Publishers are serial*, and each sees all that came before it: the head's row lock is
+//!   held to commit, and under READ COMMITTED the statement that reads unpublished events
+//!   takes its snapshot after the lock was granted, so after the previous publisher's commit.
+//!   Hence positions only grow from one publisher to the next, and no event is given a
+//!   position twice (the next publisher sees it as published; the first cannot see it twice).
+//! - *What a reader sees is a prefix.* A reader's snapshot either includes a publisher's
+//!   commit or not, all of it (one transaction). If it includes publisher k+1, it includes
+//!   publisher k, which committed before k+1 was granted the lock. So the positions visible to
+//!   any reader are exactly those of publishers 1..k for some k: no visible position has an
+//!   invisible one below it. (Positions come from the head, not from a sequence: a publisher
+//!   that rolls back gives its positions back unseen, and the next one gives them again.)
+//! - Therefore a poller that has read up to position p (every visible position ≤ p) will only
+//!   ever see new events above p: none skipped. And it asks for positions above p: none twice.
+//!
+//! On SQLite one transaction writes at a time, so `record` gives positions at once (moving
+//! the head in the same transaction) and no event is ever waiting.
+//!
+//! An event's row `id` stays its storage key: webhook deliveries refer to it.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -18,7 +53,7 @@ use serde_json::Value;
 
 use crate::delivery_queue;
 use crate::pool::on_backend;
-use crate::schema::{accounts, events};
+use crate::schema::{event_feed_head, events};
 use crate::{DbConnection, StoreError, now, to_utc};
 
 /// What [`record`] returns; defined with the queue it feeds.
@@ -27,7 +62,10 @@ pub use crate::delivery_queue::Recorded;
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The public id: the event's position in the account's feed.
     pub id: i64,
+    /// The row's storage key, which webhook deliveries refer to.
+    pub row_id: i64,
     pub account_id: i64,
     pub event_type: String,
     pub record_type: String,
@@ -47,6 +85,7 @@ pub struct Event {
 #[diesel(table_name = events)]
 struct EventRow {
     id: i64,
+    position: Option<i64>,
     account_id: i64,
     event_type: String,
     record_type: String,
@@ -63,7 +102,10 @@ struct EventRow {
 impl From<EventRow> for Event {
     fn from(r: EventRow) -> Event {
         Event {
-            id: r.id,
+            // Only published events are read back (by the feed, by position; by the webhook
+            // worker, whose deliveries are queued when their event is published).
+            id: r.position.unwrap_or_default(),
+            row_id: r.id,
             account_id: r.account_id,
             event_type: r.event_type,
             record_type: r.record_type,
@@ -85,23 +127,30 @@ impl From<EventRow> for Event {
     }
 }
 
-/// Writes `new` inside the caller's transaction, in order, and queues them for the account's
-/// webhooks. Call it last in the transaction (see the module comment).
+/// Writes `new` inside the caller's transaction, in order. On SQLite they are published at
+/// once (positions given, webhook deliveries queued); on PostgreSQL the publisher does that
+/// after commit (see the module comment). Takes no lock beyond the rows it inserts.
 pub fn record(
     conn: &mut DbConnection,
     account_id: i64,
     outbox: &Outbox<'_>,
     new: Vec<NewEvent>,
-) -> Result<Vec<Recorded>, StoreError> {
+) -> Result<(), StoreError> {
     if new.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    lock_stream(conn, account_id)?;
+    let count = new.len() as i64;
+    // SQLite: this transaction is the only writer, so it publishes its own events.
+    let first_position = match conn {
+        DbConnection::Sqlite(_) => Some(advance_head(conn, count)? - count + 1),
+        DbConnection::Postgresql(_) => None,
+    };
     let at = now();
     let types: Vec<EventType> = new.iter().map(|e| e.event_type).collect();
     let rows: Vec<_> = new
         .into_iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(i, e)| {
             (
                 events::account_id.eq(account_id),
                 events::event_type.eq(e.event_type.as_str()),
@@ -114,11 +163,12 @@ pub fn record(
                 events::occurred_at.eq(at),
                 events::merged_ids.eq(e.merged_ids.map(|m| Value::from(m).to_string())),
                 events::merged_into.eq(e.merged_into),
+                events::position.eq(first_position.map(|p| p + i as i64)),
             )
         })
         .collect();
     let mut recorded = Vec::with_capacity(rows.len());
-    // SQLite caps the variables of one statement; 11 columns × 500 rows stays well under it.
+    // SQLite caps the variables of one statement; 12 columns × 500 rows stays well under it.
     for (chunk, types) in rows.chunks(500).zip(types.chunks(500)) {
         let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(events::table)
             .values(chunk)
@@ -130,11 +180,13 @@ pub fn record(
                 .map(|(id, t)| Recorded { id, event_type: *t }),
         );
     }
-    // Multi-row RETURNING lists rows in insertion order on both backends; sort anyway, the
-    // queue relies on it.
-    recorded.sort_by_key(|r| r.id);
-    delivery_queue::enqueue(conn, account_id, &recorded)?;
-    Ok(recorded)
+    if first_position.is_some() {
+        // Multi-row RETURNING lists rows in insertion order on both backends; sort anyway,
+        // the queue relies on it.
+        recorded.sort_by_key(|r| r.id);
+        delivery_queue::enqueue(conn, account_id, &recorded)?;
+    }
+    Ok(())
 }
 
 /// Writes one event; see [`record`].
@@ -144,20 +196,111 @@ pub fn record_one(
     outbox: &Outbox<'_>,
     event: NewEvent,
 ) -> Result<(), StoreError> {
-    record(conn, account_id, outbox, vec![event]).map(|_| ())
+    record(conn, account_id, outbox, vec![event])
 }
 
-pub(crate) fn lock_stream(conn: &mut DbConnection, account_id: i64) -> Result<(), StoreError> {
-    if let DbConnection::Postgresql(pg) = conn {
-        accounts::table
-            .filter(accounts::id.eq(account_id))
-            .select(accounts::id)
-            .for_no_key_update()
-            .first::<i64>(pg)
-            .optional()?
-            .ok_or(StoreError::NotFound)?;
+/// Moves the feed's head `count` positions on, locking it to this transaction's end (on
+/// PostgreSQL; SQLite's writer is alone anyway). Returns the new head: the last position
+/// given.
+fn advance_head(conn: &mut DbConnection, count: i64) -> Result<i64, StoreError> {
+    Ok(on_backend!(conn, |c| diesel::update(
+        event_feed_head::table
+    )
+    .set(event_feed_head::position.eq(event_feed_head::position + count))
+    .returning(event_feed_head::position)
+    .get_result::<i64>(c))?)
+}
+
+/// How many events one publisher transaction publishes at most.
+pub(crate) const PUBLISH_BATCH: usize = 2_000;
+
+/// Publishes every event that has committed without a position, in batches, each batch in
+/// its own transaction (see the module comment for why this keeps the feed's guarantee).
+/// Returns how many it published. Cheap when nothing waits: one index probe.
+pub fn publish(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        if !any_unpublished(conn)? {
+            return Ok(total);
+        }
+        let done = crate::write_transaction(conn, publish_batch)?;
+        total += done;
+        if done == 0 {
+            return Ok(total);
+        }
     }
-    Ok(())
+}
+
+fn any_unpublished(conn: &mut DbConnection) -> Result<bool, StoreError> {
+    Ok(events::table
+        .filter(events::position.is_null())
+        .select(events::id)
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// One publisher transaction's work, inside the caller's transaction: lock the head, give
+/// the oldest unpublished events their positions, queue their deliveries. Returns how many.
+pub(crate) fn publish_batch(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    // The lock first: the statement below then reads with a snapshot taken after it.
+    let head: i64 = match conn {
+        DbConnection::Postgresql(pg) => event_feed_head::table
+            .select(event_feed_head::position)
+            .for_update()
+            .first(pg)?,
+        DbConnection::Sqlite(lite) => event_feed_head::table
+            .select(event_feed_head::position)
+            .first(lite)?,
+    };
+    let waiting: Vec<(i64, i64, String)> = events::table
+        .filter(events::position.is_null())
+        .select((events::id, events::account_id, events::event_type))
+        .order(events::id.asc())
+        .limit(PUBLISH_BATCH as i64)
+        .load(conn)?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = waiting.iter().map(|(id, _, _)| *id).collect();
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            // One statement for the batch: each id gets the head plus its rank.
+            diesel::sql_query(
+                "UPDATE events SET position = $1 + w.rank \
+                 FROM unnest($2::bigint[]) WITH ORDINALITY AS w(id, rank) \
+                 WHERE events.id = w.id",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(head)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(lite) => {
+            for (rank, id) in ids.iter().enumerate() {
+                diesel::update(events::table.filter(events::id.eq(id)))
+                    .set(events::position.eq(head + 1 + rank as i64))
+                    .execute(lite)?;
+            }
+        }
+    }
+    on_backend!(conn, |c| diesel::update(event_feed_head::table)
+        .set(event_feed_head::position.eq(head + ids.len() as i64))
+        .execute(c))?;
+    // Deliveries in feed order, account by account.
+    let mut by_account: std::collections::BTreeMap<i64, Vec<Recorded>> = Default::default();
+    for (id, account_id, event_type) in waiting {
+        // Webhook test pings carry their own delivery and no subscription asks for them.
+        if let Ok(event_type) = EventType::parse(&event_type) {
+            by_account
+                .entry(account_id)
+                .or_default()
+                .push(Recorded { id, event_type });
+        }
+    }
+    for (account_id, recorded) in by_account {
+        delivery_queue::enqueue(conn, account_id, &recorded)?;
+    }
+    Ok(ids.len())
 }
 
 /// Filters of the events feed.
@@ -172,7 +315,7 @@ pub struct EventFilter {
     pub record_id: Option<i64>,
 }
 
-/// The account's events after the cursor, oldest first, and whether more follow. Webhook
+/// The account's events after the cursor (a feed position), oldest first, and whether more follow. Webhook
 /// test pings are events only for their delivery: the feed leaves them out.
 pub fn list(
     conn: &mut DbConnection,
@@ -180,14 +323,19 @@ pub fn list(
     filter: &EventFilter,
     size: PageSize,
 ) -> Result<(Vec<Event>, bool), StoreError> {
+    // What has committed is in the feed before the read (read-your-writes on PostgreSQL).
+    if matches!(conn, DbConnection::Postgresql(_)) {
+        publish(conn)?;
+    }
     let mut query = events::table
         .filter(events::account_id.eq(account_id))
+        .filter(events::position.is_not_null())
         .filter(events::event_type.ne(TEST_EVENT_TYPE))
         .select(EventRow::as_select())
-        .order(events::id.asc())
+        .order(events::position.asc())
         .into_boxed();
     if let Some(after) = filter.after {
-        query = query.filter(events::id.gt(after));
+        query = query.filter(events::position.gt(after));
     }
     if !filter.types.is_empty() {
         let names: Vec<&'static str> = filter.types.iter().map(|t| t.as_str()).collect();
@@ -210,7 +358,7 @@ pub fn list(
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Event, StoreError> {
     events::table
         .filter(events::account_id.eq(account_id))
-        .filter(events::id.eq(id))
+        .filter(events::position.eq(id))
         .filter(events::event_type.ne(TEST_EVENT_TYPE))
         .select(EventRow::as_select())
         .first::<EventRow>(conn)
@@ -219,7 +367,7 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Event, S
         .ok_or(StoreError::NotFound)
 }
 
-/// Events by id, for the webhook worker (any account).
+/// Events by row id (their storage key), for the webhook worker (any account).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Event>, StoreError> {
     let rows: Vec<EventRow> = events::table
         .filter(events::id.eq_any(ids))
@@ -236,6 +384,7 @@ pub fn purge_before(conn: &mut DbConnection, cutoff: DateTime<Utc>) -> Result<us
     loop {
         let ids: Vec<i64> = events::table
             .filter(events::occurred_at.lt(cutoff))
+            .filter(events::position.is_not_null())
             .select(events::id)
             .order(events::id.asc())
             .limit(1000)

@@ -4,7 +4,7 @@
 //! rules for the survivor's fields live in `domain::merge`.
 //!
 //! Lock order, as every other write takes it: pipelines (shared) before company rows, record
-//! rows before the account's row, and the events last. Rows of one kind are locked in id
+//! rows before the account's row (recording events takes no lock). Rows of one kind are locked in id
 //! order, so two merges that share records queue instead of deadlocking.
 
 use diesel::prelude::*;

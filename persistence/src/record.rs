@@ -198,6 +198,6 @@ pub(crate) fn delete<R: Versioned>(
         changes.extend(R::unlink(conn, account_id, id, outbox)?);
         (R::TAGS.remove)(conn, &[id])?;
         R::remove(conn, account_id, id)?;
-        events::record(conn, account_id, outbox, changes).map(|_| ())
+        events::record(conn, account_id, outbox, changes)
     })
 }

@@ -293,6 +293,14 @@ diesel::table! {
         occurred_at -> Timestamp,
         merged_ids -> Nullable<Text>,
         merged_into -> Nullable<BigInt>,
+        position -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    event_feed_head (id) {
+        id -> Integer,
+        position -> BigInt,
     }
 }
 

@@ -298,9 +298,6 @@ pub fn send_test(
                 "the webhook is disabled; re-enable it with PATCH {\"active\": true} first".into(),
             ));
         }
-        // Takes the account's event lock, as recording does, so the ping's delivery id
-        // follows every delivery committed before it.
-        crate::events::lock_stream(conn, account_id)?;
         let at = now();
         let event_id: i64 = diesel::insert_into(events::table)
             .values((
@@ -315,6 +312,9 @@ pub fn send_test(
             ))
             .returning(events::id)
             .get_result(conn)?;
+        // Published at once, so that the ping has its public id; no subscription asks for
+        // pings, so publishing queues no other delivery of it.
+        while crate::events::publish_batch(conn)? == crate::events::PUBLISH_BATCH {}
         let delivery_id: i64 = diesel::insert_into(deliveries::table)
             .values((
                 deliveries::account_id.eq(account_id),
@@ -385,6 +385,8 @@ pub fn claim_due(
     limit: i64,
     lease: TimeDelta,
 ) -> Result<Vec<Claimed>, StoreError> {
+    // Events committed since the last round get their feed positions and their deliveries.
+    crate::events::publish(conn)?;
     let at = now();
     // A plain read first, so that an idle poll takes no write lock.
     let any_due = deliveries::table
@@ -468,7 +470,7 @@ pub fn claim_due(
     // One event may go to several subscriptions at once.
     let events: std::collections::HashMap<i64, Event> = crate::events::by_ids(conn, &event_ids)?
         .into_iter()
-        .map(|e| (e.id, e))
+        .map(|e| (e.row_id, e))
         .collect();
     Ok(claimed
         .into_iter()
@@ -636,7 +638,7 @@ macro_rules! delivery_columns {
         (
             deliveries::id,
             deliveries::webhook_id,
-            deliveries::event_id,
+            events::position.assume_not_null(),
             events::event_type,
             deliveries::status,
             deliveries::attempts,

@@ -447,3 +447,148 @@ async fn a_token_without_any_read_scope_is_refused() {
         .await
         .assert_problem(403, "insufficient_scope");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The feed's guarantee under concurrent writers (persistence/src/events.rs explains it)
+
+/// Reads the feed from `after` to its end, page by page; returns the events and the cursor.
+async fn drain_feed(app: &TestApp, mut after: i64) -> (Vec<Value>, i64) {
+    let mut seen = Vec::new();
+    loop {
+        let page = events_after(app, after).await;
+        if page.is_empty() {
+            return (seen, after);
+        }
+        after = page.last().and_then(|e| e["id"].as_i64()).unwrap_or(after);
+        seen.extend(page);
+    }
+}
+
+/// Eight writers create companies at once while a poller follows the feed: every event
+/// arrives exactly once, in increasing id order, with none skipped.
+#[tokio::test]
+async fn a_poller_following_concurrent_writers_gets_every_event_once_in_order() {
+    let app = spawn_app().await;
+    let start = last_event_id(&app).await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers = (0..8).map(|w| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            for i in 0..15 {
+                let created = app
+                    .post(
+                        "/v1/companies",
+                        json!({"name": format!("Writer {w} no. {i}")}),
+                    )
+                    .await;
+                assert_eq!(created.status, 201, "{}", created.body);
+                ids.push(created.body["id"].as_i64().unwrap_or_default());
+            }
+            ids
+        }
+    });
+    let poller = async {
+        let mut seen = Vec::new();
+        let mut after = start;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let (page, cursor) = drain_feed(&app, after).await;
+            seen.extend(page);
+            after = cursor;
+        }
+        // The writers have finished: one more pass reads what committed last.
+        seen.extend(drain_feed(&app, after).await.0);
+        seen
+    };
+    let writing = async {
+        let ids = futures_util::future::join_all(writers).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        ids
+    };
+    let (created, seen) = tokio::join!(writing, poller);
+
+    let feed_ids: Vec<i64> = seen.iter().filter_map(|e| e["id"].as_i64()).collect();
+    assert!(
+        feed_ids.windows(2).all(|w| w[0] < w[1]),
+        "ids increase with no repeat: {feed_ids:?}"
+    );
+    let mut got: Vec<i64> = seen
+        .iter()
+        .filter(|e| e["type"] == "company.created")
+        .filter_map(|e| e["data"]["object"]["id"].as_i64())
+        .collect();
+    let mut wanted: Vec<i64> = created.into_iter().flatten().collect();
+    got.sort_unstable();
+    wanted.sort_unstable();
+    assert_eq!(got, wanted, "every company's event, once");
+}
+
+/// On PostgreSQL a transaction that recorded its event first may commit last. The poller
+/// reads past the later one meanwhile and still gets the earlier one afterwards, with a
+/// higher id. (SQLite has one writer at a time: there, the open transaction would hold up
+/// the other writer, so the interleaving cannot happen.)
+#[tokio::test]
+async fn an_event_that_commits_late_is_not_skipped_by_a_poller_that_read_past_it() {
+    use domain::event::{EventType, NewEvent, Outbox};
+    use domain::token::ActorRef;
+    let app = spawn_app().await;
+    if app.db.backend() != persistence::Backend::Postgres {
+        return;
+    }
+    let start = last_event_id(&app).await;
+    let company = app.post("/v1/companies", json!({"name": "Late"})).await;
+    let company_id = company.body["id"].as_i64().unwrap_or_default();
+    let (_, after_create) = drain_feed(&app, start).await;
+
+    // A transaction records an event, then waits before committing.
+    let (recorded_tx, recorded_rx) = std::sync::mpsc::channel();
+    let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+    let db = app.db.clone();
+    let account_id = app.account_id;
+    let slow = std::thread::spawn(move || {
+        let mut conn = db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+        diesel::Connection::transaction(&mut *conn, |conn| {
+            let outbox = Outbox {
+                actor: ActorRef::default(),
+                render: &api::wire::events::WireJson,
+            };
+            let event = NewEvent {
+                event_type: EventType::CompanyUpdated,
+                record_id: company_id,
+                data: json!({"slow": true}),
+                previous: None,
+                merged_ids: None,
+                merged_into: None,
+            };
+            persistence::events::record_one(conn, account_id, &outbox, event)?;
+            recorded_tx.send(()).ok();
+            commit_rx.recv().ok();
+            Ok::<_, persistence::StoreError>(())
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    });
+    recorded_rx
+        .recv()
+        .unwrap_or_else(|e| panic!("the slow writer stopped: {e}"));
+
+    // Another change records and commits after it; the poller reads past it.
+    let patched = app
+        .patch(
+            &format!("/v1/companies/{company_id}"),
+            json!({"industry": "Law"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let (fast, cursor) = drain_feed(&app, after_create).await;
+    assert_eq!(types(&fast), ["company.updated"]);
+    assert_eq!(fast[0]["data"]["object"]["industry"], "Law");
+
+    // The slow one commits: the poller gets it after its cursor.
+    commit_tx.send(()).ok();
+    slow.join()
+        .unwrap_or_else(|_| panic!("the slow writer panicked"));
+    let (late, _) = drain_feed(&app, cursor).await;
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["data"]["object"], json!({"slow": true}));
+    assert!(late[0]["id"].as_i64() > Some(cursor));
+}
