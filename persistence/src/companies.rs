@@ -4,22 +4,25 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 use domain::Invalid;
 use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
-use domain::pipeline::{Outcome, Phase, RecordKind, Status};
+use domain::pipeline::{Outcome, Pipeline, RecordKind, Status};
 
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
     unsupported_sort,
 };
-use crate::placement::{self, BoardFilter, Card, CardDetail, MoveKind, Pipelined, RecordEvents};
+use crate::placement::{
+    self, BoardSql, CardDetail, Cell, CellRow, MoveKind, Pipelined, RecordEvents,
+};
 use crate::pool::on_backend;
 use crate::record::{self, Versioned};
 use crate::references::check_owner;
-use crate::schema::{companies, company_transitions, users};
+use crate::schema::{companies, company_transitions};
 use crate::tags::{self, TagTable};
 use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
 
@@ -38,102 +41,37 @@ impl Pipelined for CompanyPlacement {
 
     placement::record_access!(Company, get, get_many, company);
 
-    fn cards(
-        conn: &mut DbConnection,
-        account_id: i64,
-        phase: &Phase,
-        filter: &BoardFilter,
-        limit: i64,
-    ) -> Result<Vec<Card>, StoreError> {
-        type Row = (
-            i64,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            i64,
-            NaiveDateTime,
-            Option<NaiveDateTime>,
-        );
-        let mut query = companies::table
-            .left_join(users::table)
-            .filter(companies::account_id.eq(account_id))
-            .filter(companies::phase_id.eq(phase.id))
-            .filter(companies::show_in_pipeline.eq(true))
-            .select((
-                companies::id,
-                companies::name,
-                companies::industry,
-                companies::size_band,
-                companies::owner_id,
-                users::name.nullable(),
-                companies::phase_id.assume_not_null(),
-                companies::phase_entered_at.assume_not_null(),
-                companies::follow_up_due_at,
-            ))
-            .order((companies::phase_entered_at.asc(), companies::id.asc()))
-            .limit(limit)
-            .into_boxed();
-        if let Some(owner) = filter.owner_id {
-            query = query.filter(companies::owner_id.eq(owner));
-        }
-        if let Some(tag) = &filter.tag {
-            query = query.filter(companies::id.eq_any(tags::companies::tagged(account_id, tag)));
-        }
-        Ok(query
-            .load::<Row>(conn)?
-            .into_iter()
-            .map(
-                |(id, name, industry, size_band, owner_id, owner_name, phase_id, entered, due)| {
-                    Card {
-                        id,
-                        name,
-                        owner_id,
-                        owner_name,
-                        phase_id,
-                        phase_entered_at: entered,
-                        follow_up_due_at: due,
-                        detail: CardDetail::Company {
-                            industry,
-                            size_band,
-                        },
-                    }
-                },
-            )
-            .collect())
-    }
+    const BOARD: BoardSql = BoardSql {
+        table: "companies",
+        tags: ("company_tags", "company_id"),
+        on_board: " AND r.show_in_pipeline",
+        columns: "c.industry AS industry, c.size_band AS size_band",
+        joins: "",
+    };
+    type CardRow = CompanyCardRow;
 
-    fn filtered_counts(
-        conn: &mut DbConnection,
-        account_id: i64,
-        pipeline_id: i64,
-        filter: &BoardFilter,
-    ) -> Result<HashMap<i64, i64>, StoreError> {
-        let mut query = companies::table
-            .filter(companies::account_id.eq(account_id))
-            .filter(companies::pipeline_id.eq(pipeline_id))
-            .filter(companies::show_in_pipeline.eq(true))
-            .group_by(companies::phase_id)
-            .select((companies::phase_id, diesel::dsl::count_star()))
-            .into_boxed();
-        if let Some(owner) = filter.owner_id {
-            query = query.filter(companies::owner_id.eq(owner));
-        }
-        if let Some(tag) = &filter.tag {
-            query = query.filter(companies::id.eq_any(tags::companies::tagged(account_id, tag)));
-        }
-        Ok(query
-            .load::<(Option<i64>, i64)>(conn)?
-            .into_iter()
-            .filter_map(|(phase, n)| phase.map(|p| (p, n)))
-            .collect())
+    fn cell(row: CompanyCardRow, _pipeline: &Pipeline) -> Cell {
+        row.cell.into_cell(CardDetail::Company {
+            industry: row.industry,
+            size_band: row.size_band,
+        })
     }
 
     placement::storage!(
         companies.relationship_status,
         company_transitions.company_id
     );
+}
+
+/// A row of the board's statement over companies.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct CompanyCardRow {
+    #[diesel(embed)]
+    cell: CellRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    industry: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    size_band: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -17,6 +17,7 @@ pub mod pipelined;
 pub mod pipelines;
 mod placement;
 mod pool;
+mod prepared;
 pub mod projects;
 mod record;
 mod references;

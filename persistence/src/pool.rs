@@ -27,6 +27,16 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+impl DbConnection {
+    /// Which database this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

@@ -982,6 +982,97 @@ async fn the_board_shows_every_phase_in_order_with_counts_and_the_oldest_cards_f
     );
 }
 
+/// What one connection ran: every statement, and those it prepared anew (a statement run again
+/// from diesel's cache prepares nothing).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Statements {
+    run: usize,
+    prepared: usize,
+}
+
+/// The statements a board read runs on a connection of its own, twice over: the first read
+/// and the second.
+fn board_statements(
+    conn: &mut persistence::DbConnection,
+    account_id: i64,
+    pipeline_ids: &[i64],
+) -> Vec<Statements> {
+    use diesel::connection::InstrumentationEvent;
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(Statements::default()));
+    let counter = Arc::clone(&seen);
+    let count = move |event: InstrumentationEvent<'_>| {
+        let mut seen = counter.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            InstrumentationEvent::StartQuery { .. } => seen.run += 1,
+            InstrumentationEvent::CacheQuery { .. } => seen.prepared += 1,
+            _ => {}
+        }
+    };
+    conn.set_instrumentation(count);
+    pipeline_ids
+        .iter()
+        .map(|&id| {
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Statements::default();
+            persistence::pipelined::board(
+                conn,
+                account_id,
+                id,
+                &persistence::pipelined::BoardFilter::default(),
+                20,
+            )
+            .unwrap_or_else(|e| panic!("board of pipeline {id}: {e:?}"));
+            *seen.lock().unwrap_or_else(|e| e.into_inner())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_board_takes_the_same_few_prepared_statements_whatever_its_number_of_phases() {
+    let app = spawn_app().await;
+    for record_type in ["company", "project"] {
+        let phases = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"name": format!("Phase {i}"), "status": "active"}))
+                .collect()
+        };
+        let mut ids = Vec::new();
+        for n in [3, 12] {
+            let created = app
+                .post(
+                    "/v1/pipelines",
+                    json!({"name": format!("{record_type} {n}"), "record_type": record_type,
+                           "phases": phases(n)}),
+                )
+                .await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            ids.push(created.id());
+        }
+        let mut conn =
+            <persistence::DbConnection as diesel::Connection>::establish(&app.database_url)
+                .unwrap_or_else(|e| panic!("{e}"));
+        // The small board, the large one, and the small one again, on one fresh connection.
+        let seen = board_statements(&mut conn, app.account_id, &[ids[0], ids[1], ids[0]]);
+        let first = seen[0];
+        // The pipeline with its phases, the columns, and for a type with a value the values.
+        let expected = if record_type == "project" { 3 } else { 2 };
+        assert_eq!(first.run, expected, "{record_type}: {first:?}");
+        assert_eq!(
+            first.prepared, first.run,
+            "{record_type}: every statement of the board is kept prepared"
+        );
+        assert_eq!(
+            seen[1],
+            Statements {
+                run: first.run,
+                prepared: 0
+            },
+            "{record_type}: four times the phases, the same statements, prepared already"
+        );
+        assert_eq!(seen[2].prepared, 0, "{record_type}");
+    }
+}
+
 #[tokio::test]
 async fn board_cards_carry_what_a_card_shows() {
     let app = spawn_app().await;

@@ -75,7 +75,7 @@ fn assemble(row: PipelineRow, phases: Vec<Phase>) -> Pipeline {
     }
 }
 
-/// The most phases a pipeline may have: a board is one statement with a part per phase.
+/// The most phases a pipeline may have (a board shows them all at once).
 pub const MAX_PHASES: usize = 50;
 
 /// A phase to create.
@@ -257,19 +257,22 @@ fn insert_phase(
 
 /// A pipeline of the account, with its phases in order.
 pub fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Pipeline, StoreError> {
-    let row = pipelines::table
+    // One statement: the pipeline on every row, with one phase each (none: one row without).
+    let rows: Vec<(PipelineRow, Option<PhaseRow>)> = pipelines::table
+        .left_join(phases::table)
         .filter(pipelines::id.eq(id))
         .filter(pipelines::account_id.eq(account_id))
-        .select(PipelineRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
-    let phases = phases::table
-        .filter(phases::pipeline_id.eq(id))
         .order((phases::position.asc(), phases::id.asc()))
-        .select(PhaseRow::as_select())
+        .select((PipelineRow::as_select(), Option::<PhaseRow>::as_select()))
         .load(conn)?;
-    Ok(assemble(row, phases.into_iter().map(Phase::from).collect()))
+    let mut rows = rows.into_iter();
+    let (row, first) = rows.next().ok_or(StoreError::NotFound)?;
+    let phases = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, phase)| phase))
+        .map(Phase::from)
+        .collect();
+    Ok(assemble(row, phases))
 }
 
 /// The account's default pipeline for `kind`, if it has one.

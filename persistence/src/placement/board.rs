@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use domain::pipeline::{Phase, Pipeline};
 use domain::project::Money;
 
 use super::Pipelined;
-use crate::schema::{phase_counts, phases};
-use crate::{DbConnection, StoreError};
+use crate::prepared::Prepared;
+use crate::{Backend, DbConnection, StoreError};
 
 /// One column of the board.
 #[derive(Debug, Clone)]
@@ -140,10 +140,83 @@ impl BoardFilter {
     }
 }
 
+/// How a record type's cards are read: the pieces of SQL the board's statement is made of,
+/// with `r` and `c` the record, `u` its owner.
+pub(crate) struct BoardSql {
+    /// The record table.
+    pub table: &'static str,
+    /// The tag table and its record column.
+    pub tags: (&'static str, &'static str),
+    /// What a record needs besides its phase to show on boards: empty, or ` AND r.…`.
+    pub on_board: &'static str,
+    /// The card's own columns after the shared ones, each named as its row reads it.
+    pub columns: &'static str,
+    /// The joins those columns need.
+    pub joins: &'static str,
+}
+
+/// The part of a board row every record type has: the phase, its count and, unless the phase
+/// shows no card, one card's shared fields.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct CellRow {
+    #[diesel(sql_type = BigInt)]
+    board_phase: i64,
+    #[diesel(sql_type = BigInt)]
+    board_count: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    owner_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    owner_name: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    phase_entered_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    follow_up_due_at: Option<NaiveDateTime>,
+}
+
+/// One row of the board's statement: a phase with its count, and one of its cards.
+pub(crate) struct Cell {
+    pub phase_id: i64,
+    pub count: i64,
+    pub card: Option<Card>,
+}
+
+impl CellRow {
+    pub(crate) fn phase_id(&self) -> i64 {
+        self.board_phase
+    }
+
+    /// The cell, with the card's own detail.
+    pub(crate) fn into_cell(self, detail: CardDetail) -> Cell {
+        let card = match (self.id, self.name, self.phase_entered_at) {
+            (Some(id), Some(name), Some(entered)) => Some(Card {
+                id,
+                name,
+                owner_id: self.owner_id,
+                owner_name: self.owner_name,
+                phase_id: self.board_phase,
+                phase_entered_at: entered,
+                follow_up_due_at: self.follow_up_due_at,
+                detail,
+            }),
+            _ => None,
+        };
+        Cell {
+            phase_id: self.board_phase,
+            count: self.board_count,
+            card,
+        }
+    }
+}
+
 /// The board: every phase in order with its count, its first `per_phase` cards (oldest in
-/// the phase first) and its values. Whatever the pipeline's size: the pipeline and its
-/// phases, the counts the triggers keep, one prepared statement per phase for the cards, and
-/// the values the triggers keep.
+/// the phase first) and its values. Whatever the pipeline's size and its number of phases:
+/// one statement for the counts and the cards (its text fixed for each backend and shape of
+/// filter, so both keep it prepared), and for types with a value one for the values (the
+/// sums the triggers keep, when unfiltered).
 pub(crate) fn board<P: Pipelined>(
     conn: &mut DbConnection,
     account_id: i64,
@@ -151,21 +224,26 @@ pub(crate) fn board<P: Pipelined>(
     filter: &BoardFilter,
     per_phase: i64,
 ) -> Result<(Pipeline, Vec<Column>), StoreError> {
-    let counts = if filter.is_empty() {
-        kept_counts(conn, account_id, pipeline.id)?
-    } else {
-        P::filtered_counts(conn, account_id, pipeline.id, filter)?
-    };
-    let mut values = P::column_values(conn, account_id, &pipeline, filter)?;
+    let phase_ids: Vec<i64> = pipeline.phases.iter().map(|p| p.id).collect();
+    let statement = columns_statement(
+        &P::BOARD,
+        conn.backend(),
+        account_id,
+        &phase_ids,
+        filter,
+        per_phase.max(0),
+    );
+    let rows: Vec<P::CardRow> = statement.load(conn)?;
+    let mut counts: HashMap<i64, i64> = HashMap::new();
     let mut cards_by_phase: HashMap<i64, Vec<Card>> = HashMap::new();
-    if per_phase > 0 {
-        // One prepared statement, run once per phase: the same text every time, so both
-        // backends keep it planned (a UNION of the phases would be planned per request).
-        for phase in &pipeline.phases {
-            let cards = P::cards(conn, account_id, phase, filter, per_phase)?;
-            cards_by_phase.insert(phase.id, cards);
+    for row in rows {
+        let cell = P::cell(row, &pipeline);
+        counts.insert(cell.phase_id, cell.count);
+        if let Some(card) = cell.card {
+            cards_by_phase.entry(cell.phase_id).or_default().push(card);
         }
     }
+    let mut values = P::column_values(conn, account_id, &pipeline, filter)?;
     let columns = pipeline
         .phases
         .iter()
@@ -179,24 +257,98 @@ pub(crate) fn board<P: Pipelined>(
     Ok((pipeline, columns))
 }
 
-/// The records each phase of a pipeline shows, from the counts the triggers keep
-/// (`phase_counts`): a few rows per phase, whatever the pipeline's size.
-fn kept_counts(
-    conn: &mut DbConnection,
+/// The board's statement: for each phase, in the order given, its count (the one the triggers
+/// keep, or counted under the filter) and its first `limit` cards, oldest in the phase first;
+/// a phase without cards gives one row without a card.
+///
+/// The phases go as one bind (an array on PostgreSQL, a JSON array on SQLite), so the text
+/// does not depend on how many there are. PostgreSQL reads each phase's cards with a lateral
+/// join on the phase index; SQLite, which has no lateral join, with a correlated `IN` that it
+/// runs per phase on the same index and then looks the cards up by rowid. The counts are
+/// worked out once per phase, in a materialised CTE, not once per card.
+fn columns_statement(
+    sql: &BoardSql,
+    backend: Backend,
     account_id: i64,
-    pipeline_id: i64,
-) -> Result<HashMap<i64, i64>, StoreError> {
-    let rows: Vec<(i64, i64)> = phase_counts::table
-        .inner_join(phases::table.on(phases::id.eq(phase_counts::phase_id)))
-        .filter(phases::account_id.eq(account_id))
-        .filter(phases::pipeline_id.eq(pipeline_id))
-        .select((phase_counts::phase_id, phase_counts::records))
-        .load(conn)?;
-    let mut counts = HashMap::new();
-    for (phase, n) in rows {
-        *counts.entry(phase).or_insert(0) += n;
+    phase_ids: &[i64],
+    filter: &BoardFilter,
+    limit: i64,
+) -> Prepared {
+    // `r` is a record of the phase `p.id` that the filter keeps.
+    let kept = |q: &mut Prepared| {
+        q.sql(" WHERE r.account_id = ")
+            .bigint(account_id)
+            .sql(" AND r.phase_id = p.id")
+            .sql(sql.on_board);
+        if let Some(owner) = filter.owner_id {
+            q.sql(" AND r.owner_id = ").bigint(owner);
+        }
+        if let Some(tag) = &filter.tag {
+            let (tags, column) = sql.tags;
+            q.sql(&format!(
+                " AND r.id IN (SELECT t.{column} FROM {tags} t WHERE t.account_id = "
+            ))
+            .bigint(account_id)
+            .sql(" AND t.tag = ")
+            .text(tag)
+            .sql(")");
+        }
+    };
+    let table = sql.table;
+    let mut q = Prepared::new();
+    q.sql("WITH cols AS MATERIALIZED (SELECT p.ord AS ord, p.id AS id, ");
+    if filter.is_empty() {
+        q.sql(
+            "COALESCE((SELECT CAST(SUM(k.records) AS BIGINT) FROM phase_counts k \
+             WHERE k.phase_id = p.id), 0)",
+        );
+    } else {
+        q.sql(&format!("(SELECT COUNT(*) FROM {table} r"));
+        kept(&mut q);
+        q.sql(")");
     }
-    Ok(counts)
+    q.sql(" AS n FROM ");
+    match backend {
+        Backend::Postgres => {
+            q.sql("unnest(")
+                .ids(backend, phase_ids)
+                .sql(") WITH ORDINALITY AS p(id, ord)");
+        }
+        Backend::Sqlite => {
+            q.sql("(SELECT j.key AS ord, j.value AS id FROM json_each(")
+                .ids(backend, phase_ids)
+                .sql(") j) p");
+        }
+    }
+    q.sql(
+        ") SELECT p.id AS board_phase, p.n AS board_count, c.id AS id, c.name AS name, \
+         c.owner_id AS owner_id, u.name AS owner_name, c.phase_entered_at AS phase_entered_at, \
+         c.follow_up_due_at AS follow_up_due_at, ",
+    )
+    .sql(sql.columns)
+    .sql(" FROM cols p ");
+    match backend {
+        Backend::Postgres => {
+            q.sql(&format!("LEFT JOIN LATERAL (SELECT r.* FROM {table} r"));
+            kept(&mut q);
+            q.sql(" ORDER BY r.phase_entered_at, r.id LIMIT ")
+                .bigint(limit)
+                .sql(") c ON TRUE ");
+        }
+        Backend::Sqlite => {
+            q.sql(&format!(
+                "LEFT JOIN {table} c ON c.id IN (SELECT r.id FROM {table} r"
+            ));
+            kept(&mut q);
+            q.sql(" ORDER BY r.phase_entered_at, r.id LIMIT ")
+                .bigint(limit)
+                .sql(") ");
+        }
+    }
+    q.sql("LEFT JOIN users u ON u.id = c.owner_id ")
+        .sql(sql.joins)
+        .sql(" ORDER BY p.ord, c.phase_entered_at, c.id");
+    q
 }
 
 #[derive(QueryableByName)]
@@ -220,27 +372,20 @@ pub(crate) fn kept_values(
     account_id: i64,
     pipeline: &Pipeline,
 ) -> Result<HashMap<i64, Vec<ValueBucket>>, StoreError> {
-    let sql = "SELECT v.phase_id AS phase_id, v.currency AS currency, \
-               v.probability AS probability, CAST(SUM(v.projects) AS BIGINT) AS projects, \
-               CAST(SUM(v.units) AS TEXT) AS units \
-               FROM phase_values v JOIN phases p ON p.id = v.phase_id \
-               WHERE p.account_id = {account} AND p.pipeline_id = {pipeline} \
-               GROUP BY v.phase_id, v.currency, v.probability";
-    let rows: Vec<KeptValue> = match conn {
-        DbConnection::Postgresql(pg) => {
-            diesel::sql_query(sql.replace("{account}", "$1").replace("{pipeline}", "$2"))
-                .bind::<BigInt, _>(account_id)
-                .bind::<BigInt, _>(pipeline.id)
-                .load(pg)?
-        }
-        DbConnection::Sqlite(lite) => diesel::sql_query(
-            // One row per phase, currency and probability already: its SUM cannot overflow.
-            sql.replace("{account}", "?").replace("{pipeline}", "?"),
-        )
-        .bind::<BigInt, _>(account_id)
-        .bind::<BigInt, _>(pipeline.id)
-        .load(lite)?,
-    };
+    // One row per phase, currency and probability already (folded on PostgreSQL by the
+    // compaction, on SQLite kept so): its SUM cannot overflow.
+    let mut q = Prepared::new();
+    q.sql(
+        "SELECT v.phase_id AS phase_id, v.currency AS currency, \
+         v.probability AS probability, CAST(SUM(v.projects) AS BIGINT) AS projects, \
+         CAST(SUM(v.units) AS TEXT) AS units \
+         FROM phase_values v JOIN phases p ON p.id = v.phase_id WHERE p.account_id = ",
+    )
+    .bigint(account_id)
+    .sql(" AND p.pipeline_id = ")
+    .bigint(pipeline.id)
+    .sql(" GROUP BY v.phase_id, v.currency, v.probability");
+    let rows: Vec<KeptValue> = q.load(conn)?;
     Ok(fold_values(
         pipeline,
         rows.into_iter().filter(|r| r.projects > 0).map(|r| {

@@ -13,7 +13,11 @@ mod stats;
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::deserialize::FromSqlRow;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Untyped;
+use diesel::sqlite::Sqlite;
 use domain::Invalid;
 use domain::company::PhaseTime;
 use domain::event::{EventType, NewEvent, Outbox};
@@ -29,7 +33,7 @@ use crate::pipelines;
 use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
 
 pub use board::{BoardFilter, Card, CardDetail, Column, ValueBucket, compact_phase_counts};
-pub(crate) use board::{board, fold_values, kept_values};
+pub(crate) use board::{BoardSql, Cell, CellRow, board, fold_values, kept_values};
 pub(crate) use phases::{delete_pipeline, remove_phase, update_phase};
 pub(crate) use stats::stats;
 pub use stats::{ForecastMonth, PhaseStats, PipelineStats, ValueStats};
@@ -177,22 +181,12 @@ pub(crate) trait Pipelined {
         Ok(())
     }
 
-    /// The first `limit` cards of a phase, oldest in the phase first.
-    fn cards(
-        conn: &mut DbConnection,
-        account_id: i64,
-        phase: &Phase,
-        filter: &BoardFilter,
-        limit: i64,
-    ) -> Result<Vec<Card>, StoreError>;
-
-    /// The records each phase of a pipeline shows among those a filter keeps.
-    fn filtered_counts(
-        conn: &mut DbConnection,
-        account_id: i64,
-        pipeline_id: i64,
-        filter: &BoardFilter,
-    ) -> Result<HashMap<i64, i64>, StoreError>;
+    /// How the board reads its cards.
+    const BOARD: BoardSql;
+    /// A row of the board's statement ([`CellRow`] and the card's own columns).
+    type CardRow: FromSqlRow<Untyped, Pg> + FromSqlRow<Untyped, Sqlite> + 'static;
+    /// The cell a row of the board's statement gives.
+    fn cell(row: Self::CardRow, pipeline: &Pipeline) -> Cell;
 
     /// The values each phase holds, per currency (for types that carry a value).
     fn column_values(

@@ -11,28 +11,48 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use domain::Invalid;
 use domain::company::{CompanyPlace, ProjectTotals};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
-use domain::pipeline::{Move, Outcome, Phase, Pipeline, RecordKind, Status, Transition};
+use domain::pipeline::{Move, Outcome, Pipeline, RecordKind, Status, Transition};
 use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
 
 use crate::keyset::{
     contains_pattern, date_value, int_value, into_page, keyset_page, lower, text_value, time_value,
 };
 use crate::placement::{
-    self, BoardFilter, Card, CardDetail, ForecastMonth, MoveKind, Pipelined, RecordEvents,
-    ValueBucket, ValueStats,
+    self, BoardFilter, BoardSql, CardDetail, Cell, CellRow, ForecastMonth, MoveKind, Pipelined,
+    RecordEvents, ValueBucket, ValueStats,
 };
 use crate::record::{self, Versioned};
 use crate::references::{check_company, check_owner};
-use crate::schema::{companies, phases, project_transitions, projects, users};
+use crate::schema::{phases, project_transitions, projects};
 use crate::tags::{self, TagTable};
 use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
 
 /// Projects move through project pipelines, with their history in `project_transitions`.
 pub(crate) struct ProjectPlacement;
+
+/// A row of the board's statement over projects.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct ProjectCardRow {
+    #[diesel(embed)]
+    cell: CellRow,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    company_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    company_name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    value_units: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    value_currency: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    probability: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    expected_finish_date: Option<NaiveDate>,
+}
 
 impl Pipelined for ProjectPlacement {
     const KIND: RecordKind = RecordKind::Project;
@@ -55,105 +75,31 @@ impl Pipelined for ProjectPlacement {
         set_move_dates(conn, before, transition)
     }
 
-    fn cards(
-        conn: &mut DbConnection,
-        account_id: i64,
-        phase: &Phase,
-        filter: &BoardFilter,
-        limit: i64,
-    ) -> Result<Vec<Card>, StoreError> {
-        type Row = (
-            (i64, String, Option<i64>, Option<String>),
-            (Option<i64>, Option<String>),
-            (Option<i64>, Option<String>, Option<i64>, Option<NaiveDate>),
-            (i64, NaiveDateTime, Option<NaiveDateTime>),
-        );
-        let mut query = projects::table
-            .left_join(users::table.on(users::id.nullable().eq(projects::owner_id)))
-            .left_join(companies::table)
-            .filter(projects::account_id.eq(account_id))
-            .filter(projects::phase_id.eq(phase.id))
-            .select((
-                (
-                    projects::id,
-                    projects::name,
-                    projects::owner_id,
-                    users::name.nullable(),
-                ),
-                (projects::company_id, companies::name.nullable()),
-                (
-                    projects::value_units,
-                    projects::value_currency,
-                    projects::probability,
-                    projects::expected_finish_date,
-                ),
-                (
-                    projects::phase_id.assume_not_null(),
-                    projects::phase_entered_at.assume_not_null(),
-                    projects::follow_up_due_at,
-                ),
-            ))
-            .order((projects::phase_entered_at.asc(), projects::id.asc()))
-            .limit(limit)
-            .into_boxed();
-        if let Some(owner) = filter.owner_id {
-            query = query.filter(projects::owner_id.eq(owner));
-        }
-        if let Some(tag) = &filter.tag {
-            query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
-        }
-        Ok(query
-            .load::<Row>(conn)?
-            .into_iter()
-            .map(
-                |(
-                    (id, name, owner_id, owner_name),
-                    (company_id, company_name),
-                    (units, currency, probability, expected_finish_date),
-                    (phase_id, entered, due),
-                )| Card {
-                    id,
-                    name,
-                    owner_id,
-                    owner_name,
-                    phase_id,
-                    phase_entered_at: entered,
-                    follow_up_due_at: due,
-                    detail: CardDetail::Project {
-                        company_id,
-                        company_name,
-                        value: units.zip(currency).map(|(u, c)| Money::from_stored(u, c)),
-                        probability: probability.or(phase.probability),
-                        expected_finish_date,
-                    },
-                },
-            )
-            .collect())
-    }
+    const BOARD: BoardSql = BoardSql {
+        table: "projects",
+        tags: ("project_tags", "project_id"),
+        on_board: "",
+        columns: "c.company_id AS company_id, k.name AS company_name, \
+                  c.value_units AS value_units, c.value_currency AS value_currency, \
+                  c.probability AS probability, c.expected_finish_date AS expected_finish_date",
+        joins: "LEFT JOIN companies k ON k.id = c.company_id",
+    };
+    type CardRow = ProjectCardRow;
 
-    fn filtered_counts(
-        conn: &mut DbConnection,
-        account_id: i64,
-        pipeline_id: i64,
-        filter: &BoardFilter,
-    ) -> Result<HashMap<i64, i64>, StoreError> {
-        let mut query = projects::table
-            .filter(projects::account_id.eq(account_id))
-            .filter(projects::pipeline_id.eq(pipeline_id))
-            .group_by(projects::phase_id)
-            .select((projects::phase_id, diesel::dsl::count_star()))
-            .into_boxed();
-        if let Some(owner) = filter.owner_id {
-            query = query.filter(projects::owner_id.eq(owner));
-        }
-        if let Some(tag) = &filter.tag {
-            query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
-        }
-        Ok(query
-            .load::<(Option<i64>, i64)>(conn)?
-            .into_iter()
-            .filter_map(|(phase, n)| phase.map(|p| (p, n)))
-            .collect())
+    fn cell(row: ProjectCardRow, pipeline: &Pipeline) -> Cell {
+        let phase_probability = pipeline
+            .phase(row.cell.phase_id())
+            .and_then(|phase| phase.probability);
+        row.cell.into_cell(CardDetail::Project {
+            company_id: row.company_id,
+            company_name: row.company_name,
+            value: row
+                .value_units
+                .zip(row.value_currency)
+                .map(|(units, currency)| Money::from_stored(units, currency)),
+            probability: row.probability.or(phase_probability),
+            expected_finish_date: row.expected_finish_date,
+        })
     }
 
     fn column_values(
