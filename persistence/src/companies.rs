@@ -13,18 +13,19 @@ use domain::pipeline::{Outcome, Pipeline, RecordKind, Status};
 
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
-    contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
+    contains_pattern, keyset_page, lower, lower_nullable, read_page, text_value, time_value,
     unsupported_sort,
 };
 use crate::placement::{
     self, BoardSql, CardDetail, Cell, CellRow, MoveKind, Pipelined, RecordEvents,
 };
 use crate::pool::on_backend;
+use crate::prepared::FixedSql;
 use crate::record::{self, Versioned};
 use crate::references::check_owner;
 use crate::schema::{companies, company_transitions};
 use crate::tags::{self, TagTable};
-use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
+use crate::{Backend, DbConnection, StoreError, events, now, to_utc, write_transaction};
 
 /// Companies move through company pipelines, with their history in `company_transitions`.
 pub(crate) struct CompanyPlacement;
@@ -243,28 +244,36 @@ pub fn create(
     })
 }
 
-/// A company with its time in each phase.
+/// A company with its time in each phase and its projects' totals: one statement.
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company, StoreError> {
-    let mut company = [find_row(conn, account_id, id)?];
-    complete(conn, account_id, &mut company)?;
-    let [company] = company;
-    Ok(company)
+    let (times, totals) = read_columns(conn.backend());
+    companies::table
+        .filter(companies::id.eq(id))
+        .filter(companies::account_id.eq(account_id))
+        .select((CompanyRow::as_select(), times, totals))
+        .first::<CompanyRead>(conn)
+        .optional()?
+        .map(from_read)
+        .ok_or(StoreError::NotFound)?
 }
 
-/// Gives companies read from their rows what is derived: their time in each phase and their
-/// projects' totals, one query each whatever their number.
-fn complete(
-    conn: &mut DbConnection,
-    account_id: i64,
-    companies: &mut [Company],
-) -> Result<(), StoreError> {
-    placement::attach_times::<CompanyPlacement>(conn, account_id, companies)?;
-    let ids: Vec<i64> = companies.iter().map(|c| c.id).collect();
-    let mut totals = crate::projects::totals_by_company(conn, account_id, &ids)?;
-    for company in companies.iter_mut() {
-        company.projects = totals.remove(&company.id).unwrap_or_default();
-    }
-    Ok(())
+/// A company as its reads select it: its row and, from the same statement, the stays in its
+/// history that ended and its projects' totals.
+type CompanyRead = (CompanyRow, Option<String>, Option<String>);
+
+/// The columns a company's read takes besides its row (see [`CompanyRead`]).
+fn read_columns(backend: Backend) -> (FixedSql<Nullable<Text>>, FixedSql<Nullable<Text>>) {
+    (
+        FixedSql::new(placement::times_column::<CompanyPlacement>(backend)),
+        FixedSql::new(crate::projects::totals_column(backend)),
+    )
+}
+
+fn from_read((row, ended, totals): CompanyRead) -> Result<Company, StoreError> {
+    let mut company = Company::from(row);
+    placement::set_times::<CompanyPlacement>(&mut company, ended.as_deref())?;
+    company.projects = crate::projects::read_totals(totals.as_deref())?;
+    Ok(company)
 }
 
 /// Companies by id, in id order, with their time in each phase; ids of other accounts are
@@ -277,14 +286,15 @@ pub(crate) fn get_many(
     let mut found = Vec::with_capacity(ids.len());
     // Bounded chunks keep each statement under SQLite's limit on bound variables.
     for chunk in ids.chunks(1000) {
-        let rows: Vec<CompanyRow> = companies::table
+        let (times, totals) = read_columns(conn.backend());
+        let rows: Vec<CompanyRead> = companies::table
             .filter(companies::account_id.eq(account_id))
             .filter(companies::id.eq_any(chunk))
-            .select(CompanyRow::as_select())
+            .select((CompanyRow::as_select(), times, totals))
             .load(conn)?;
-        let mut companies: Vec<Company> = rows.into_iter().map(Company::from).collect();
-        complete(conn, account_id, &mut companies)?;
-        found.extend(companies);
+        for row in rows {
+            found.push(from_read(row)?);
+        }
     }
     found.sort_by_key(|c| c.id);
     Ok(found)
@@ -520,9 +530,10 @@ pub fn list(
     size: PageSize,
     after: Option<&Position>,
 ) -> Result<Page<Company>, StoreError> {
+    let (times, totals) = read_columns(conn.backend());
     let mut query = companies::table
         .filter(companies::account_id.eq(account_id))
-        .select(CompanyRow::as_select())
+        .select((CompanyRow::as_select(), times, totals))
         .into_boxed();
     if let Some(q) = &filter.q {
         let pattern = contains_pattern(q);
@@ -625,25 +636,28 @@ pub fn list(
         ),
         SortField::Value | SortField::ExpectedFinishDate => return Err(unsupported_sort()),
     };
-    let rows: Vec<CompanyRow> = query.limit(size.get() + 1).load(conn)?;
-    let mut page: Page<Company> = into_page(rows, size, |last| Position {
-        sort,
-        value: match sort.field {
-            SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
-            SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
-            SortField::Name => SortValue::Text(last.name.clone()),
-            SortField::PhaseEnteredAt => {
-                SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
-            }
-            SortField::FollowUpDueAt => {
-                SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
-            }
-            SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
+    let rows: Vec<CompanyRead> = query.limit(size.get() + 1).load(conn)?;
+    read_page(
+        rows,
+        size,
+        |(last, ..)| Position {
+            sort,
+            value: match sort.field {
+                SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+                SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+                SortField::Name => SortValue::Text(last.name.clone()),
+                SortField::PhaseEnteredAt => {
+                    SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
+                }
+                SortField::FollowUpDueAt => {
+                    SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+                }
+                SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
+            },
+            id: last.id,
         },
-        id: last.id,
-    });
-    complete(conn, account_id, &mut page.items)?;
-    Ok(page)
+        from_read,
+    )
 }
 
 /// Reads the record for a write: on PostgreSQL the row stays locked until the transaction

@@ -132,6 +132,20 @@ pub(crate) fn into_page<R, T: From<R>>(
     }
 }
 
+/// As [`into_page`], for rows that read into their items with what can fail.
+pub(crate) fn read_page<R, T>(
+    rows: Vec<R>,
+    size: PageSize,
+    position_of: impl Fn(&R) -> Position,
+    read: impl FnMut(R) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
+    let page: Page<R> = into_page(rows, size, position_of);
+    Ok(Page {
+        items: page.items.into_iter().map(read).collect::<Result<_, _>>()?,
+        next: page.next,
+    })
+}
+
 /// The position after `id` in a list ordered by id alone.
 pub(crate) fn id_position(id: i64) -> Position {
     Position {

@@ -7,14 +7,20 @@
 //! from then on. Build the text the same way every time for the same shape: never put a value
 //! into it, only binds.
 
+use std::marker::PhantomData;
+
 use diesel::deserialize::FromSqlRow;
+use diesel::expression::{
+    AppearsOnTable, Expression, SelectableExpression, TypedExpressionType, ValidGrouping,
+    is_aggregate,
+};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Text, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
-use crate::{Backend, DbConnection};
+use crate::{Backend, DbConnection, StoreError};
 
 /// A bind value.
 #[derive(Debug, Clone)]
@@ -147,5 +153,77 @@ impl QueryFragment<Sqlite> for PreparedQuery<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// SQL text as an expression of diesel's query builder (`ST` its type). Unlike diesel's own
+/// `sql`, which marks its statement as one never to keep prepared, it lets diesel cache the
+/// statement by its text: give it text fixed for the statement's shape, never a value.
+#[derive(Debug, Clone)]
+pub(crate) struct FixedSql<ST> {
+    sql: String,
+    sql_type: PhantomData<ST>,
+}
+
+impl<ST> FixedSql<ST> {
+    pub(crate) fn new(sql: String) -> FixedSql<ST> {
+        FixedSql {
+            sql,
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<ST: TypedExpressionType> Expression for FixedSql<ST> {
+    type SqlType = ST;
+}
+
+impl<ST, DB: diesel::backend::Backend> QueryFragment<DB> for FixedSql<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(&self.sql);
+        Ok(())
+    }
+}
+
+impl<ST> QueryId for FixedSql<ST> {
+    type QueryId = ();
+    // No static id: diesel keys its cache on the SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST, QS> SelectableExpression<QS> for FixedSql<ST> where FixedSql<ST>: Expression {}
+
+impl<ST, QS> AppearsOnTable<QS> for FixedSql<ST> where FixedSql<ST>: Expression {}
+
+impl<ST, GroupBy> ValidGrouping<GroupBy> for FixedSql<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+/// A scalar subquery that gives the rows of `from` (which may name the outer statement's
+/// tables: it runs once per outer row) as one JSON array of arrays, each of `columns` in
+/// `order`: the way a record's read carries its few related rows (its time in each phase, its
+/// people) in the record's own statement. `NULL` (PostgreSQL) or `[]` (SQLite) when there
+/// are none; read it with [`parse_json_rows`].
+pub(crate) fn json_rows(backend: Backend, columns: &str, from: &str, order: &str) -> String {
+    match backend {
+        Backend::Postgres => format!(
+            "(SELECT CAST(json_agg(json_build_array({columns}) ORDER BY {order}) AS TEXT) \
+             FROM {from})"
+        ),
+        Backend::Sqlite => {
+            format!("(SELECT json_group_array(json_array({columns}) ORDER BY {order}) FROM {from})")
+        }
+    }
+}
+
+/// The rows a [`json_rows`] column holds, each read as a tuple of its columns.
+pub(crate) fn parse_json_rows<T: serde::de::DeserializeOwned>(
+    column: Option<&str>,
+) -> Result<Vec<T>, StoreError> {
+    match column {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            StoreError::Task(format!("a record's related rows did not read back: {e}"))
+        }),
     }
 }

@@ -2,6 +2,7 @@
 //! and stats.
 
 use crate::common::pipelines::*;
+use crate::common::statements::{CountingConnection, Statements};
 use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use diesel::prelude::*;
@@ -982,47 +983,23 @@ async fn the_board_shows_every_phase_in_order_with_counts_and_the_oldest_cards_f
     );
 }
 
-/// What one connection ran: every statement, and those it prepared anew (a statement run again
-/// from diesel's cache prepares nothing).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Statements {
-    run: usize,
-    prepared: usize,
-}
-
-/// The statements a board read runs on a connection of its own, twice over: the first read
-/// and the second.
-fn board_statements(
-    conn: &mut persistence::DbConnection,
-    account_id: i64,
-    pipeline_ids: &[i64],
-) -> Vec<Statements> {
-    use diesel::connection::InstrumentationEvent;
-    use std::sync::{Arc, Mutex};
-    let seen = Arc::new(Mutex::new(Statements::default()));
-    let counter = Arc::clone(&seen);
-    let count = move |event: InstrumentationEvent<'_>| {
-        let mut seen = counter.lock().unwrap_or_else(|e| e.into_inner());
-        match event {
-            InstrumentationEvent::StartQuery { .. } => seen.run += 1,
-            InstrumentationEvent::CacheQuery { .. } => seen.prepared += 1,
-            _ => {}
-        }
-    };
-    conn.set_instrumentation(count);
+/// The statements a board read runs, for each pipeline in turn, on a fresh connection.
+fn board_statements(database_url: &str, account_id: i64, pipeline_ids: &[i64]) -> Vec<Statements> {
+    let mut conn = CountingConnection::open(database_url);
     pipeline_ids
         .iter()
         .map(|&id| {
-            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Statements::default();
-            persistence::pipelined::board(
-                conn,
-                account_id,
-                id,
-                &persistence::pipelined::BoardFilter::default(),
-                20,
-            )
-            .unwrap_or_else(|e| panic!("board of pipeline {id}: {e:?}"));
-            *seen.lock().unwrap_or_else(|e| e.into_inner())
+            let (board, seen) = conn.count(|conn| {
+                persistence::pipelined::board(
+                    conn,
+                    account_id,
+                    id,
+                    &persistence::pipelined::BoardFilter::default(),
+                    20,
+                )
+            });
+            board.unwrap_or_else(|e| panic!("board of pipeline {id}: {e:?}"));
+            seen
         })
         .collect()
 }
@@ -1048,11 +1025,8 @@ async fn a_board_takes_the_same_few_prepared_statements_whatever_its_number_of_p
             assert_eq!(created.status, 201, "{}", created.body);
             ids.push(created.id());
         }
-        let mut conn =
-            <persistence::DbConnection as diesel::Connection>::establish(&app.database_url)
-                .unwrap_or_else(|e| panic!("{e}"));
         // The small board, the large one, and the small one again, on one fresh connection.
-        let seen = board_statements(&mut conn, app.account_id, &[ids[0], ids[1], ids[0]]);
+        let seen = board_statements(&app.database_url, app.account_id, &[ids[0], ids[1], ids[0]]);
         let first = seen[0];
         // The pipeline with its phases, the columns, and for a type with a value the values.
         let expected = if record_type == "project" { 3 } else { 2 };

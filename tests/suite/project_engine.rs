@@ -3,6 +3,7 @@
 //! values, the company's view of its projects, merges, and who is on a project.
 
 use crate::common::pipelines::*;
+use crate::common::statements::{CountingConnection, Statements};
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -37,6 +38,22 @@ fn column(board: &Value, phase_id: i64) -> &Value {
 async fn put(app: &TestApp, path: &str, body: Value) -> Answer {
     app.request(Method::PUT, path, Some(&app.token), Some(&body), &[])
         .await
+}
+
+/// Puts a new contact, Ana, on a project as its decision maker; her id.
+async fn with_decision_maker(app: &TestApp, project: &dyn std::fmt::Display) -> i64 {
+    let ana = app
+        .post("/v1/contacts", json!({"first_name": "Ana"}))
+        .await
+        .id();
+    let added = put(
+        app,
+        &format!("/v1/projects/{project}/contacts/{ana}"),
+        json!({"role": "decision_maker"}),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    ana
 }
 
 #[tokio::test]
@@ -773,17 +790,7 @@ async fn merging_projects_moves_history_and_people_fills_the_survivor_and_says_s
     )
     .await;
     assert_eq!(moved.status, 201, "{}", moved.body);
-    let ana = app
-        .post("/v1/contacts", json!({"first_name": "Ana"}))
-        .await
-        .id();
-    let added = put(
-        &app,
-        &format!("/v1/projects/{d}/contacts/{ana}"),
-        json!({"role": "decision_maker"}),
-    )
-    .await;
-    assert_eq!(added.status, 201, "{}", added.body);
+    let ana = with_decision_maker(&app, &d).await;
     let after = app.get("/v1/events?limit=200").await.body["data"]
         .as_array()
         .and_then(|l| l.last().map(|e| e["id"].clone()))
@@ -872,4 +879,105 @@ async fn a_project_merge_refuses_unknown_and_foreign_duplicates_and_changes_noth
         )
         .await;
     stale.assert_problem(412, "precondition_failed");
+}
+
+/// Runs `read` twice on `conn`: the first time it is one statement, prepared then; the second
+/// time the same statement, run from the cache. The first read's answer.
+fn one_prepared_statement<T>(
+    conn: &mut CountingConnection,
+    what: &str,
+    read: impl Fn(&mut persistence::DbConnection) -> Result<T, persistence::StoreError>,
+) -> T {
+    let (first, seen) = conn.count(&read);
+    let first = first.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    let once = Statements {
+        run: 1,
+        prepared: 1,
+    };
+    assert_eq!(
+        seen, once,
+        "{what}: one statement, prepared on the first read"
+    );
+    let (again, seen) = conn.count(&read);
+    again.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    let cached = Statements {
+        run: 1,
+        prepared: 0,
+    };
+    assert_eq!(seen, cached, "{what}: the same statement, from the cache");
+    first
+}
+
+#[tokio::test]
+async fn a_record_read_and_a_list_page_are_one_prepared_statement_with_what_they_carry() {
+    use domain::listing::{PageSize, Sort};
+    use persistence::{companies, contacts, projects};
+    let app = spawn_app().await;
+    let phases = project_pipeline(&app).await["phases"].clone();
+    let company = app.company("Acme").await;
+    let created = project(
+        &app,
+        json!({"name": "Office move", "company_id": company,
+               "value": {"amount": "9000", "currency": "EUR"}}),
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap_or_default();
+    for phase in [&phases[1], &phases[2]] {
+        let moved = move_project(&app, id, json!({"to_phase_id": phase["id"]})).await;
+        assert_eq!(moved.status, 201, "{}", moved.body);
+    }
+    let ana = with_decision_maker(&app, &id).await;
+    let (member, _) = app
+        .member("m@acme.test", "member", &["projects:read"])
+        .await;
+    let joined = put(
+        &app,
+        &format!("/v1/projects/{id}/team/{member}"),
+        json!({"role": "lead"}),
+    )
+    .await;
+    assert_eq!(joined.status, 201, "{}", joined.body);
+    let account = app.account_id;
+    let size = PageSize::parse(50).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut conn = CountingConnection::open(&app.database_url);
+
+    let read = one_prepared_statement(&mut conn, "a project's GET", |c| {
+        projects::get(c, account, id)
+    });
+    let left: Vec<i64> = read.time_in_phases.iter().map(|t| t.phase_id).collect();
+    assert!(
+        left.contains(&phases[1]["id"].as_i64().unwrap_or_default())
+            && left.contains(&phases[2]["id"].as_i64().unwrap_or_default()),
+        "time in the phase it left and in the one it is in: {left:?}"
+    );
+    assert_eq!(read.contacts.len(), 1, "its contact");
+    assert_eq!(read.team.len(), 1, "its team");
+    let page = one_prepared_statement(&mut conn, "a page of projects", |c| {
+        projects::list(c, account, &Default::default(), Sort::default(), size, None)
+    });
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        page.items[0].team, read.team,
+        "a listed project carries its team"
+    );
+    let acme = one_prepared_statement(&mut conn, "a company's GET", |c| {
+        companies::get(c, account, company)
+    });
+    assert_eq!(acme.projects.open, 1, "its projects' totals");
+    let filter = companies::CompanyFilter {
+        industry: Some("Engineering".into()),
+        ..Default::default()
+    };
+    one_prepared_statement(&mut conn, "a page of companies", |c| {
+        companies::list(c, account, &Default::default(), Sort::default(), size, None)
+    });
+    one_prepared_statement(&mut conn, "a filtered page of companies", |c| {
+        companies::list(c, account, &filter, Sort::default(), size, None)
+    });
+    one_prepared_statement(&mut conn, "a contact's GET", |c| {
+        contacts::get(c, account, ana)
+    });
+    one_prepared_statement(&mut conn, "a page of contacts", |c| {
+        contacts::list(c, account, &Default::default(), Sort::default(), size, None)
+    });
 }

@@ -30,7 +30,10 @@ use domain::token::ActorRef;
 
 use crate::keyset::{id_position, into_page};
 use crate::pipelines;
-use crate::{DbConnection, StoreError, check_version, events, now, to_utc, write_transaction};
+use crate::prepared::{json_rows, parse_json_rows};
+use crate::{
+    Backend, DbConnection, StoreError, check_version, events, now, to_utc, write_transaction,
+};
 
 pub use board::{BoardFilter, Card, CardDetail, Column, ValueBucket, compact_phase_counts};
 pub(crate) use board::{BoardSql, Cell, CellRow, board, fold_values, kept_values};
@@ -126,9 +129,6 @@ impl From<TransitionRow> for Transition {
     }
 }
 
-/// A stay that ended: the record, the phase it left and the seconds it spent there.
-pub(crate) type Stay = (i64, Option<i64>, Option<i64>);
-
 /// The events a record type's moves and phase changes write.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecordEvents {
@@ -150,6 +150,8 @@ pub(crate) trait Pipelined {
     const SHOWS_PROBABILITY: bool = false;
     /// The record as its events show it.
     type Record;
+    /// Its tables, as SQL names ([`storage!`] gives them).
+    const TABLES: Tables;
 
     /// The record, for its events: read right after its row is locked, it is the record as
     /// the move found it.
@@ -262,13 +264,6 @@ pub(crate) trait Pipelined {
         size: PageSize,
         before: Option<i64>,
     ) -> Result<Vec<TransitionRow>, StoreError>;
-
-    /// The stays that ended of some records, oldest first: (record, phase left, seconds).
-    fn stays(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-    ) -> Result<Vec<Stay>, StoreError>;
 
     /// The records in a phase, with the time each entered it, in id order.
     fn held(
@@ -394,6 +389,12 @@ pub(crate) type Exit = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
 /// (whose record column is named). Expands to the methods, inside the type's `impl`.
 macro_rules! storage {
     ($records:ident . $state:ident, $history:ident . $record_id:ident) => {
+        const TABLES: $crate::placement::Tables = $crate::placement::Tables {
+            records: stringify!($records),
+            history: stringify!($history),
+            record_column: stringify!($record_id),
+        };
+
         fn pipeline_of(
             conn: &mut $crate::DbConnection,
             account_id: i64,
@@ -573,32 +574,6 @@ macro_rules! storage {
                 query = query.filter($history::id.lt(before));
             }
             Ok(query.limit(size.get() + 1).load(conn)?)
-        }
-
-        fn stays(
-            conn: &mut $crate::DbConnection,
-            account_id: i64,
-            ids: &[i64],
-        ) -> Result<Vec<$crate::placement::Stay>, $crate::StoreError> {
-            use diesel::prelude::*;
-            let query = $history::table
-                .filter($history::account_id.eq(account_id))
-                .filter($history::from_phase_id.is_not_null())
-                .into_boxed();
-            // One record (a GET) asks with `=`: SQLite cannot keep a prepared `IN (..)`,
-            // whose length varies, so it would parse and plan it again on every request.
-            let query = match ids {
-                [one] => query.filter($history::$record_id.eq(*one)),
-                many => query.filter($history::$record_id.eq_any(many.to_vec())),
-            };
-            Ok(query
-                .select((
-                    $history::$record_id,
-                    $history::from_phase_id,
-                    $history::seconds_in_previous,
-                ))
-                .order($history::id.asc())
-                .load(conn)?)
         }
 
         fn held(
@@ -1179,54 +1154,59 @@ pub(crate) fn history<P: Pipelined>(
     }))
 }
 
-/// Fills the time in each phase of some records, from their history and their current stay:
-/// one query for all of them.
-pub(crate) fn attach_times<P: Pipelined>(
-    conn: &mut DbConnection,
-    account_id: i64,
-    records: &mut [P::Record],
-) -> Result<(), StoreError> {
-    let stays: Vec<_> = records.iter().map(P::stay).collect();
-    let mut times = times_in_phases::<P>(conn, account_id, &stays)?;
-    for record in records.iter_mut() {
-        let (id, ..) = P::stay(record);
-        P::set_times(record, times.remove(&id).unwrap_or_default());
-    }
-    Ok(())
+/// A pipelined record type's tables, as SQL names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tables {
+    /// The record table.
+    pub records: &'static str,
+    /// Its history table.
+    pub history: &'static str,
+    /// The history's column naming the record.
+    pub record_column: &'static str,
 }
 
-/// Each record's time in each phase, from its history and its current stay (`records`: id,
-/// phase, entered at): one query for all of them.
-fn times_in_phases<P: Pipelined>(
-    conn: &mut DbConnection,
-    account_id: i64,
-    records: &[(i64, Option<i64>, Option<NaiveDateTime>)],
-) -> Result<HashMap<i64, Vec<PhaseTime>>, StoreError> {
-    let ids: Vec<i64> = records.iter().map(|(id, _, _)| *id).collect();
-    let mut totals: HashMap<i64, Vec<PhaseTime>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(totals);
-    }
-    let mut add = |record: i64, phase: i64, seconds: i64| {
-        let times = totals.entry(record).or_default();
-        match times.iter_mut().find(|t| t.phase_id == phase) {
-            Some(t) => t.seconds += seconds,
-            None => times.push(PhaseTime {
-                phase_id: phase,
-                seconds,
-            }),
-        }
+/// A column for a record's read that gives the stays in its history that ended, as
+/// [`json_rows`]: each phase left once with its seconds there, in the order first left.
+/// It names the record by its table, so the read selects from the record table itself.
+pub(crate) fn times_column<P: Pipelined>(backend: Backend) -> String {
+    let Tables {
+        records,
+        history,
+        record_column,
+    } = P::TABLES;
+    json_rows(
+        backend,
+        "g.phase, g.seconds",
+        &format!(
+            "(SELECT h.from_phase_id AS phase, SUM(h.seconds_in_previous) AS seconds, \
+             MIN(h.id) AS first FROM {history} h WHERE h.{record_column} = {records}.id \
+             AND h.account_id = {records}.account_id AND h.from_phase_id IS NOT NULL \
+             GROUP BY h.from_phase_id) g"
+        ),
+        "g.first",
+    )
+}
+
+/// Gives a record its time in each phase: the stays a [`times_column`] read (`None`: it has
+/// left no phase yet) and the one it is in.
+pub(crate) fn set_times<P: Pipelined>(
+    record: &mut P::Record,
+    ended: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut times: Vec<PhaseTime> = Vec::new();
+    let mut add = |phase: i64, seconds: i64| match times.iter_mut().find(|t| t.phase_id == phase) {
+        Some(t) => t.seconds += seconds,
+        None => times.push(PhaseTime {
+            phase_id: phase,
+            seconds,
+        }),
     };
-    for (record, phase, seconds) in P::stays(conn, account_id, &ids)? {
-        if let Some(phase) = phase {
-            add(record, phase, seconds.unwrap_or(0));
-        }
+    for (phase, seconds) in parse_json_rows::<(i64, Option<i64>)>(ended)? {
+        add(phase, seconds.unwrap_or(0));
     }
-    let at = now();
-    for (record, phase, entered) in records {
-        if let (Some(phase), Some(entered)) = (phase, entered) {
-            add(*record, *phase, (at - *entered).num_seconds().max(0));
-        }
+    if let (_, Some(phase), Some(entered)) = P::stay(record) {
+        add(phase, (now() - entered).num_seconds().max(0));
     }
-    Ok(totals)
+    P::set_times(record, times);
+    Ok(())
 }

@@ -20,17 +20,18 @@ use domain::pipeline::{Move, Outcome, Pipeline, RecordKind, Status, Transition};
 use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
 
 use crate::keyset::{
-    contains_pattern, date_value, int_value, into_page, keyset_page, lower, text_value, time_value,
+    contains_pattern, date_value, int_value, keyset_page, lower, read_page, text_value, time_value,
 };
 use crate::placement::{
     self, BoardFilter, BoardSql, CardDetail, Cell, CellRow, ForecastMonth, MoveKind, Pipelined,
     RecordEvents, ValueBucket, ValueStats,
 };
+use crate::prepared::{FixedSql, json_rows, parse_json_rows};
 use crate::record::{self, Versioned};
 use crate::references::{check_company, check_owner};
 use crate::schema::{phases, project_transitions, projects};
 use crate::tags::{self, TagTable};
-use crate::{DbConnection, StoreError, events, now, to_utc, write_transaction};
+use crate::{Backend, DbConnection, StoreError, events, now, to_utc, write_transaction};
 
 /// Projects move through project pipelines, with their history in `project_transitions`.
 pub(crate) struct ProjectPlacement;
@@ -190,18 +191,27 @@ struct ProjectRow {
 }
 
 /// A project row with its phase's probability.
-type ProjectWithPhase = (ProjectRow, Option<i64>);
+/// A project as its reads select it: its row, its phase's probability and, from the same
+/// statement, the stays in its history that ended and its people.
+type ProjectRead = (ProjectRow, Option<i64>, Option<String>, Option<String>);
 
-/// A listed project row, for [`into_page`].
-struct Listed(ProjectRow, Option<i64>);
-
-impl From<Listed> for Project {
-    fn from(Listed(row, phase_probability): Listed) -> Project {
-        from_row((row, phase_probability))
-    }
+/// The columns a project's read takes besides its row and its phase's probability (see
+/// [`ProjectRead`]).
+fn read_columns(backend: Backend) -> (FixedSql<Nullable<Text>>, FixedSql<Nullable<Text>>) {
+    (
+        FixedSql::new(placement::times_column::<ProjectPlacement>(backend)),
+        FixedSql::new(people::column(backend)),
+    )
 }
 
-fn from_row((row, phase_probability): ProjectWithPhase) -> Project {
+fn from_read((row, phase_probability, ended, people): ProjectRead) -> Result<Project, StoreError> {
+    let mut project = from_row(row, phase_probability);
+    placement::set_times::<ProjectPlacement>(&mut project, ended.as_deref())?;
+    (project.contacts, project.team) = people::read(people.as_deref())?;
+    Ok(project)
+}
+
+fn from_row(row: ProjectRow, phase_probability: Option<i64>) -> Project {
     {
         Project {
             id: row.id,
@@ -443,32 +453,23 @@ pub fn create(
     })
 }
 
-/// Gives projects read from their rows what is derived: their time in each phase and their
-/// people, one query each whatever their number.
-fn complete(
-    conn: &mut DbConnection,
-    account_id: i64,
-    projects: &mut [Project],
-) -> Result<(), StoreError> {
-    placement::attach_times::<ProjectPlacement>(conn, account_id, projects)?;
-    people::attach(conn, account_id, projects)
-}
-
-/// A project with its time in each phase.
+/// A project with its time in each phase and its people: one statement.
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
-    let project = projects::table
+    let (times, people) = read_columns(conn.backend());
+    projects::table
         .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
         .filter(projects::id.eq(id))
         .filter(projects::account_id.eq(account_id))
-        .select((ProjectRow::as_select(), phases::probability.nullable()))
-        .first(conn)
+        .select((
+            ProjectRow::as_select(),
+            phases::probability.nullable(),
+            times,
+            people,
+        ))
+        .first::<ProjectRead>(conn)
         .optional()?
-        .map(from_row)
-        .ok_or(StoreError::NotFound)?;
-    let mut projects = [project];
-    complete(conn, account_id, &mut projects)?;
-    let [project] = projects;
-    Ok(project)
+        .map(from_read)
+        .ok_or(StoreError::NotFound)?
 }
 
 pub(crate) fn get_many(
@@ -478,15 +479,21 @@ pub(crate) fn get_many(
 ) -> Result<Vec<Project>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
-        let rows: Vec<ProjectWithPhase> = projects::table
+        let (times, people) = read_columns(conn.backend());
+        let rows: Vec<ProjectRead> = projects::table
             .filter(projects::account_id.eq(account_id))
             .filter(projects::id.eq_any(chunk))
             .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
-            .select((ProjectRow::as_select(), phases::probability.nullable()))
+            .select((
+                ProjectRow::as_select(),
+                phases::probability.nullable(),
+                times,
+                people,
+            ))
             .load(conn)?;
-        let mut page: Vec<Project> = rows.into_iter().map(from_row).collect();
-        complete(conn, account_id, &mut page)?;
-        found.extend(page);
+        for row in rows {
+            found.push(from_read(row)?);
+        }
     }
     found.sort_by_key(|p| p.id);
     Ok(found)
@@ -768,10 +775,16 @@ pub fn list(
     size: PageSize,
     after: Option<&Position>,
 ) -> Result<Page<Project>, StoreError> {
+    let (times, people) = read_columns(conn.backend());
     let mut query = projects::table
         .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
         .filter(projects::account_id.eq(account_id))
-        .select((ProjectRow::as_select(), phases::probability.nullable()))
+        .select((
+            ProjectRow::as_select(),
+            phases::probability.nullable(),
+            times,
+            people,
+        ))
         .into_boxed();
     if let Some(q) = &filter.q {
         query = query.filter(lower(projects::name).like(contains_pattern(q)).escape('\\'));
@@ -874,29 +887,31 @@ pub fn list(
             date_value
         ),
     };
-    let rows: Vec<ProjectWithPhase> = query.limit(size.get() + 1).load(conn)?;
-    let rows: Vec<Listed> = rows.into_iter().map(|(r, p)| Listed(r, p)).collect();
-    let mut page: Page<Project> = into_page(rows, size, |Listed(last, _)| Position {
-        sort,
-        value: match sort.field {
-            SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
-            SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
-            SortField::Name => SortValue::Text(last.name.clone()),
-            SortField::PhaseEnteredAt => {
-                SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
-            }
-            SortField::FollowUpDueAt => {
-                SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
-            }
-            SortField::Value => SortValue::Int(last.value_units.unwrap_or_default()),
-            SortField::ExpectedFinishDate => {
-                SortValue::Date(last.expected_finish_date.unwrap_or_default())
-            }
+    let rows: Vec<ProjectRead> = query.limit(size.get() + 1).load(conn)?;
+    read_page(
+        rows,
+        size,
+        |(last, ..)| Position {
+            sort,
+            value: match sort.field {
+                SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
+                SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
+                SortField::Name => SortValue::Text(last.name.clone()),
+                SortField::PhaseEnteredAt => {
+                    SortValue::Time(to_utc(last.phase_entered_at.unwrap_or_default()))
+                }
+                SortField::FollowUpDueAt => {
+                    SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+                }
+                SortField::Value => SortValue::Int(last.value_units.unwrap_or_default()),
+                SortField::ExpectedFinishDate => {
+                    SortValue::Date(last.expected_finish_date.unwrap_or_default())
+                }
+            },
+            id: last.id,
         },
-        id: last.id,
-    });
-    complete(conn, account_id, &mut page.items)?;
-    Ok(page)
+        from_read,
+    )
 }
 
 /// The figures about values of a project pipeline for `[from, to)`: value won and lost in the
@@ -1023,50 +1038,43 @@ fn value_stats(
     })
 }
 
-/// What the projects of some companies add up to: open projects, and won value per currency.
-pub(crate) fn totals_by_company(
-    conn: &mut DbConnection,
-    account_id: i64,
-    company_ids: &[i64],
-) -> Result<HashMap<i64, ProjectTotals>, StoreError> {
-    let mut totals: HashMap<i64, ProjectTotals> = HashMap::new();
-    if company_ids.is_empty() {
-        return Ok(totals);
-    }
-    let query = projects::table
-        .filter(projects::account_id.eq(account_id))
-        .select((
-            projects::company_id.assume_not_null(),
-            projects::state,
-            projects::value_currency,
-            projects::value_units,
-        ))
-        .into_boxed();
-    // One company (a GET) asks with `=`, so that SQLite keeps the statement prepared.
-    let query = match company_ids {
-        [one] => query.filter(projects::company_id.eq(*one)),
-        many => query.filter(projects::company_id.eq_any(many.to_vec())),
-    };
-    let rows: Vec<(i64, String, Option<String>, Option<i64>)> = query.load(conn)?;
-    let mut won: HashMap<i64, HashMap<String, i128>> = HashMap::new();
-    for (company, state, currency, units) in rows {
+/// A column for a company's read that gives what its projects add up to, as [`json_rows`]:
+/// per state and currency, the projects and their value, summed in two parts (the billions
+/// and the rest) so that no sum can overflow a 64-bit integer. It names the company by its
+/// table, so the read selects from `companies` itself. Read it with [`read_totals`].
+pub(crate) fn totals_column(backend: Backend) -> String {
+    json_rows(
+        backend,
+        "g.state, g.currency, g.projects, g.high, g.low",
+        "(SELECT p.state AS state, p.value_currency AS currency, COUNT(*) AS projects, \
+         SUM(p.value_units / 1000000000) AS high, SUM(p.value_units % 1000000000) AS low \
+         FROM projects p WHERE p.account_id = companies.account_id \
+         AND p.company_id = companies.id GROUP BY p.state, p.value_currency) g",
+        "g.state, g.currency",
+    )
+}
+
+/// What a company's projects add up to: open projects, and won value per currency in code
+/// order, from a [`totals_column`].
+pub(crate) fn read_totals(column: Option<&str>) -> Result<ProjectTotals, StoreError> {
+    type Group = (String, Option<String>, i64, Option<i64>, Option<i64>);
+    let mut totals = ProjectTotals::default();
+    let mut won: Vec<(String, i128)> = Vec::new();
+    for (state, currency, projects, high, low) in parse_json_rows::<Group>(column)? {
         let state = Status::from_stored(&state);
-        let entry = totals.entry(company).or_default();
         if !matches!(state, Status::Completed | Status::Lost | Status::Cancelled) {
-            entry.open += 1;
+            totals.open += projects;
         }
-        if let (true, Some(currency), Some(units)) = (
-            matches!(state, Status::Won | Status::Active | Status::Completed),
-            currency,
-            units,
-        ) {
-            *won.entry(company).or_default().entry(currency).or_insert(0) += i128::from(units);
+        let won_state = matches!(state, Status::Won | Status::Active | Status::Completed);
+        if let (true, Some(currency), Some((high, low))) = (won_state, currency, high.zip(low)) {
+            let units = i128::from(high) * 1_000_000_000 + i128::from(low);
+            match won.iter_mut().find(|(c, _)| *c == currency) {
+                Some((_, sum)) => *sum += units,
+                None => won.push((currency, units)),
+            }
         }
     }
-    for (company, sums) in won {
-        let mut list: Vec<(String, i128)> = sums.into_iter().collect();
-        list.sort();
-        totals.entry(company).or_default().won_value = list;
-    }
+    won.sort();
+    totals.won_value = won;
     Ok(totals)
 }

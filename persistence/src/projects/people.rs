@@ -2,8 +2,6 @@
 //! decision) and the firm's team (users, each with a role). Both are part of the project's
 //! representation: adding, changing or removing one is a new version with `project.updated`.
 
-use std::collections::HashMap;
-
 use diesel::prelude::*;
 use domain::Invalid;
 use domain::event::{EventType, NewEvent, Outbox};
@@ -11,9 +9,10 @@ use domain::project::{ContactRole, MAX_PEOPLE, Project, ProjectContact, TeamMemb
 
 use super::{ProjectPlacement, get};
 use crate::placement;
+use crate::prepared::{json_rows, parse_json_rows};
 use crate::references::check_owner;
 use crate::schema::{contacts, project_contacts, project_members, projects};
-use crate::{DbConnection, StoreError, events, now, write_transaction};
+use crate::{Backend, DbConnection, StoreError, events, now, write_transaction};
 
 /// Which of a project's people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,69 +32,38 @@ impl Side {
     }
 }
 
-/// Fills the contacts and team of some projects: one query each, whatever their number.
-pub(crate) fn attach(
-    conn: &mut DbConnection,
-    account_id: i64,
-    projects: &mut [Project],
-) -> Result<(), StoreError> {
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let contacts = project_contacts::table
-        .filter(project_contacts::account_id.eq(account_id))
-        .select((
-            project_contacts::project_id,
-            project_contacts::contact_id,
-            project_contacts::role,
-        ))
-        .order((project_contacts::project_id, project_contacts::contact_id))
-        .into_boxed();
-    let team = project_members::table
-        .filter(project_members::account_id.eq(account_id))
-        .select((
-            project_members::project_id,
-            project_members::user_id,
-            project_members::role,
-        ))
-        .order((project_members::project_id, project_members::user_id))
-        .into_boxed();
-    // One project (a GET) asks with `=`, so that SQLite keeps the statement prepared.
-    let (contacts, team) = match ids.as_slice() {
-        [one] => (
-            contacts.filter(project_contacts::project_id.eq(*one)),
-            team.filter(project_members::project_id.eq(*one)),
-        ),
-        many => (
-            contacts.filter(project_contacts::project_id.eq_any(many.to_vec())),
-            team.filter(project_members::project_id.eq_any(many.to_vec())),
-        ),
-    };
-    let mut by_project: HashMap<i64, (Vec<ProjectContact>, Vec<TeamMember>)> = HashMap::new();
-    for (project, contact_id, role) in contacts.load::<(i64, i64, String)>(conn)? {
-        by_project
-            .entry(project)
-            .or_default()
-            .0
-            .push(ProjectContact {
-                contact_id,
+/// A column for a project's read that gives its people, as [`json_rows`]: its contacts, then
+/// its team, each in id order. It names the project by its table, so the read selects from
+/// `projects` itself. Read it with [`read`].
+pub(crate) fn column(backend: Backend) -> String {
+    json_rows(
+        backend,
+        "g.side, g.id, g.role",
+        "(SELECT 0 AS side, c.contact_id AS id, c.role AS role FROM project_contacts c \
+         WHERE c.project_id = projects.id AND c.account_id = projects.account_id \
+         UNION ALL SELECT 1 AS side, m.user_id AS id, m.role AS role FROM project_members m \
+         WHERE m.project_id = projects.id AND m.account_id = projects.account_id) g",
+        "g.side, g.id",
+    )
+}
+
+/// A project's contacts and team, from a [`column`].
+pub(crate) fn read(
+    column: Option<&str>,
+) -> Result<(Vec<ProjectContact>, Vec<TeamMember>), StoreError> {
+    let mut contacts = Vec::new();
+    let mut team = Vec::new();
+    for (side, id, role) in parse_json_rows::<(i64, i64, String)>(column)? {
+        if side == 0 {
+            contacts.push(ProjectContact {
+                contact_id: id,
                 role: ContactRole::from_stored(&role),
             });
+        } else {
+            team.push(TeamMember { user_id: id, role });
+        }
     }
-    for (project, user_id, role) in team.load::<(i64, i64, String)>(conn)? {
-        by_project
-            .entry(project)
-            .or_default()
-            .1
-            .push(TeamMember { user_id, role });
-    }
-    for project in projects.iter_mut() {
-        let (contacts, team) = by_project.remove(&project.id).unwrap_or_default();
-        project.contacts = contacts;
-        project.team = team;
-    }
-    Ok(())
+    Ok((contacts, team))
 }
 
 /// A person to put on a project: which side, their id, their role.

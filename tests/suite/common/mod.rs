@@ -8,6 +8,7 @@
 pub mod oauth;
 pub mod pipelines;
 pub mod receiver;
+pub mod statements;
 
 use std::net::TcpListener;
 use std::sync::Once;
