@@ -410,6 +410,11 @@ pub fn import(
 impl import::Target for Companies {
     type Create = NewCompany;
     const KEY_FIELD: &'static str = "domain";
+    const CREATED: EventType = EventType::CompanyCreated;
+
+    fn id_of(company: &Company) -> i64 {
+        company.id
+    }
 
     fn refs_of_create(create: &NewCompany) -> Vec<Ref> {
         let owner = create.fields.owner_id.map(|id| Ref::User("owner_id", id));
@@ -459,7 +464,7 @@ impl import::Target for Companies {
         account_id: i64,
         rows: &[&NewCompany],
         outbox: &Outbox<'_>,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<Company>, StoreError> {
         let at = now();
         let values: Vec<_> = rows
             .iter()
@@ -473,41 +478,44 @@ impl import::Target for Companies {
                 )
             })
             .collect();
-        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(companies::table)
-            .values(&values)
-            .returning(companies::id)
-            .get_results(c))?;
-        let tagged: Vec<_> = ids
+        let written: Vec<CompanyRow> =
+            on_backend!(conn, |c| diesel::insert_into(companies::table)
+                .values(&values)
+                .returning(CompanyRow::as_returning())
+                .get_results(c))?;
+        let mut companies: Vec<Company> = written.into_iter().map(Company::from).collect();
+        let tagged: Vec<_> = companies
             .iter()
             .zip(rows)
-            .map(|(id, r)| (*id, &r.fields.tags))
+            .map(|(c, r)| (c.id, &r.fields.tags))
             .collect();
         tags::companies::write(conn, account_id, &tagged)?;
-        for (row, id) in rows.iter().zip(&ids) {
+        // A company placed in a phase is read again once placed; the others are as written
+        // (a new company has no history and no projects).
+        let mut placed = Vec::new();
+        for (row, company) in rows.iter().zip(&companies) {
             if let Some(phase) = row.phase_id {
                 placement::apply::<CompanyPlacement>(
                     conn,
                     account_id,
-                    *id,
+                    company.id,
                     None,
                     MoveKind::Initial(phase),
                     outbox.actor,
                 )?;
+                placed.push(company.id);
             }
         }
-        Ok(ids)
-    }
-
-    fn created_events(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-        outbox: &Outbox<'_>,
-    ) -> Result<Vec<NewEvent>, StoreError> {
-        Ok(get_many(conn, account_id, ids)?
-            .iter()
-            .map(|c| NewEvent::new(EventType::CompanyCreated, c.id, outbox.render.company(c)))
-            .collect())
+        let mut reread: HashMap<i64, Company> = get_many(conn, account_id, &placed)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        for company in &mut companies {
+            if let Some(now_placed) = reread.remove(&company.id) {
+                *company = now_placed;
+            }
+        }
+        Ok(companies)
     }
 }
 

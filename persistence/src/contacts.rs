@@ -282,6 +282,11 @@ pub fn import(
 
 impl import::Target for Contacts {
     type Create = ContactFields;
+    const CREATED: EventType = EventType::ContactCreated;
+
+    fn id_of(contact: &Contact) -> i64 {
+        contact.id
+    }
     const KEY_FIELD: &'static str = "email";
 
     fn refs_of_create(create: &ContactFields) -> Vec<Ref> {
@@ -354,7 +359,7 @@ impl import::Target for Contacts {
         account_id: i64,
         rows: &[&ContactFields],
         _outbox: &Outbox<'_>,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<Contact>, StoreError> {
         let at = now();
         let values: Vec<_> = rows
             .iter()
@@ -368,32 +373,18 @@ impl import::Target for Contacts {
                 )
             })
             .collect();
-        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(contacts::table)
+        let written: Vec<ContactRow> = on_backend!(conn, |c| diesel::insert_into(contacts::table)
             .values(&values)
-            .returning(contacts::id)
+            .returning(ContactRow::as_returning())
             .get_results(c))?;
-        let tagged: Vec<_> = ids.iter().zip(rows).map(|(id, f)| (*id, &f.tags)).collect();
+        let contacts: Vec<Contact> = written.into_iter().map(Contact::from).collect();
+        let tagged: Vec<_> = contacts
+            .iter()
+            .zip(rows)
+            .map(|(c, f)| (c.id, &f.tags))
+            .collect();
         tags::contacts::write(conn, account_id, &tagged)?;
-        Ok(ids)
-    }
-
-    fn created_events(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-        outbox: &Outbox<'_>,
-    ) -> Result<Vec<NewEvent>, StoreError> {
-        let rows: Vec<ContactRow> = contacts::table
-            .filter(contacts::account_id.eq(account_id))
-            .filter(contacts::id.eq_any(ids))
-            .order(contacts::id.asc())
-            .select(ContactRow::as_select())
-            .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(Contact::from)
-            .map(|c| NewEvent::new(EventType::ContactCreated, c.id, outbox.render.contact(&c)))
-            .collect())
+        Ok(contacts)
     }
 }
 

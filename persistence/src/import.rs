@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::Invalid;
-use domain::event::{NewEvent, Outbox};
+use domain::event::{EventType, NewEvent, Outbox};
 
 use crate::references;
 pub(crate) use crate::references::Ref;
@@ -80,22 +80,21 @@ pub(crate) trait Target: crate::record::Versioned {
     /// events take last), so writers cannot deadlock.
     fn lock_all(conn: &mut DbConnection, account_id: i64, ids: &[i64]) -> Result<(), StoreError>;
 
-    /// Inserts at most [`CHUNK_ROWS`] records, one statement per table; returns their ids in
-    /// order.
+    /// The event a created record writes.
+    const CREATED: EventType;
+
+    /// A record's id.
+    fn id_of(record: &Self::Record) -> i64;
+
+    /// Inserts at most [`CHUNK_ROWS`] records, one statement per table; returns them in order,
+    /// as written (from the insert's own `RETURNING` where nothing else changed them), for
+    /// their `*.created` events.
     fn insert(
         conn: &mut DbConnection,
         account_id: i64,
         rows: &[&Self::Create],
         outbox: &Outbox<'_>,
-    ) -> Result<Vec<i64>, StoreError>;
-
-    /// `*.created` events for records just inserted.
-    fn created_events(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-        outbox: &Outbox<'_>,
-    ) -> Result<Vec<NewEvent>, StoreError>;
+    ) -> Result<Vec<Self::Record>, StoreError>;
 }
 
 /// How a transaction ends when an atomic import had a bad row.
@@ -302,11 +301,12 @@ fn piece_of<T: Target>(
         .collect();
     for creates in creates.chunks(CHUNK_ROWS) {
         let values: Vec<&T::Create> = creates.iter().map(|(_, c)| *c).collect();
-        let ids = T::insert(conn, account_id, &values, outbox)?;
-        for ((i, _), id) in creates.iter().zip(&ids) {
-            outcomes[*i] = Some(RowOutcome::Created(*id));
+        let records = T::insert(conn, account_id, &values, outbox)?;
+        for ((i, _), record) in creates.iter().zip(&records) {
+            let id = T::id_of(record);
+            outcomes[*i] = Some(RowOutcome::Created(id));
+            events.push(NewEvent::new(T::CREATED, id, T::render(outbox, record)));
         }
-        events.extend(T::created_events(conn, account_id, &ids, outbox)?);
     }
     // Rows to update are locked after the inserts (which lock pipelines, then their own new
     // rows, as moves do) and before any update (which may lock the account, as events do):

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use domain::event::{EventType, NewEvent, Outbox};
+use domain::event::{EventType, Outbox};
 use domain::pipeline::RecordKind;
-use domain::project::{ProjectFields, ProjectPatch};
+use domain::project::{Project, ProjectFields, ProjectPatch};
 
 use super::{ProjectPlacement, ProjectValues, Projects, get_many};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
@@ -37,6 +37,11 @@ pub fn import(
 
 impl import::Target for Projects {
     type Create = NewProject;
+    const CREATED: EventType = EventType::ProjectCreated;
+
+    fn id_of(project: &Project) -> i64 {
+        project.id
+    }
     const KEY_FIELD: &'static str = "external_id";
     const UNIQUE_KEY: bool = true;
 
@@ -97,7 +102,7 @@ impl import::Target for Projects {
         account_id: i64,
         rows: &[&NewProject],
         outbox: &Outbox<'_>,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<Project>, StoreError> {
         let at = now();
         let values: Vec<_> = rows
             .iter()
@@ -139,18 +144,7 @@ impl import::Target for Projects {
                 )?;
             }
         }
-        Ok(ids)
-    }
-
-    fn created_events(
-        conn: &mut DbConnection,
-        account_id: i64,
-        ids: &[i64],
-        outbox: &Outbox<'_>,
-    ) -> Result<Vec<NewEvent>, StoreError> {
-        Ok(get_many(conn, account_id, ids)?
-            .iter()
-            .map(|p| NewEvent::new(EventType::ProjectCreated, p.id, outbox.render.project(p)))
-            .collect())
+        // Read again: every project was placed (its phase, or the default pipeline's first).
+        get_many(conn, account_id, &ids)
     }
 }
