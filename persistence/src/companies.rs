@@ -20,7 +20,7 @@ use crate::placement::{
     self, BoardSql, CardDetail, Cell, CellRow, MoveKind, Pipelined, RecordEvents,
 };
 use crate::pool::on_backend;
-use crate::prepared::FixedSql;
+use crate::prepared::{FixedSql, JsonColumn};
 use crate::record::{self, Versioned};
 use crate::references::check_owner;
 use crate::schema::{companies, company_transitions};
@@ -262,7 +262,7 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company,
 type CompanyRead = (CompanyRow, Option<String>, Option<String>);
 
 /// The columns a company's read takes besides its row (see [`CompanyRead`]).
-fn read_columns(backend: Backend) -> (FixedSql<Nullable<Text>>, FixedSql<Nullable<Text>>) {
+fn read_columns(backend: Backend) -> (JsonColumn, JsonColumn) {
     (
         FixedSql::new(placement::times_column::<CompanyPlacement>(backend)),
         FixedSql::new(crate::projects::totals_column(backend)),

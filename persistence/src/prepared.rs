@@ -16,7 +16,7 @@ use diesel::expression::{
 };
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
@@ -199,19 +199,31 @@ impl<ST, GroupBy> ValidGrouping<GroupBy> for FixedSql<ST> {
     type IsAggregate = is_aggregate::Never;
 }
 
-/// A scalar subquery that gives the rows of `from` (which may name the outer statement's
-/// tables: it runs once per outer row) as one JSON array of arrays, each of `columns` in
-/// `order`: the way a record's read carries its few related rows (its time in each phase, its
-/// people) in the record's own statement. `NULL` (PostgreSQL) or `[]` (SQLite) when there
-/// are none; read it with [`parse_json_rows`].
-pub(crate) fn json_rows(backend: Backend, columns: &str, from: &str, order: &str) -> String {
+/// A [`json_rows`] column as the query builder selects it.
+pub(crate) type JsonColumn = FixedSql<Nullable<Text>>;
+
+/// A scalar subquery that gives the rows of `from` (a table and its `WHERE`, which names the
+/// outer statement's row: it runs once per outer row) as one JSON array of arrays, each of
+/// `columns`, in `order` when one is given: the way a record's read carries its few related
+/// rows (its history's stays, its people) in the record's own statement. `NULL` (PostgreSQL)
+/// or `[]` (SQLite) when there are none; read it with [`parse_json_rows`].
+///
+/// Keep `from` one table, without a subquery of its own: SQLite does not look up a nested
+/// subquery's rows by the outer row's id (it scans them), while a correlated condition on
+/// one table's index is a search.
+pub(crate) fn json_rows(
+    backend: Backend,
+    columns: &str,
+    from: &str,
+    order: Option<&str>,
+) -> String {
+    let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
     match backend {
         Backend::Postgres => format!(
-            "(SELECT CAST(json_agg(json_build_array({columns}) ORDER BY {order}) AS TEXT) \
-             FROM {from})"
+            "(SELECT CAST(json_agg(json_build_array({columns}){order}) AS TEXT) FROM {from})"
         ),
         Backend::Sqlite => {
-            format!("(SELECT json_group_array(json_array({columns}) ORDER BY {order}) FROM {from})")
+            format!("(SELECT json_group_array(json_array({columns}){order}) FROM {from})")
         }
     }
 }

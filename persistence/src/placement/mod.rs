@@ -1166,8 +1166,9 @@ pub(crate) struct Tables {
 }
 
 /// A column for a record's read that gives the stays in its history that ended, as
-/// [`json_rows`]: each phase left once with its seconds there, in the order first left.
-/// It names the record by its table, so the read selects from the record table itself.
+/// [`json_rows`]: the phase left and the seconds spent there, oldest first. It names the
+/// record by its table, so the read selects from the record table itself. (A record's history
+/// is its account's, so the record's own account check covers it.)
 pub(crate) fn times_column<P: Pipelined>(backend: Backend) -> String {
     let Tables {
         records,
@@ -1176,14 +1177,11 @@ pub(crate) fn times_column<P: Pipelined>(backend: Backend) -> String {
     } = P::TABLES;
     json_rows(
         backend,
-        "g.phase, g.seconds",
+        "h.from_phase_id, h.seconds_in_previous",
         &format!(
-            "(SELECT h.from_phase_id AS phase, SUM(h.seconds_in_previous) AS seconds, \
-             MIN(h.id) AS first FROM {history} h WHERE h.{record_column} = {records}.id \
-             AND h.account_id = {records}.account_id AND h.from_phase_id IS NOT NULL \
-             GROUP BY h.from_phase_id) g"
+            "{history} h WHERE h.{record_column} = {records}.id AND h.from_phase_id IS NOT NULL"
         ),
-        "g.first",
+        Some("h.id"),
     )
 }
 

@@ -26,7 +26,7 @@ use crate::placement::{
     self, BoardFilter, BoardSql, CardDetail, Cell, CellRow, ForecastMonth, MoveKind, Pipelined,
     RecordEvents, ValueBucket, ValueStats,
 };
-use crate::prepared::{FixedSql, json_rows, parse_json_rows};
+use crate::prepared::{FixedSql, JsonColumn, json_rows, parse_json_rows};
 use crate::record::{self, Versioned};
 use crate::references::{check_company, check_owner};
 use crate::schema::{phases, project_transitions, projects};
@@ -193,21 +193,31 @@ struct ProjectRow {
 /// A project row with its phase's probability.
 /// A project as its reads select it: its row, its phase's probability and, from the same
 /// statement, the stays in its history that ended and its people.
-type ProjectRead = (ProjectRow, Option<i64>, Option<String>, Option<String>);
+type ProjectRead = (
+    ProjectRow,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// The columns a project's read takes besides its row and its phase's probability (see
 /// [`ProjectRead`]).
-fn read_columns(backend: Backend) -> (FixedSql<Nullable<Text>>, FixedSql<Nullable<Text>>) {
+fn read_columns(backend: Backend) -> (JsonColumn, JsonColumn, JsonColumn) {
+    let (contacts, team) = people::columns(backend);
     (
         FixedSql::new(placement::times_column::<ProjectPlacement>(backend)),
-        FixedSql::new(people::column(backend)),
+        FixedSql::new(contacts),
+        FixedSql::new(team),
     )
 }
 
-fn from_read((row, phase_probability, ended, people): ProjectRead) -> Result<Project, StoreError> {
+fn from_read(
+    (row, phase_probability, ended, contacts, team): ProjectRead,
+) -> Result<Project, StoreError> {
     let mut project = from_row(row, phase_probability);
     placement::set_times::<ProjectPlacement>(&mut project, ended.as_deref())?;
-    (project.contacts, project.team) = people::read(people.as_deref())?;
+    (project.contacts, project.team) = people::read(contacts.as_deref(), team.as_deref())?;
     Ok(project)
 }
 
@@ -455,7 +465,7 @@ pub fn create(
 
 /// A project with its time in each phase and its people: one statement.
 pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project, StoreError> {
-    let (times, people) = read_columns(conn.backend());
+    let (times, contacts, team) = read_columns(conn.backend());
     projects::table
         .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
         .filter(projects::id.eq(id))
@@ -464,7 +474,8 @@ pub fn get(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Project,
             ProjectRow::as_select(),
             phases::probability.nullable(),
             times,
-            people,
+            contacts,
+            team,
         ))
         .first::<ProjectRead>(conn)
         .optional()?
@@ -479,7 +490,7 @@ pub(crate) fn get_many(
 ) -> Result<Vec<Project>, StoreError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
-        let (times, people) = read_columns(conn.backend());
+        let (times, contacts, team) = read_columns(conn.backend());
         let rows: Vec<ProjectRead> = projects::table
             .filter(projects::account_id.eq(account_id))
             .filter(projects::id.eq_any(chunk))
@@ -488,7 +499,8 @@ pub(crate) fn get_many(
                 ProjectRow::as_select(),
                 phases::probability.nullable(),
                 times,
-                people,
+                contacts,
+                team,
             ))
             .load(conn)?;
         for row in rows {
@@ -775,7 +787,7 @@ pub fn list(
     size: PageSize,
     after: Option<&Position>,
 ) -> Result<Page<Project>, StoreError> {
-    let (times, people) = read_columns(conn.backend());
+    let (times, contacts, team) = read_columns(conn.backend());
     let mut query = projects::table
         .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
         .filter(projects::account_id.eq(account_id))
@@ -783,7 +795,8 @@ pub fn list(
             ProjectRow::as_select(),
             phases::probability.nullable(),
             times,
-            people,
+            contacts,
+            team,
         ))
         .into_boxed();
     if let Some(q) = &filter.q {
@@ -1038,39 +1051,34 @@ fn value_stats(
     })
 }
 
-/// A column for a company's read that gives what its projects add up to, as [`json_rows`]:
-/// per state and currency, the projects and their value, summed in two parts (the billions
-/// and the rest) so that no sum can overflow a 64-bit integer. It names the company by its
-/// table, so the read selects from `companies` itself. Read it with [`read_totals`].
+/// A column for a company's read that gives its projects' states and values, as
+/// [`json_rows`], for [`read_totals`]. It names the company by its table, so the read selects
+/// from `companies` itself.
 pub(crate) fn totals_column(backend: Backend) -> String {
     json_rows(
         backend,
-        "g.state, g.currency, g.projects, g.high, g.low",
-        "(SELECT p.state AS state, p.value_currency AS currency, COUNT(*) AS projects, \
-         SUM(p.value_units / 1000000000) AS high, SUM(p.value_units % 1000000000) AS low \
-         FROM projects p WHERE p.account_id = companies.account_id \
-         AND p.company_id = companies.id GROUP BY p.state, p.value_currency) g",
-        "g.state, g.currency",
+        "p.state, p.value_currency, p.value_units",
+        "projects p WHERE p.account_id = companies.account_id AND p.company_id = companies.id",
+        None,
     )
 }
 
-/// What a company's projects add up to: open projects, and won value per currency in code
-/// order, from a [`totals_column`].
+/// What a company's projects add up to, from a [`totals_column`]: open projects, and won
+/// value per currency in code order (summed wide: no sum overflows).
 pub(crate) fn read_totals(column: Option<&str>) -> Result<ProjectTotals, StoreError> {
-    type Group = (String, Option<String>, i64, Option<i64>, Option<i64>);
+    type Row = (String, Option<String>, Option<i64>);
     let mut totals = ProjectTotals::default();
     let mut won: Vec<(String, i128)> = Vec::new();
-    for (state, currency, projects, high, low) in parse_json_rows::<Group>(column)? {
+    for (state, currency, units) in parse_json_rows::<Row>(column)? {
         let state = Status::from_stored(&state);
         if !matches!(state, Status::Completed | Status::Lost | Status::Cancelled) {
-            totals.open += projects;
+            totals.open += 1;
         }
         let won_state = matches!(state, Status::Won | Status::Active | Status::Completed);
-        if let (true, Some(currency), Some((high, low))) = (won_state, currency, high.zip(low)) {
-            let units = i128::from(high) * 1_000_000_000 + i128::from(low);
+        if let (true, Some(currency), Some(units)) = (won_state, currency, units) {
             match won.iter_mut().find(|(c, _)| *c == currency) {
-                Some((_, sum)) => *sum += units,
-                None => won.push((currency, units)),
+                Some((_, sum)) => *sum += i128::from(units),
+                None => won.push((currency, i128::from(units))),
             }
         }
     }

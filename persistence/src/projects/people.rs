@@ -32,37 +32,42 @@ impl Side {
     }
 }
 
-/// A column for a project's read that gives its people, as [`json_rows`]: its contacts, then
-/// its team, each in id order. It names the project by its table, so the read selects from
-/// `projects` itself. Read it with [`read`].
-pub(crate) fn column(backend: Backend) -> String {
-    json_rows(
-        backend,
-        "g.side, g.id, g.role",
-        "(SELECT 0 AS side, c.contact_id AS id, c.role AS role FROM project_contacts c \
-         WHERE c.project_id = projects.id AND c.account_id = projects.account_id \
-         UNION ALL SELECT 1 AS side, m.user_id AS id, m.role AS role FROM project_members m \
-         WHERE m.project_id = projects.id AND m.account_id = projects.account_id) g",
-        "g.side, g.id",
+/// Two columns for a project's read that give its contacts and its team, each as
+/// [`json_rows`] in id order. They name the project by its table, so the read selects from
+/// `projects` itself. Read them with [`read`].
+pub(crate) fn columns(backend: Backend) -> (String, String) {
+    (
+        json_rows(
+            backend,
+            "c.contact_id, c.role",
+            "project_contacts c WHERE c.project_id = projects.id",
+            Some("c.contact_id"),
+        ),
+        json_rows(
+            backend,
+            "m.user_id, m.role",
+            "project_members m WHERE m.project_id = projects.id",
+            Some("m.user_id"),
+        ),
     )
 }
 
-/// A project's contacts and team, from a [`column`].
+/// A project's contacts and team, from its [`columns`].
 pub(crate) fn read(
-    column: Option<&str>,
+    contacts: Option<&str>,
+    team: Option<&str>,
 ) -> Result<(Vec<ProjectContact>, Vec<TeamMember>), StoreError> {
-    let mut contacts = Vec::new();
-    let mut team = Vec::new();
-    for (side, id, role) in parse_json_rows::<(i64, i64, String)>(column)? {
-        if side == 0 {
-            contacts.push(ProjectContact {
-                contact_id: id,
-                role: ContactRole::from_stored(&role),
-            });
-        } else {
-            team.push(TeamMember { user_id: id, role });
-        }
-    }
+    let contacts = parse_json_rows::<(i64, String)>(contacts)?
+        .into_iter()
+        .map(|(contact_id, role)| ProjectContact {
+            contact_id,
+            role: ContactRole::from_stored(&role),
+        })
+        .collect();
+    let team = parse_json_rows::<(i64, String)>(team)?
+        .into_iter()
+        .map(|(user_id, role)| TeamMember { user_id, role })
+        .collect();
     Ok((contacts, team))
 }
 
