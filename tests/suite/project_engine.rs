@@ -981,3 +981,97 @@ async fn a_record_read_and_a_list_page_are_one_prepared_statement_with_what_they
         contacts::list(c, account, &Default::default(), Sort::default(), size, None)
     });
 }
+
+/// SQLite's plan of a statement, one line per step (binds left unbound: the plan does not
+/// depend on them, and SQLite keeps no statistics here).
+fn sqlite_plan(database_url: &str, sql: &str) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    #[derive(diesel::QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let path = database_url.trim_start_matches("sqlite://");
+    let mut conn = SqliteConnection::establish(path).unwrap_or_else(|e| panic!("{e}"));
+    diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load::<Step>(&mut conn)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .into_iter()
+        .map(|s| s.detail)
+        .collect()
+}
+
+#[tokio::test]
+async fn record_reads_and_filtered_pages_search_an_index_for_each_table_they_read() {
+    use domain::listing::{PageSize, Sort};
+    use persistence::{companies, contacts, projects};
+    let app = spawn_app().await;
+    if persistence::Backend::of(&app.database_url) != persistence::Backend::Sqlite {
+        // PostgreSQL plans by its statistics; the benchmark's EXPLAIN covers it.
+        return;
+    }
+    let company = app.company("Acme").await;
+    let id = project(&app, json!({"name": "Office move", "company_id": company})).await["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let ana = with_decision_maker(&app, &id).await;
+    let account = app.account_id;
+    let size = PageSize::parse(50).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut conn = CountingConnection::open(&app.database_url);
+    let owned = companies::CompanyFilter {
+        owner_id: Some(1),
+        ..Default::default()
+    };
+    let in_industry = companies::CompanyFilter {
+        industry: Some("Solar".into()),
+        ..Default::default()
+    };
+    let tagged = companies::CompanyFilter {
+        tag: Some("vip".into()),
+        ..Default::default()
+    };
+    let of_company = projects::ProjectFilter {
+        company_id: Some(company),
+        ..Default::default()
+    };
+    let sort = Sort::default();
+    let _ = conn.count(|c| companies::get(c, account, company));
+    let _ = conn.count(|c| projects::get(c, account, id));
+    let _ = conn.count(|c| contacts::get(c, account, ana));
+    for filter in [&owned, &in_industry, &tagged] {
+        let _ = conn.count(|c| companies::list(c, account, filter, sort, size, None));
+    }
+    let _ = conn.count(|c| projects::list(c, account, &of_company, sort, size, None));
+    let statements = conn.statements();
+    assert_eq!(
+        statements.len(),
+        7,
+        "one statement per read: {statements:#?}"
+    );
+    // What the record table's first step searches by, read by read.
+    let searched_by = [
+        "rowid=?",
+        "rowid=?",
+        "rowid=?",
+        "owner_id=?",
+        "industry=?",
+        // A tag's records come from the tag index, walked in the list's order.
+        "account_id=?",
+        "company_id=?",
+    ];
+    for (sql, by) in statements.iter().zip(searched_by) {
+        let plan = sqlite_plan(&app.database_url, sql);
+        assert!(
+            plan[0].starts_with("SEARCH ") && plan[0].contains(by),
+            "the record table is searched by {by}: {plan:#?}\n{sql}"
+        );
+        for step in &plan[1..] {
+            assert!(
+                !step.starts_with("SCAN ") && !step.ends_with("(account_id=?)"),
+                "what a record carries is searched by the record, not read across the \
+                 account: {step}\n{plan:#?}\n{sql}"
+            );
+        }
+    }
+}

@@ -289,9 +289,9 @@ async fn the_migration_gives_existing_accounts_their_project_pipeline() {
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
     }
-    // Projects (000014) and feed positions (000015) come after record types (000013): all
-    // go back, then forward.
-    for number in ["000015", "000014", "000013"] {
+    // Projects (000014), feed positions (000015) and filter indexes (000016) come after
+    // record types (000013): all go back, then forward.
+    for number in ["000016", "000015", "000014", "000013"] {
         let reverted = conn
             .revert_last_migration(app.db.migrations())
             .unwrap_or_else(|e| panic!("{e}"));

@@ -14,26 +14,43 @@ pub struct Statements {
     pub prepared: usize,
 }
 
-/// A fresh connection to the app's database (so with nothing prepared yet) that counts.
+/// A fresh connection to the app's database (so with nothing prepared yet) that counts, and
+/// keeps the text of every statement it runs.
 pub struct CountingConnection {
     conn: DbConnection,
     seen: Arc<Mutex<Statements>>,
+    sql: Arc<Mutex<Vec<String>>>,
 }
 
 impl CountingConnection {
     pub fn open(database_url: &str) -> CountingConnection {
         let mut conn = DbConnection::establish(database_url).unwrap_or_else(|e| panic!("{e}"));
         let seen = Arc::new(Mutex::new(Statements::default()));
-        let counter = Arc::clone(&seen);
+        let sql = Arc::new(Mutex::new(Vec::new()));
+        let (counter, texts) = (Arc::clone(&seen), Arc::clone(&sql));
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             let mut seen = counter.lock().unwrap_or_else(|e| e.into_inner());
             match event {
-                InstrumentationEvent::StartQuery { .. } => seen.run += 1,
+                InstrumentationEvent::StartQuery { query, .. } => {
+                    seen.run += 1;
+                    // diesel shows a statement as its text, then ` -- binds: [..]`.
+                    let shown = query.to_string();
+                    let text = shown.split(" -- binds: ").next().unwrap_or_default();
+                    texts
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(text.to_owned());
+                }
                 InstrumentationEvent::CacheQuery { .. } => seen.prepared += 1,
                 _ => {}
             }
         });
-        CountingConnection { conn, seen }
+        CountingConnection { conn, seen, sql }
+    }
+
+    /// The text of every statement run so far, in order.
+    pub fn statements(&self) -> Vec<String> {
+        self.sql.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Runs `read` and says what it ran.
