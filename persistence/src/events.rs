@@ -51,10 +51,10 @@ use domain::listing::PageSize;
 use domain::webhook::TEST_EVENT_TYPE;
 use serde_json::Value;
 
-use crate::delivery_queue;
 use crate::pool::on_backend;
 use crate::schema::{event_feed_head, events};
 use crate::{DbConnection, StoreError, now, to_utc};
+use crate::{bulk, delivery_queue};
 
 /// What [`record`] returns; defined with the queue it feeds.
 pub use crate::delivery_queue::Recorded;
@@ -167,25 +167,27 @@ pub fn record(
             )
         })
         .collect();
+    let DbConnection::Sqlite(c) = conn else {
+        // PostgreSQL: the publisher reads them back; nothing to return. One COPY.
+        bulk::insert_all!(conn, events::table, &rows, 500);
+        return Ok(());
+    };
     let mut recorded = Vec::with_capacity(rows.len());
     // SQLite caps the variables of one statement; 12 columns × 500 rows stays well under it.
     for (chunk, types) in rows.chunks(500).zip(types.chunks(500)) {
-        let ids: Vec<i64> = on_backend!(conn, |c| diesel::insert_into(events::table)
+        let ids: Vec<i64> = diesel::insert_into(events::table)
             .values(chunk)
             .returning(events::id)
-            .get_results(c))?;
+            .get_results(c)?;
         recorded.extend(
             ids.into_iter()
                 .zip(types)
                 .map(|(id, t)| Recorded { id, event_type: *t }),
         );
     }
-    if first_position.is_some() {
-        // Multi-row RETURNING lists rows in insertion order on both backends; sort anyway,
-        // the queue relies on it.
-        recorded.sort_by_key(|r| r.id);
-        delivery_queue::enqueue(conn, account_id, &recorded)?;
-    }
+    // Multi-row RETURNING lists rows in insertion order; sort anyway, the queue relies on it.
+    recorded.sort_by_key(|r| r.id);
+    delivery_queue::enqueue(conn, account_id, &recorded)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! embedded migrations, and the repositories. All SQL lives here; no HTTP does.
 
 pub mod accounts;
+mod bulk;
 pub mod companies;
 pub mod contacts;
 mod delivery_queue;

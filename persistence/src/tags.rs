@@ -25,7 +25,6 @@ macro_rules! tag_table {
             use diesel::prelude::*;
 
             use super::{TagTable, Tags};
-            use crate::pool::on_backend;
             use crate::schema::$table as table;
             use crate::{DbConnection, StoreError};
 
@@ -33,7 +32,7 @@ macro_rules! tag_table {
             pub(crate) const TABLE: TagTable = TagTable { replace, remove };
 
             /// Writes the tags of records just created (or whose tags were removed): one
-            /// statement per 5,000 tags.
+            /// statement per 5,000 tags, or one COPY on PostgreSQL.
             pub(crate) fn write(
                 conn: &mut DbConnection,
                 account_id: i64,
@@ -51,11 +50,7 @@ macro_rules! tag_table {
                         })
                     })
                     .collect();
-                for chunk in rows.chunks(5000) {
-                    on_backend!(conn, |c| diesel::insert_into(table::table)
-                        .values(chunk)
-                        .execute(c))?;
-                }
+                crate::bulk::insert_all!(conn, table::table, &rows, 5000);
                 Ok(())
             }
 

@@ -329,8 +329,21 @@ async fn an_import_larger_than_one_chunk_reports_every_row() {
     assert_eq!(answer.body["created"], 1_200);
     assert_eq!(answer.body["failed"], 1);
     assert_eq!(answer.body["rows"][700]["status"], "failed");
-    let tagged = app.get("/v1/companies?tag=bulk&limit=1").await;
-    assert!(tagged.body["next_cursor"].is_string());
+    assert_eq!(tagged_count(&app, "bulk").await, 1_200);
+}
+
+/// How many companies carry `tag`, counted over every page.
+async fn tagged_count(app: &TestApp, tag: &str) -> usize {
+    let (mut count, mut path) = (0, format!("/v1/companies?tag={tag}&limit=200"));
+    loop {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        count += page.body["data"].as_array().map_or(0, Vec::len);
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/companies?tag={tag}&limit=200&cursor={cursor}"),
+            None => return count,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
