@@ -23,7 +23,9 @@ pub struct Seeded {
 
 /// Adds `count` companies to `pipeline_id` of `account_id`, round-robin over its phases in
 /// order, each with one contact and one history row; then refreshes the planner's statistics.
-/// Companies are named `Seed company <n>` with domain `seed<n>.example`.
+/// Companies are named `Seed company <n>` with domain `seed<n>.example`, in `Industry <n % 20>`;
+/// every tenth is owned by the account's first user and tagged `vip`, every twentieth has a
+/// follow-up due, so that each list filter has something to find.
 pub fn companies(
     conn: &mut DbConnection,
     account_id: i64,
@@ -62,7 +64,12 @@ pub fn companies(
         // One statement each: several in one string would run as one transaction, which
         // VACUUM refuses.
         DbConnection::Postgresql(_) => {
-            for table in ["companies", "contacts", "company_transitions"] {
+            for table in [
+                "companies",
+                "company_tags",
+                "contacts",
+                "company_transitions",
+            ] {
                 conn.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
             }
         }
@@ -207,13 +214,19 @@ CREATE TEMPORARY TABLE seed_numbers AS {numbers};
 CREATE TEMPORARY TABLE seed_base AS SELECT COALESCE(MAX(id), 0) AS base FROM companies;
 INSERT INTO companies (id, account_id, name, domain, industry, size_band, tags, custom_fields,
         show_in_pipeline, version, created_at, updated_at, pipeline_id, phase_id,
-        relationship_status, phase_entered_at)
+        relationship_status, phase_entered_at, owner_id, follow_up_due_at)
     SELECT b.base + g.n, {account}, 'Seed company ' || g.n, 'seed' || g.n || '.example',
-        'Industry ' || (g.n % 20), '11-50', '[]', '{}', TRUE, 1, {ts}, {ts}, {pipeline}, p.id,
-        p.status, {ts}
+        'Industry ' || (g.n % 20), '11-50',
+        CASE WHEN g.n % 10 = 0 THEN '[\"vip\"]' ELSE '[]' END, '{}', TRUE, 1, {ts}, {ts},
+        {pipeline}, p.id, p.status, {ts},
+        CASE WHEN g.n % 10 = 0 THEN (SELECT MIN(id) FROM users WHERE account_id = {account}) END,
+        CASE WHEN g.n % 20 = 0 THEN {ts} END
     FROM seed_numbers g CROSS JOIN seed_base b
     JOIN seed_phases p ON p.k = (g.n - 1) % (SELECT COUNT(*) FROM seed_phases)
     ORDER BY g.n;
+INSERT INTO company_tags (company_id, account_id, tag)
+    SELECT b.base + g.n, {account}, 'vip' FROM seed_numbers g CROSS JOIN seed_base b
+    WHERE g.n % 10 = 0 ORDER BY g.n;
 INSERT INTO contacts (account_id, first_name, last_name, full_name, email, email_normalized,
         company_id, tags, custom_fields, version, created_at, updated_at)
     SELECT {account}, 'Person', 'Seed' || g.n, 'Person Seed' || g.n,
