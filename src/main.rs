@@ -33,7 +33,7 @@ struct Cli {
     )]
     database_url: String,
 
-    /// Database connections in the pool (default: four per CPU core, at least 4).
+    /// Database connections in the pool (default: four per CPU core, from 4 to 16).
     #[arg(
         long,
         env = "CLIENTLINE_DB_POOL_SIZE",
@@ -317,13 +317,15 @@ enum AccountCommand {
     },
 }
 
-/// Four connections per core. More only queue for the CPU: on two cores a pool of 16 had a
-/// mixed soak's p99 at 50 ms on PostgreSQL and 49 ms on SQLite, a pool of 8 at 35 and 29 ms,
-/// at the same throughput, and moves ran 17-40% faster (`bench/run`, BENCHMARKS.md). Work
-/// past the pool waits, without a thread, for a permit.
+/// Four connections per core, from 4 to 16. More only queue for the CPU: on two cores a pool
+/// of 16 had a mixed soak's p99 at 50 ms on PostgreSQL and 49 ms on SQLite, a pool of 8 at
+/// 35 and 29 ms, at the same throughput, and moves ran 17-40% faster (`bench/run`,
+/// BENCHMARKS.md). Work past the pool waits, without a thread, for a permit. At most 16, as
+/// before, so that a few replicas on large machines stay inside PostgreSQL's default of 100
+/// connections.
 fn default_pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    u32::try_from(cores * 4).unwrap_or(u32::MAX).max(4)
+    u32::try_from(cores.saturating_mul(4)).map_or(16, |n| n.clamp(4, 16))
 }
 
 /// glibc gives threads that contend for the allocator arenas of their own, up to eight per
