@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
-    companies, contacts, events, follow_ups, health, import, me, oauth_clients, pipelines,
-    projects, tokens, users,
+    companies, contacts, events, follow_ups, health, import, me, meetings, oauth_clients,
+    pipelines, projects, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -55,6 +55,8 @@ pub fn document() -> serde_json::Value {
         projects::history, projects::transition, projects::list_of_company, projects::merge,
         projects::list_contacts, projects::put_contact, projects::remove_contact,
         projects::list_team, projects::put_member, projects::remove_member,
+        meetings::list, meetings::create, meetings::show, meetings::update, meetings::delete,
+        tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete, tasks::complete, tasks::reopen,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
         pipelines::add_phase, pipelines::reorder_phases, pipelines::show_phase, pipelines::update_phase, pipelines::remove_phase,
@@ -85,6 +87,10 @@ pub fn document() -> serde_json::Value {
         wire::projects::ProjectOut, wire::projects::ProjectList, wire::projects::ProjectCreate,
         wire::projects::ProjectUpdate, wire::projects::MoneyOut, wire::projects::ProjectMoveOut,
         wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
+        wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
+        wire::links::LinkOut,
+        wire::meetings::MeetingOut, wire::meetings::MeetingList, wire::meetings::MeetingCreate,
+        wire::meetings::MeetingUpdate, wire::meetings::AttendeeOut,
         follow_ups::FollowUpOut, follow_ups::FollowUpList,
         wire::oauth_clients::OAuthClientOut, wire::oauth_clients::OAuthClientWithSecretOut,
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
@@ -102,6 +108,8 @@ pub fn document() -> serde_json::Value {
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
+        (name = "tasks", description = "Tasks: what someone must do, by a day or a time, linked to the records it is about"),
+        (name = "meetings", description = "Meetings: when, where, who attends with their responses, linked to the records they are about"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
         (name = "events", description = "The events feed: every change, for polling integrations"),

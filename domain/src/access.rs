@@ -51,6 +51,10 @@ impl Role {
                 set.insert(Scope::Write(Companies));
                 set.insert(Scope::Write(Contacts));
                 set.insert(Scope::Write(Projects));
+                set.insert(Scope::Write(Tasks));
+                set.insert(Scope::Write(Meetings));
+                set.insert(Scope::Write(Posts));
+                set.insert(Scope::Write(Enquiries));
             }
             Role::Admin => {
                 for resource in Resource::ALL {
@@ -71,6 +75,10 @@ wire_enum! {
         Contacts = "contacts",
         Pipelines = "pipelines",
         Projects = "projects",
+        Tasks = "tasks",
+        Meetings = "meetings",
+        Posts = "posts",
+        Enquiries = "enquiries",
         Users = "users",
         Tokens = "tokens",
     }
@@ -81,12 +89,7 @@ impl Resource {
     /// to the account's administration (team members, tokens). A JavaScript token asked for
     /// without scopes reads only CRM data.
     pub fn is_crm_data(self) -> bool {
-        match self {
-            Resource::Companies | Resource::Contacts | Resource::Pipelines | Resource::Projects => {
-                true
-            }
-            Resource::Users | Resource::Tokens => false,
-        }
+        !matches!(self, Resource::Users | Resource::Tokens)
     }
 }
 

@@ -7,8 +7,10 @@ use serde_json::{Map, Value};
 use crate::access::{Resource, Scope};
 use crate::company::Company;
 use crate::contact::Contact;
+use crate::meeting::Meeting;
 use crate::pipeline::{Phase, Pipeline};
 use crate::project::Project;
+use crate::task::Task;
 use crate::token::ActorRef;
 use crate::validation::ValueError;
 
@@ -40,6 +42,16 @@ wire_enum! {
         ProjectWon = "project.won",
         ProjectLost = "project.lost",
         ProjectMerged = "project.merged",
+        TaskCreated = "task.created",
+        TaskUpdated = "task.updated",
+        TaskCompleted = "task.completed",
+        TaskReopened = "task.reopened",
+        TaskDeleted = "task.deleted",
+        TaskDue = "task.due",
+        MeetingCreated = "meeting.created",
+        MeetingUpdated = "meeting.updated",
+        MeetingDeleted = "meeting.deleted",
+        MeetingStarting = "meeting.starting",
     }
 }
 
@@ -70,6 +82,12 @@ impl EventType {
             PhaseCreated | PhaseUpdated | PhaseDeleted => RecordType::Phase,
             ProjectCreated | ProjectUpdated | ProjectDeleted | ProjectPhaseChanged | ProjectWon
             | ProjectLost | ProjectMerged => RecordType::Project,
+            TaskCreated | TaskUpdated | TaskCompleted | TaskReopened | TaskDeleted | TaskDue => {
+                RecordType::Task
+            }
+            MeetingCreated | MeetingUpdated | MeetingDeleted | MeetingStarting => {
+                RecordType::Meeting
+            }
         }
     }
 }
@@ -83,6 +101,11 @@ wire_enum! {
         Pipeline = "pipeline",
         Phase = "phase",
         Project = "project",
+        Task = "task",
+        Meeting = "meeting",
+        Post = "post",
+        Comment = "comment",
+        Enquiry = "enquiry",
     }
 }
 
@@ -109,6 +132,10 @@ impl RecordType {
             RecordType::Contact => Scope::Read(Resource::Contacts),
             RecordType::Pipeline | RecordType::Phase => Scope::Read(Resource::Pipelines),
             RecordType::Project => Scope::Read(Resource::Projects),
+            RecordType::Task => Scope::Read(Resource::Tasks),
+            RecordType::Meeting => Scope::Read(Resource::Meetings),
+            RecordType::Post | RecordType::Comment => Scope::Read(Resource::Posts),
+            RecordType::Enquiry => Scope::Read(Resource::Enquiries),
         }
     }
 }
@@ -121,6 +148,8 @@ pub trait RecordJson: Send + Sync {
     fn pipeline(&self, pipeline: &Pipeline) -> Value;
     fn phase(&self, pipeline_id: i64, phase: &Phase) -> Value;
     fn project(&self, project: &Project) -> Value;
+    fn task(&self, task: &Task) -> Value;
+    fn meeting(&self, meeting: &Meeting) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

@@ -30,17 +30,42 @@ macro_rules! wire_enum {
     };
 }
 
+/// `parse` for a [`wire_enum!`]: one of its wire names, or a 422 code that lists them.
+macro_rules! parse_choice {
+    ($name:ident) => {
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, ValueError> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == raw)
+                    .ok_or_else(|| {
+                        ValueError::new(
+                            "invalid_choice",
+                            format!(
+                                "must be one of {}",
+                                Self::ALL.map(|v| v.as_str()).join(", ")
+                            ),
+                        )
+                    })
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod company;
 pub mod contact;
 pub mod event;
 pub mod idempotency;
+pub mod links;
 pub mod listing;
+pub mod meeting;
 pub mod merge;
 pub mod oauth;
 pub mod password;
 pub mod pipeline;
 pub mod project;
+pub mod task;
 pub mod token;
 pub mod totp;
 pub mod user;

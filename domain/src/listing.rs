@@ -18,6 +18,10 @@ pub enum SortField {
     Value,
     /// Projects only: by expected finish date; those without are left out.
     ExpectedFinishDate,
+    /// Tasks only: by when they are due; those without are left out.
+    DueAt,
+    /// Meetings only: by when they start.
+    StartsAt,
 }
 
 impl SortField {
@@ -42,8 +46,16 @@ impl SortField {
         SortField::Value,
         SortField::ExpectedFinishDate,
     ];
+    /// The orders a task list takes.
+    pub const TASK: [SortField; 3] = [SortField::DueAt, SortField::CreatedAt, SortField::UpdatedAt];
+    /// The orders a meeting list takes.
+    pub const MEETING: [SortField; 3] = [
+        SortField::StartsAt,
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+    ];
     /// Every order, for parsing.
-    const ALL: [SortField; 7] = [
+    const ALL: [SortField; 9] = [
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::Name,
@@ -51,6 +63,8 @@ impl SortField {
         SortField::FollowUpDueAt,
         SortField::Value,
         SortField::ExpectedFinishDate,
+        SortField::DueAt,
+        SortField::StartsAt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +76,8 @@ impl SortField {
             SortField::FollowUpDueAt => "follow_up_due_at",
             SortField::Value => "value",
             SortField::ExpectedFinishDate => "expected_finish_date",
+            SortField::DueAt => "due_at",
+            SortField::StartsAt => "starts_at",
         }
     }
 

@@ -101,6 +101,12 @@ text_value!(
     Description, min = 1, max = 10_000, multiline = true
 );
 
+text_value!(
+    /// An activity's title (a task's, a meeting's, an enquiry's subject): one line, 1 to 500
+    /// characters.
+    Title, min = 1, max = 500, multiline = false
+);
+
 /// An email address: one `@`, a non-empty local part, a dotted domain, no spaces, at most 254
 /// characters. Kept as written; compared case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,5 +1,7 @@
 //! Companies: CRUD and filtered keyset lists, always within one account.
 
+use crate::activities;
+use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -382,6 +384,10 @@ impl Versioned for Companies {
             None,
             outbox,
         )?);
+        let record = RecordRef::new(LinkType::Company, id);
+        unlinked.extend(activities::relink_all(
+            conn, account_id, record, None, outbox,
+        )?);
         Ok(unlinked)
     }
 
@@ -642,7 +648,12 @@ pub fn list(
             companies::id,
             time_value
         ),
-        SortField::Value | SortField::ExpectedFinishDate => return Err(unsupported_sort()),
+        SortField::Value
+        | SortField::ExpectedFinishDate
+        | SortField::DueAt
+        | SortField::StartsAt => {
+            return Err(unsupported_sort());
+        }
     };
     let rows: Vec<CompanyRead> = query.limit(size.get() + 1).load(conn)?;
     read_page(
@@ -660,7 +671,10 @@ pub fn list(
                 SortField::FollowUpDueAt => {
                     SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
                 }
-                SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
+                SortField::Value
+                | SortField::ExpectedFinishDate
+                | SortField::DueAt
+                | SortField::StartsAt => SortValue::Int(0),
             },
             id: last.id,
         },

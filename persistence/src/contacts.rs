@@ -1,5 +1,7 @@
 //! Contacts: CRUD, filtered keyset lists, links to a company and to the contact they report to.
 
+use crate::activities;
+use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -262,7 +264,15 @@ impl Versioned for Contacts {
             contacts::updated_at.eq(now()),
         ))
         .execute(conn)?;
-        crate::projects::people::drop_contact(conn, account_id, id, outbox)
+        let mut unlinked = crate::projects::people::drop_contact(conn, account_id, id, outbox)?;
+        let record = RecordRef::new(LinkType::Contact, id);
+        unlinked.extend(activities::relink_all(
+            conn, account_id, record, None, outbox,
+        )?);
+        unlinked.extend(crate::meetings::relink_contact(
+            conn, account_id, id, None, outbox,
+        )?);
+        Ok(unlinked)
     }
 
     record::row_writes!(contacts, ContactValues);
@@ -485,7 +495,12 @@ pub fn list(
             contacts::id,
             time_value
         ),
-        SortField::Value | SortField::ExpectedFinishDate => return Err(unsupported_sort()),
+        SortField::Value
+        | SortField::ExpectedFinishDate
+        | SortField::DueAt
+        | SortField::StartsAt => {
+            return Err(unsupported_sort());
+        }
     };
     let rows: Vec<ContactRow> = query.limit(size.get() + 1).load(conn)?;
     Ok(into_page(rows, size, |last| Position {
@@ -497,7 +512,10 @@ pub fn list(
             SortField::PhaseEnteredAt | SortField::FollowUpDueAt => {
                 SortValue::Time(to_utc(last.created_at))
             }
-            SortField::Value | SortField::ExpectedFinishDate => SortValue::Int(0),
+            SortField::Value
+            | SortField::ExpectedFinishDate
+            | SortField::DueAt
+            | SortField::StartsAt => SortValue::Int(0),
         },
         id: last.id,
     }))

@@ -2,6 +2,7 @@
 //! embedded migrations, and the repositories. All SQL lives here; no HTTP does.
 
 pub mod accounts;
+mod activities;
 mod bulk;
 pub mod companies;
 pub mod contacts;
@@ -11,6 +12,8 @@ pub mod events;
 pub mod idempotency;
 pub mod import;
 mod keyset;
+mod links;
+pub mod meetings;
 pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
@@ -27,6 +30,7 @@ pub mod secrets;
 pub mod seed;
 pub mod signing_keys;
 mod tags;
+pub mod tasks;
 pub mod tokens;
 pub mod totp;
 pub mod transitions;

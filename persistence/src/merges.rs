@@ -7,10 +7,12 @@
 //! rows before the account's row (recording events takes no lock). Rows of one kind are locked in id
 //! order, so two merges that share records queue instead of deadlocking.
 
+use crate::activities;
 use diesel::prelude::*;
 use domain::company::Company;
 use domain::contact::{Contact, check_reporting_line};
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::links::LinkType;
 use domain::merge::{DuplicateIds, merge_company, merge_contact, merge_project, merged_manager};
 use domain::project::Project;
 use domain::{FieldError, Invalid};
@@ -77,6 +79,14 @@ pub fn merge_companies(
         .execute(conn)?;
         let projects_moved =
             crate::projects::relink_companies(conn, account_id, dups, Some(survivor_id), outbox)?;
+        let activities_moved = activities::merged(
+            conn,
+            account_id,
+            LinkType::Company,
+            dups,
+            survivor_id,
+            outbox,
+        )?;
         // Before the duplicates go: their history rows would go with them (ON DELETE CASCADE).
         diesel::update(
             company_transitions::table
@@ -122,6 +132,7 @@ pub fn merge_companies(
             &contacts_after,
         ));
         new.extend(projects_moved);
+        new.extend(activities_moved);
         new.extend(
             dups.iter()
                 .filter_map(|id| gone.iter().find(|c| c.id == *id))
@@ -222,6 +233,23 @@ pub fn merge_contacts(
         // Their places on projects go to the survivor (they would go with them otherwise).
         let projects_changed =
             crate::projects::people::relink_contacts(conn, account_id, dups, survivor_id, outbox)?;
+        let mut activities_moved = activities::merged(
+            conn,
+            account_id,
+            LinkType::Contact,
+            dups,
+            survivor_id,
+            outbox,
+        )?;
+        for dup in dups {
+            activities_moved.extend(crate::meetings::relink_contact(
+                conn,
+                account_id,
+                *dup,
+                Some(survivor_id),
+                outbox,
+            )?);
+        }
         // Duplicates that report to one another go in the same statement, so no row is left
         // pointing at a deleted one.
         diesel::delete(
@@ -249,6 +277,7 @@ pub fn merge_contacts(
             &reports_after,
         ));
         new.extend(projects_changed);
+        new.extend(activities_moved);
         new.extend(in_order.iter().map(|c| {
             NewEvent::new(EventType::ContactDeleted, c.id, render.contact(c))
                 .with_merged_into(survivor_id)
@@ -398,6 +427,14 @@ pub fn merge_projects(
             .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
             .collect();
         let fields = merge_project(&survivor, &in_order)?;
+        let activities_moved = activities::merged(
+            conn,
+            account_id,
+            LinkType::Project,
+            dups,
+            survivor_id,
+            outbox,
+        )?;
         projects::absorb(conn, account_id, &survivor, dups, &fields)?;
         let project = projects::get(conn, account_id, survivor_id)?;
         let render = outbox.render;
@@ -410,6 +447,7 @@ pub fn merge_projects(
             )
             .with_merged_ids(dups.to_vec()),
         ];
+        new.extend(activities_moved);
         new.extend(in_order.iter().map(|p| {
             NewEvent::new(EventType::ProjectDeleted, p.id, render.project(p))
                 .with_merged_into(survivor_id)

@@ -62,6 +62,18 @@ pub(crate) trait Versioned {
         version: i64,
     ) -> Result<(), StoreError>;
 
+    /// After the record's row was written with `fields` (its first version, or a later one
+    /// over `current`): what it keeps beside the row (assignees, links...).
+    fn write_beside(
+        _conn: &mut DbConnection,
+        _account_id: i64,
+        _id: i64,
+        _current: Option<&Self::Record>,
+        _fields: &Self::Fields,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Before the record's row goes: what its deletion changes elsewhere (others' links to
     /// it), with the events of the records it changes.
     fn unlink(
@@ -171,6 +183,7 @@ pub(crate) fn update_in<R: Versioned>(
     if sets_tags {
         (R::TAGS.replace)(conn, account_id, id, R::tags(&fields))?;
     }
+    R::write_beside(conn, account_id, id, Some(&current), &fields)?;
     let record = R::get(conn, account_id, id)?;
     let event = NewEvent::changed(
         R::UPDATED,

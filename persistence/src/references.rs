@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use domain::pipeline::RecordKind;
 use domain::{FieldError, Invalid};
 
-use crate::schema::{companies, contacts, phases, pipelines, users};
+use crate::schema::{companies, contacts, phases, pipelines, projects, users};
 use crate::{DbConnection, StoreError};
 
 /// A reference to another record of the account, with the field that makes it.
@@ -18,6 +18,7 @@ pub(crate) enum Ref {
     User(&'static str, i64),
     Company(&'static str, i64),
     Contact(&'static str, i64),
+    Project(&'static str, i64),
     /// A phase of a pipeline that holds this kind of record.
     Phase(&'static str, i64, RecordKind),
 }
@@ -63,6 +64,11 @@ fn refusal(r: Ref, found: Found) -> Option<FieldError> {
             field,
             "unknown_contact",
             format!("there is no contact {id} in this account"),
+        ),
+        (Ref::Project(field, id), _) => (
+            field,
+            "unknown_project",
+            format!("there is no project {id} in this account"),
         ),
         (Ref::Phase(field, id, kind), Found::Phase(holds)) => (
             field,
@@ -142,17 +148,18 @@ pub(crate) fn check_rows(
     account_id: i64,
     rows: &[Vec<Ref>],
 ) -> Result<Vec<Option<Invalid>>, StoreError> {
-    let mut wanted: [HashSet<i64>; 4] = Default::default();
+    let mut wanted: [HashSet<i64>; 5] = Default::default();
     for r in rows.iter().flatten() {
         let (kind, id) = match r {
             Ref::User(_, id) => (0, id),
             Ref::Company(_, id) => (1, id),
             Ref::Contact(_, id) => (2, id),
             Ref::Phase(_, id, _) => (3, id),
+            Ref::Project(_, id) => (4, id),
         };
         wanted[kind].insert(*id);
     }
-    let [user_ids, company_ids, contact_ids, phase_ids] = wanted.map(|s| {
+    let [user_ids, company_ids, contact_ids, phase_ids, project_ids] = wanted.map(|s| {
         let mut v: Vec<i64> = s.into_iter().collect();
         v.sort_unstable();
         v
@@ -190,6 +197,17 @@ pub(crate) fn check_rows(
             .into_iter()
             .collect()
     };
+    let known_projects: HashSet<i64> = if project_ids.is_empty() {
+        HashSet::new()
+    } else {
+        projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(&project_ids))
+            .select(projects::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
     // Each phase with the record type of its pipeline.
     let known_phases: HashMap<i64, RecordKind> = if phase_ids.is_empty() {
         HashMap::new()
@@ -217,6 +235,7 @@ pub(crate) fn check_rows(
                     },
                     Ref::Company(_, id) => known_companies.contains(&id).into(),
                     Ref::Contact(_, id) => known_contacts.contains(&id).into(),
+                    Ref::Project(_, id) => known_projects.contains(&id).into(),
                     Ref::Phase(_, id, _) => match known_phases.get(&id) {
                         Some(kind) => Found::Phase(*kind),
                         None => Found::No,
@@ -229,4 +248,17 @@ pub(crate) fn check_rows(
             invalid.into_result().err()
         })
         .collect())
+}
+
+/// Refuses the first of `refs` that names nothing in the account (one query per kind of
+/// record, whatever their number).
+pub(crate) fn check_all(
+    conn: &mut DbConnection,
+    account_id: i64,
+    refs: Vec<Ref>,
+) -> Result<(), StoreError> {
+    match check_rows(conn, account_id, &[refs])?.pop().flatten() {
+        Some(invalid) => Err(StoreError::Invalid(invalid)),
+        None => Ok(()),
+    }
 }

@@ -427,6 +427,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    record_links (owner_type, owner_id, record_type, record_id) {
+        account_id -> BigInt,
+        owner_type -> Text,
+        owner_id -> BigInt,
+        record_type -> Text,
+        record_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        title -> Text,
+        notes -> Nullable<Text>,
+        due_date -> Nullable<Date>,
+        due_at -> Nullable<Timestamp>,
+        time_zone -> Nullable<Text>,
+        priority -> Text,
+        status -> Text,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<BigInt>,
+        assignee_ids -> Text,
+        links -> Text,
+        tags -> Text,
+        created_by -> Nullable<BigInt>,
+        due_event_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    task_assignees (task_id, user_id) {
+        task_id -> BigInt,
+        user_id -> BigInt,
+        account_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    task_tags (task_id, tag) {
+        task_id -> BigInt,
+        account_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        title -> Text,
+        all_day -> Bool,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        start_date -> Nullable<Date>,
+        end_date -> Nullable<Date>,
+        time_zone -> Nullable<Text>,
+        location -> Nullable<Text>,
+        online_url -> Nullable<Text>,
+        agenda -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        organiser_id -> Nullable<BigInt>,
+        attendees -> Text,
+        links -> Text,
+        tags -> Text,
+        starting_event_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    meeting_attendees (meeting_id, attendee_type, attendee_id) {
+        meeting_id -> BigInt,
+        account_id -> BigInt,
+        attendee_type -> Text,
+        attendee_id -> BigInt,
+        response -> Text,
+    }
+}
+
+diesel::table! {
+    meeting_tags (meeting_id, tag) {
+        meeting_id -> BigInt,
+        account_id -> BigInt,
+        tag -> Text,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -502,4 +596,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_transitions,
     project_contacts,
     project_members,
+    record_links,
+    tasks,
+    task_assignees,
+    task_tags,
+    meetings,
+    meeting_attendees,
+    meeting_tags,
 );

@@ -111,3 +111,11 @@ tag_table!(
     /// Projects' tags.
     projects, project_tags.project_id
 );
+tag_table!(
+    /// Tasks' tags.
+    tasks, task_tags.task_id
+);
+tag_table!(
+    /// Meetings' tags.
+    meetings, meeting_tags.meeting_id
+);

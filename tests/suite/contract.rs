@@ -557,8 +557,12 @@ async fn a_javascript_token_asked_for_without_scopes_reads_crm_data_only() {
         [
             "companies:read",
             "contacts:read",
+            "enquiries:read",
+            "meetings:read",
             "pipelines:read",
-            "projects:read"
+            "posts:read",
+            "projects:read",
+            "tasks:read"
         ]
     );
     let named = app

@@ -124,6 +124,24 @@ fn describe(event_type: EventType) -> &'static str {
         ProjectMerged => {
             "Duplicates were merged into this project; `data.merged_ids` names them (each also has its `project.deleted`)."
         }
+        TaskCreated => "A task was created.",
+        TaskUpdated => {
+            "A task's fields changed (also when a record it was linked to was deleted or merged); `data.previous` holds the old values."
+        }
+        TaskCompleted => "A task was completed: `status` is `done`, with `done_at` and `done_by`.",
+        TaskReopened => "A completed task was reopened.",
+        TaskDeleted => "A task was deleted; `data.object` is the task as it was.",
+        MeetingCreated => "A meeting was created.",
+        MeetingUpdated => {
+            "A meeting changed (its time, attendees or their responses, also when a linked record or an attending contact was deleted or merged); `data.previous` holds the old values."
+        }
+        MeetingDeleted => "A meeting was deleted; `data.object` is the meeting as it was.",
+        MeetingStarting => {
+            "A meeting starts within the configured lead time (`CLIENTLINE_MEETING_REMINDER_MINUTES`, default 15): recorded once per start time, for automations to act on."
+        }
+        TaskDue => {
+            "An open task fell due (its `due_at`, or the start of its `due_date` in UTC): recorded once per due, for automations to act on."
+        }
     }
 }
 
@@ -140,6 +158,32 @@ fn project(phase_id: i64, state: &str, outcome: Value) -> Value {
         "pipeline_id": 2, "phase_id": phase_id, "state": state, "outcome": outcome,
         "outcome_reason": null, "phase_entered_at": "2026-12-01T10:00:00Z",
         "days_in_phase": 0, "time_in_phases": []
+    })
+}
+
+fn meeting() -> Value {
+    json!({
+        "id": 5, "title": "Kick-off with Acme", "all_day": false,
+        "starts_at": "2026-12-07T09:00:00Z", "ends_at": "2026-12-07T10:00:00Z",
+        "start_date": null, "end_date": null, "time_zone": "Europe/London",
+        "location": "Acme HQ, room 4", "online_url": "https://meet.example.com/abc",
+        "agenda": "Scope and timeline", "notes": null, "organiser_id": 7,
+        "attendees": [{"user_id": 7, "contact_id": null, "response": "accepted"},
+                      {"user_id": null, "contact_id": 9, "response": "needs_action"}],
+        "links": [{"type": "company", "id": 42}], "tags": [], "version": 1,
+        "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+    })
+}
+
+fn task(status: &str) -> Value {
+    let done = status == "done";
+    json!({
+        "id": 31, "title": "Follow up on the proposal", "notes": null, "due_date": null,
+        "due_at": "2026-12-07T09:00:00Z", "time_zone": "Europe/London", "priority": "high",
+        "status": status, "done_at": if done { json!("2026-12-07T10:00:00Z") } else { Value::Null },
+        "done_by": if done { json!(7) } else { Value::Null }, "assignee_ids": [7],
+        "links": [{"type": "company", "id": 42}], "tags": [], "created_by": 7, "version": 2,
+        "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
     })
 }
 
@@ -228,6 +272,15 @@ fn example(event_type: EventType) -> Value {
             project(7, "proposed", Value::Null),
             Some(json!({"description": null})),
         ),
+        MeetingCreated | MeetingDeleted | MeetingStarting => (meeting(), None),
+        MeetingUpdated => (meeting(), Some(json!({"location": null}))),
+        TaskCreated | TaskDeleted | TaskDue => (task("open"), None),
+        TaskUpdated => (task("open"), Some(json!({"priority": "normal"}))),
+        TaskCompleted => (
+            task("done"),
+            Some(json!({"status": "open", "done_at": null, "done_by": null})),
+        ),
+        TaskReopened => (task("open"), Some(json!({"status": "done"}))),
     };
     let record = event_type.record_type();
     let mut data = json!({"object": object});
@@ -254,5 +307,10 @@ fn object_id(record: RecordType) -> i64 {
         RecordType::Pipeline => 3,
         RecordType::Phase => 12,
         RecordType::Project => 7,
+        RecordType::Task => 31,
+        RecordType::Meeting => 5,
+        RecordType::Post => 8,
+        RecordType::Comment => 21,
+        RecordType::Enquiry => 14,
     }
 }

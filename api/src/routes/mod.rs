@@ -7,10 +7,12 @@ pub mod follow_ups;
 pub mod health;
 pub mod import;
 pub mod me;
+pub mod meetings;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
 pub mod projects;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -146,6 +148,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/projects/{id}/team/{user_id}")
                         .route(web::put().to(projects::put_member))
                         .route(web::delete().to(projects::remove_member)),
+                )
+                .service(
+                    web::resource("/tasks")
+                        .route(web::get().to(tasks::list))
+                        .route(web::post().to(tasks::create)),
+                )
+                .service(
+                    web::resource("/tasks/{id}")
+                        .route(web::get().to(tasks::show))
+                        .route(web::patch().to(tasks::update))
+                        .route(web::delete().to(tasks::delete)),
+                )
+                .service(
+                    web::resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)),
+                )
+                .service(web::resource("/tasks/{id}/reopen").route(web::post().to(tasks::reopen)))
+                .service(
+                    web::resource("/meetings")
+                        .route(web::get().to(meetings::list))
+                        .route(web::post().to(meetings::create)),
+                )
+                .service(
+                    web::resource("/meetings/{id}")
+                        .route(web::get().to(meetings::show))
+                        .route(web::patch().to(meetings::update))
+                        .route(web::delete().to(meetings::delete)),
                 )
                 .service(
                     web::resource("/oauth-clients")

@@ -52,6 +52,14 @@ impl RecordJson for WireJson {
     fn project(&self, project: &domain::project::Project) -> Value {
         to_value(super::projects::ProjectOut::from(project.clone()))
     }
+
+    fn meeting(&self, meeting: &domain::meeting::Meeting) -> Value {
+        to_value(super::meetings::MeetingOut::from(meeting.clone()))
+    }
+
+    fn task(&self, task: &domain::task::Task) -> Value {
+        to_value(super::tasks::TaskOut::from(task.clone()))
+    }
 }
 
 /// Who made the change: a team member, a client app acting for the account, or neither

@@ -133,6 +133,36 @@ pub(crate) fn pipeline_record_type() -> Object {
 pub(crate) fn record_type() -> Object {
     one_of(RecordType::ALL.iter().map(|r| r.as_str()), false)
 }
+pub(crate) fn link_type() -> Object {
+    one_of(
+        domain::links::LinkType::ALL.iter().map(|t| t.as_str()),
+        false,
+    )
+}
+pub(crate) fn priority() -> Object {
+    one_of(
+        domain::task::Priority::ALL.iter().map(|p| p.as_str()),
+        false,
+    )
+}
+pub(crate) fn task_status() -> Object {
+    one_of(
+        domain::task::TaskStatus::ALL.iter().map(|s| s.as_str()),
+        false,
+    )
+}
+pub(crate) fn task_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::TASK), false)
+}
+pub(crate) fn response() -> Object {
+    one_of(
+        domain::meeting::Response::ALL.iter().map(|r| r.as_str()),
+        false,
+    )
+}
+pub(crate) fn meeting_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::MEETING), false)
+}
 pub(crate) fn delivery_status() -> Object {
     one_of(DeliveryStatus::ALL.iter().map(|d| d.as_str()), false)
 }

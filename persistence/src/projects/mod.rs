@@ -7,6 +7,8 @@ pub mod people;
 
 pub use import::{NewProject, import};
 
+use crate::activities;
+use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -21,6 +23,7 @@ use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch}
 
 use crate::keyset::{
     contains_pattern, date_value, int_value, keyset_page, lower, read_page, text_value, time_value,
+    unsupported_sort,
 };
 use crate::placement::{
     self, BoardFilter, BoardSql, CardDetail, Cell, CellRow, ForecastMonth, MoveKind, Pipelined,
@@ -633,14 +636,15 @@ impl Versioned for Projects {
         &fields.tags
     }
 
+    /// Its people and history are its own; activities linked to it lose the link.
     fn unlink(
-        _conn: &mut DbConnection,
-        _account_id: i64,
-        _id: i64,
-        _outbox: &Outbox<'_>,
+        conn: &mut DbConnection,
+        account_id: i64,
+        id: i64,
+        outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError> {
-        // Nothing else links to a project: its people and history are its own.
-        Ok(Vec::new())
+        let record = RecordRef::new(LinkType::Project, id);
+        activities::relink_all(conn, account_id, record, None, outbox)
     }
 
     fn write_failed(e: diesel::result::Error, fields: &ProjectFields) -> StoreError {
@@ -899,6 +903,7 @@ pub fn list(
             projects::id,
             date_value
         ),
+        SortField::DueAt | SortField::StartsAt => return Err(unsupported_sort()),
     };
     let rows: Vec<ProjectRead> = query.limit(size.get() + 1).load(conn)?;
     read_page(
@@ -920,6 +925,7 @@ pub fn list(
                 SortField::ExpectedFinishDate => {
                     SortValue::Date(last.expected_finish_date.unwrap_or_default())
                 }
+                SortField::DueAt | SortField::StartsAt => SortValue::Int(0),
             },
             id: last.id,
         },

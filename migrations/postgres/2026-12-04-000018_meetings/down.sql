@@ -1,0 +1,3 @@
+DROP TABLE meeting_tags;
+DROP TABLE meeting_attendees;
+DROP TABLE meetings;

@@ -1,0 +1,4 @@
+DROP TABLE task_tags;
+DROP TABLE task_assignees;
+DROP TABLE tasks;
+DROP TABLE record_links;

@@ -1,0 +1,107 @@
+//! Links from activities to the records they are about, once for every family: the side
+//! table behind the `linked=` filter and a record's timeline (each activity also keeps its
+//! links as JSON, for reads), and the check that every linked record is the account's.
+
+use diesel::prelude::*;
+use domain::event::RecordType;
+use domain::links::{LinkType, Links, RecordRef};
+
+use crate::references::{Ref, check_all};
+use crate::schema::record_links as table;
+use crate::{DbConnection, StoreError};
+
+/// Refuses a link to a record the account does not have (another account's included).
+pub(crate) fn check(
+    conn: &mut DbConnection,
+    account_id: i64,
+    links: &Links,
+) -> Result<(), StoreError> {
+    let refs = links
+        .iter()
+        .map(|link| match link.record_type {
+            LinkType::Company => Ref::Company("links", link.id),
+            LinkType::Contact => Ref::Contact("links", link.id),
+            LinkType::Project => Ref::Project("links", link.id),
+        })
+        .collect();
+    check_all(conn, account_id, refs)
+}
+
+/// Gives one activity exactly these links.
+pub(crate) fn replace(
+    conn: &mut DbConnection,
+    account_id: i64,
+    owner: RecordType,
+    owner_id: i64,
+    links: &Links,
+) -> Result<(), StoreError> {
+    remove(conn, owner, owner_id)?;
+    let rows: Vec<_> = links
+        .iter()
+        .map(|link| {
+            (
+                table::account_id.eq(account_id),
+                table::owner_type.eq(owner.as_str()),
+                table::owner_id.eq(owner_id),
+                table::record_type.eq(link.record_type.as_str()),
+                table::record_id.eq(link.id),
+            )
+        })
+        .collect();
+    crate::bulk::insert_all!(conn, table::table, &rows, 1000);
+    Ok(())
+}
+
+/// Removes an activity's links (it is being deleted).
+pub(crate) fn remove(
+    conn: &mut DbConnection,
+    owner: RecordType,
+    owner_id: i64,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        table::table
+            .filter(table::owner_type.eq(owner.as_str()))
+            .filter(table::owner_id.eq(owner_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The ids of the account's activities of one family linked to `record`, as a subquery.
+#[allow(clippy::type_complexity)]
+pub(crate) fn linked(
+    account_id: i64,
+    owner: RecordType,
+    record: RecordRef,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<
+            diesel::dsl::Filter<
+                diesel::dsl::Filter<table::table, diesel::dsl::Eq<table::account_id, i64>>,
+                diesel::dsl::Eq<table::record_type, &'static str>,
+            >,
+            diesel::dsl::Eq<table::record_id, i64>,
+        >,
+        diesel::dsl::Eq<table::owner_type, &'static str>,
+    >,
+    table::owner_id,
+> {
+    table::table
+        .filter(table::account_id.eq(account_id))
+        .filter(table::record_type.eq(record.record_type.as_str()))
+        .filter(table::record_id.eq(record.id))
+        .filter(table::owner_type.eq(owner.as_str()))
+        .select(table::owner_id)
+}
+
+/// The activities of one family linked to `record`, in id order.
+pub(crate) fn owners(
+    conn: &mut DbConnection,
+    account_id: i64,
+    owner: RecordType,
+    record: RecordRef,
+) -> Result<Vec<i64>, StoreError> {
+    Ok(linked(account_id, owner, record)
+        .order(table::owner_id.asc())
+        .load(conn)?)
+}
