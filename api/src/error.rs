@@ -135,6 +135,9 @@ pub enum ApiError {
         retry_after_seconds: u64,
         why: &'static str,
     },
+    /// Only its author, or an admin, may change or delete a post or comment.
+    #[error("not the author")]
+    NotAuthor,
     /// The operation acts for a team member, and the caller is an app.
     #[error("a team member's token is needed")]
     UserRequired,
@@ -173,6 +176,7 @@ impl ApiError {
             ApiError::IdempotencyInProgress => "idempotency_request_in_progress",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::UserRequired => "user_required",
+            ApiError::NotAuthor => "not_author",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -232,6 +236,9 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after_seconds, why } => format!(
                 "{why}; retry after {retry_after_seconds} seconds (see Retry-After)"
             ),
+            ApiError::NotAuthor => {
+                "only its author, or an admin, may change or delete this; ask them".to_owned()
+            }
             ApiError::UserRequired => {
                 "this acts for a team member, and the token acts for an app (client credentials); use a token of a team member".to_owned()
             }
@@ -295,7 +302,8 @@ impl ResponseError for ApiError {
             ApiError::Denied(_)
             | ApiError::OriginNotAllowed
             | ApiError::PreflightRefused { .. }
-            | ApiError::UserRequired => StatusCode::FORBIDDEN,
+            | ApiError::UserRequired
+            | ApiError::NotAuthor => StatusCode::FORBIDDEN,
             ApiError::OAuth(e) if e.error == "invalid_client" => StatusCode::UNAUTHORIZED,
             ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
-    companies, contacts, events, follow_ups, health, import, me, meetings, oauth_clients,
-    pipelines, projects, tasks, tokens, users,
+    companies, contacts, enquiries, events, follow_ups, health, import, me, meetings,
+    oauth_clients, pipelines, posts, projects, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -55,6 +55,10 @@ pub fn document() -> serde_json::Value {
         projects::history, projects::transition, projects::list_of_company, projects::merge,
         projects::list_contacts, projects::put_contact, projects::remove_contact,
         projects::list_team, projects::put_member, projects::remove_member,
+        enquiries::list, enquiries::create, enquiries::show, enquiries::update, enquiries::delete,
+        enquiries::close, enquiries::reopen, enquiries::matches, enquiries::convert,
+        posts::list, posts::create, posts::show, posts::update, posts::delete,
+        posts::list_comments, posts::create_comment, posts::show_comment, posts::update_comment, posts::delete_comment,
         meetings::list, meetings::create, meetings::show, meetings::update, meetings::delete,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete, tasks::complete, tasks::reopen,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
@@ -89,6 +93,11 @@ pub fn document() -> serde_json::Value {
         wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
         wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
         wire::links::LinkOut,
+        wire::enquiries::EnquiryOut, wire::enquiries::EnquiryList, wire::enquiries::EnquiryCreate,
+        wire::enquiries::EnquiryUpdate, wire::enquiries::EnquiryClose, wire::enquiries::EnquiryConversion,
+        wire::enquiries::MatchOut, wire::enquiries::MatchesOut,
+        wire::posts::PostOut, wire::posts::PostList, wire::posts::PostCreate, wire::posts::PostUpdate,
+        wire::posts::CommentOut, wire::posts::CommentList, wire::posts::CommentBody,
         wire::meetings::MeetingOut, wire::meetings::MeetingList, wire::meetings::MeetingCreate,
         wire::meetings::MeetingUpdate, wire::meetings::AttendeeOut,
         follow_ups::FollowUpOut, follow_ups::FollowUpList,
@@ -109,6 +118,8 @@ pub fn document() -> serde_json::Value {
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
         (name = "tasks", description = "Tasks: what someone must do, by a day or a time, linked to the records it is about"),
+        (name = "enquiries", description = "Enquiries: inbound requests as the enquirer wrote them (also from public web forms), converted into a company, contact and project in one step"),
+        (name = "posts", description = "Posts on the news feed and their comments: Markdown as written, @mentions, links to records"),
         (name = "meetings", description = "Meetings: when, where, who attends with their responses, linked to the records they are about"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),

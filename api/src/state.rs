@@ -32,6 +32,8 @@ pub struct Settings {
     pub token_rate: RateLimit,
     /// Posts of the sign-in form per IP address.
     pub sign_in_rate: RateLimit,
+    /// Enquiries sent through a web form's intake token, per client address.
+    pub intake_rate: RateLimit,
     /// How failed sign-ins slow down and lock a user.
     pub sign_in_policy: SignInPolicy,
     /// How long an `Idempotency-Key` answers retries after its first use (at least 24 hours).
@@ -95,6 +97,10 @@ impl Default for Settings {
                 per_second: 0.5,
                 burst: 20,
             },
+            intake_rate: RateLimit {
+                per_second: 0.1,
+                burst: 10,
+            },
             sign_in_policy: SignInPolicy::default(),
             idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
             webhooks: WebhookSettings::default(),
@@ -120,6 +126,8 @@ pub struct AppState {
     pub callers: Arc<AuthCache>,
     /// Requests counted against each caller's quota.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Enquiries from web forms, by client address.
+    pub intake_limiter: Arc<Limiter>,
     /// One permit per pooled connection: database work waits here, on the async side,
     /// rather than as a blocked thread waiting for a connection.
     permits: Arc<Semaphore>,
@@ -139,12 +147,14 @@ impl AppState {
         let callers = Arc::new(AuthCache::new(settings.auth_cache_ttl));
         let permits = Arc::new(Semaphore::new(db.max_size() as usize));
         let rate_limiter = Arc::new(RateLimiter::new(settings.api_quota));
+        let intake_limiter = Arc::new(Limiter::new(settings.intake_rate));
         AppState {
             db,
             settings,
             oauth,
             callers,
             rate_limiter,
+            intake_limiter,
             permits,
         }
     }

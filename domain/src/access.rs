@@ -93,13 +93,19 @@ impl Resource {
     }
 }
 
-/// `<resource>:read`, `<resource>:write` or `admin` (which holds every other scope).
+/// `<resource>:read`, `<resource>:write` or `admin` (which holds every other scope); and
+/// `enquiries:create`, the one right of a public web form's intake token, which `write`
+/// holds too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     Read(Resource),
     Write(Resource),
+    Create(Resource),
     Admin,
 }
+
+/// The scope that only creates: what an intake token of a public web form carries.
+pub const INTAKE: Scope = Scope::Create(Resource::Enquiries);
 
 impl Scope {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
@@ -110,7 +116,7 @@ impl Scope {
             ValueError::new(
                 "unknown_scope",
                 format!(
-                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write or admin, resources being {}",
+                    "`{raw}` is not a scope; scopes are <resource>:read, <resource>:write, enquiries:create or admin, resources being {}",
                     Resource::ALL
                         .iter()
                         .map(|r| r.as_str())
@@ -127,6 +133,7 @@ impl Scope {
         match verb {
             "read" => Ok(Scope::Read(resource)),
             "write" => Ok(Scope::Write(resource)),
+            "create" if Scope::Create(resource) == INTAKE => Ok(INTAKE),
             _ => Err(unknown()),
         }
     }
@@ -136,6 +143,7 @@ impl Scope {
         match self {
             Scope::Read(r) => format!("See your {}", r.as_str()),
             Scope::Write(r) => format!("Create, change and delete {}", r.as_str()),
+            Scope::Create(r) => format!("Submit new {} (and nothing else)", r.as_str()),
             Scope::Admin => "Administer the whole account, with every permission".to_owned(),
         }
     }
@@ -146,6 +154,9 @@ impl Scope {
         for resource in Resource::ALL {
             all.push(Scope::Read(resource));
             all.push(Scope::Write(resource));
+            if Scope::Create(resource) == INTAKE {
+                all.push(INTAKE);
+            }
         }
         all.push(Scope::Admin);
         all
@@ -157,6 +168,7 @@ impl fmt::Display for Scope {
         match self {
             Scope::Read(r) => write!(f, "{}:read", r.as_str()),
             Scope::Write(r) => write!(f, "{}:write", r.as_str()),
+            Scope::Create(r) => write!(f, "{}:create", r.as_str()),
             Scope::Admin => f.write_str("admin"),
         }
     }
@@ -249,7 +261,14 @@ impl ScopeSet {
     }
 
     pub fn grants(&self, scope: Scope) -> bool {
-        self.0.contains(&Scope::Admin) || self.0.contains(&scope)
+        self.0.contains(&Scope::Admin)
+            || self.0.contains(&scope)
+            || matches!(scope, Scope::Create(r) if self.0.contains(&Scope::Write(r)))
+    }
+
+    /// Whether this is an intake token's set: `enquiries:create` and nothing else.
+    pub fn is_intake(&self) -> bool {
+        self.0.len() == 1 && self.0.contains(&INTAKE)
     }
 
     /// Every scope of `self` is granted by `other`.
@@ -364,11 +383,33 @@ mod tests {
     }
 
     #[test]
+    fn writing_enquiries_holds_creating_them_but_not_the_reverse() {
+        let writer = scopes(&["enquiries:write"]);
+        assert!(writer.grants(INTAKE));
+        let intake = scopes(&["enquiries:create"]);
+        assert!(intake.is_intake());
+        assert!(!intake.grants(Scope::Write(Resource::Enquiries)));
+        assert!(!intake.grants(Scope::Read(Resource::Enquiries)));
+        assert!(
+            Rights::for_role(Role::Member, intake)
+                .require(INTAKE)
+                .is_ok()
+        );
+        assert!(
+            Rights::for_role(Role::Viewer, scopes(&["admin"]))
+                .require(INTAKE)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn scope_names_round_trip() {
         for scope in Scope::all() {
             assert_eq!(Scope::parse(&scope.to_string()), Ok(scope));
         }
         assert!(Scope::parse("companies:delete").is_err());
+        assert!(Scope::parse("companies:create").is_err());
+        assert_eq!(Scope::parse("enquiries:create"), Ok(INTAKE));
         assert!(Scope::parse("ships:read").is_err());
     }
 }

@@ -7,8 +7,10 @@ use serde_json::{Map, Value};
 use crate::access::{Resource, Scope};
 use crate::company::Company;
 use crate::contact::Contact;
+use crate::enquiry::Enquiry;
 use crate::meeting::Meeting;
 use crate::pipeline::{Phase, Pipeline};
+use crate::post::{Comment, Post};
 use crate::project::Project;
 use crate::task::Task;
 use crate::token::ActorRef;
@@ -52,6 +54,18 @@ wire_enum! {
         MeetingUpdated = "meeting.updated",
         MeetingDeleted = "meeting.deleted",
         MeetingStarting = "meeting.starting",
+        PostCreated = "post.created",
+        PostUpdated = "post.updated",
+        PostDeleted = "post.deleted",
+        CommentCreated = "comment.created",
+        CommentUpdated = "comment.updated",
+        CommentDeleted = "comment.deleted",
+        EnquiryCreated = "enquiry.created",
+        EnquiryUpdated = "enquiry.updated",
+        EnquiryClosed = "enquiry.closed",
+        EnquiryReopened = "enquiry.reopened",
+        EnquiryConverted = "enquiry.converted",
+        EnquiryDeleted = "enquiry.deleted",
     }
 }
 
@@ -88,6 +102,10 @@ impl EventType {
             MeetingCreated | MeetingUpdated | MeetingDeleted | MeetingStarting => {
                 RecordType::Meeting
             }
+            PostCreated | PostUpdated | PostDeleted => RecordType::Post,
+            CommentCreated | CommentUpdated | CommentDeleted => RecordType::Comment,
+            EnquiryCreated | EnquiryUpdated | EnquiryClosed | EnquiryReopened
+            | EnquiryConverted | EnquiryDeleted => RecordType::Enquiry,
         }
     }
 }
@@ -150,6 +168,9 @@ pub trait RecordJson: Send + Sync {
     fn project(&self, project: &Project) -> Value;
     fn task(&self, task: &Task) -> Value;
     fn meeting(&self, meeting: &Meeting) -> Value;
+    fn post(&self, post: &Post) -> Value;
+    fn comment(&self, comment: &Comment) -> Value;
+    fn enquiry(&self, enquiry: &Enquiry) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

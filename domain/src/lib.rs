@@ -55,6 +55,7 @@ macro_rules! parse_choice {
 pub mod access;
 pub mod company;
 pub mod contact;
+pub mod enquiry;
 pub mod event;
 pub mod idempotency;
 pub mod links;
@@ -64,6 +65,7 @@ pub mod merge;
 pub mod oauth;
 pub mod password;
 pub mod pipeline;
+pub mod post;
 pub mod project;
 pub mod task;
 pub mod token;

@@ -13,6 +13,7 @@ wire_enum! {
         Company = "company",
         Contact = "contact",
         Project = "project",
+        Enquiry = "enquiry",
     }
 }
 
@@ -37,6 +38,7 @@ impl LinkType {
             LinkType::Company => RecordType::Company,
             LinkType::Contact => RecordType::Contact,
             LinkType::Project => RecordType::Project,
+            LinkType::Enquiry => RecordType::Enquiry,
         }
     }
 }

@@ -22,6 +22,8 @@ pub enum SortField {
     DueAt,
     /// Meetings only: by when they start.
     StartsAt,
+    /// Enquiries only: by when they were received.
+    ReceivedAt,
 }
 
 impl SortField {
@@ -54,8 +56,16 @@ impl SortField {
         SortField::CreatedAt,
         SortField::UpdatedAt,
     ];
+    /// The orders a post list takes.
+    pub const POST: [SortField; 2] = [SortField::CreatedAt, SortField::UpdatedAt];
+    /// The orders an enquiry list takes.
+    pub const ENQUIRY: [SortField; 3] = [
+        SortField::ReceivedAt,
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+    ];
     /// Every order, for parsing.
-    const ALL: [SortField; 9] = [
+    const ALL: [SortField; 10] = [
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::Name,
@@ -65,6 +75,7 @@ impl SortField {
         SortField::ExpectedFinishDate,
         SortField::DueAt,
         SortField::StartsAt,
+        SortField::ReceivedAt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +89,7 @@ impl SortField {
             SortField::ExpectedFinishDate => "expected_finish_date",
             SortField::DueAt => "due_at",
             SortField::StartsAt => "starts_at",
+            SortField::ReceivedAt => "received_at",
         }
     }
 

@@ -107,6 +107,12 @@ text_value!(
     Title, min = 1, max = 500, multiline = false
 );
 
+text_value!(
+    /// A post's or comment's body: Markdown as written, 1 to 20,000 characters, line breaks
+    /// allowed.
+    Markdown, min = 1, max = 20_000, multiline = true
+);
+
 /// An email address: one `@`, a non-empty local part, a dotted domain, no spaces, at most 254
 /// characters. Kept as written; compared case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -364,6 +370,8 @@ pub struct Tags(BTreeSet<Tag>);
 
 impl Tags {
     pub const MAX: usize = 50;
+    /// No tags.
+    pub const EMPTY: Tags = Tags(BTreeSet::new());
 
     pub fn parse(raw: &[String]) -> Result<Self, ValueError> {
         if raw.len() > Self::MAX {

@@ -651,7 +651,8 @@ pub fn list(
         SortField::Value
         | SortField::ExpectedFinishDate
         | SortField::DueAt
-        | SortField::StartsAt => {
+        | SortField::StartsAt
+        | SortField::ReceivedAt => {
             return Err(unsupported_sort());
         }
     };
@@ -674,7 +675,8 @@ pub fn list(
                 SortField::Value
                 | SortField::ExpectedFinishDate
                 | SortField::DueAt
-                | SortField::StartsAt => SortValue::Int(0),
+                | SortField::StartsAt
+                | SortField::ReceivedAt => SortValue::Int(0),
             },
             id: last.id,
         },

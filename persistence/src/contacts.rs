@@ -498,7 +498,8 @@ pub fn list(
         SortField::Value
         | SortField::ExpectedFinishDate
         | SortField::DueAt
-        | SortField::StartsAt => {
+        | SortField::StartsAt
+        | SortField::ReceivedAt => {
             return Err(unsupported_sort());
         }
     };
@@ -515,7 +516,8 @@ pub fn list(
             SortField::Value
             | SortField::ExpectedFinishDate
             | SortField::DueAt
-            | SortField::StartsAt => SortValue::Int(0),
+            | SortField::StartsAt
+            | SortField::ReceivedAt => SortValue::Int(0),
         },
         id: last.id,
     }))

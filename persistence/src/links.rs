@@ -22,6 +22,7 @@ pub(crate) fn check(
             LinkType::Company => Ref::Company("links", link.id),
             LinkType::Contact => Ref::Contact("links", link.id),
             LinkType::Project => Ref::Project("links", link.id),
+            LinkType::Enquiry => Ref::Enquiry("links", link.id),
         })
         .collect();
     check_all(conn, account_id, refs)

@@ -278,10 +278,26 @@ impl TransactionError for StoreError {
 /// (so `f` may run more than once), a few times with a short random pause; past that the
 /// caller gets [`TransactionError::lock_conflict`] ([`StoreError::LockConflict`]), never the
 /// database's error.
+///
+/// Inside another write transaction (a conversion creating a company, a contact and a
+/// project) `f` runs in a savepoint of it, once: the outer transaction holds the lock, and a
+/// conflict aborts it whole, to be run again by its own caller.
 pub fn write_transaction<T, E: TransactionError>(
     conn: &mut DbConnection,
     mut f: impl FnMut(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E> {
+    let depth = match conn {
+        DbConnection::Postgresql(pg) => {
+            AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()
+        }
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth()
+        }
+    }
+    .map_err(E::from)?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
     match conn {
         DbConnection::Postgresql(_) => {
             let mut attempt = 1;

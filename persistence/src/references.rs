@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use domain::pipeline::RecordKind;
 use domain::{FieldError, Invalid};
 
-use crate::schema::{companies, contacts, phases, pipelines, projects, users};
+use crate::schema::{companies, contacts, enquiries, phases, pipelines, projects, users};
 use crate::{DbConnection, StoreError};
 
 /// A reference to another record of the account, with the field that makes it.
@@ -19,6 +19,7 @@ pub(crate) enum Ref {
     Company(&'static str, i64),
     Contact(&'static str, i64),
     Project(&'static str, i64),
+    Enquiry(&'static str, i64),
     /// A phase of a pipeline that holds this kind of record.
     Phase(&'static str, i64, RecordKind),
 }
@@ -69,6 +70,11 @@ fn refusal(r: Ref, found: Found) -> Option<FieldError> {
             field,
             "unknown_project",
             format!("there is no project {id} in this account"),
+        ),
+        (Ref::Enquiry(field, id), _) => (
+            field,
+            "unknown_enquiry",
+            format!("there is no enquiry {id} in this account"),
         ),
         (Ref::Phase(field, id, kind), Found::Phase(holds)) => (
             field,
@@ -148,7 +154,7 @@ pub(crate) fn check_rows(
     account_id: i64,
     rows: &[Vec<Ref>],
 ) -> Result<Vec<Option<Invalid>>, StoreError> {
-    let mut wanted: [HashSet<i64>; 5] = Default::default();
+    let mut wanted: [HashSet<i64>; 6] = Default::default();
     for r in rows.iter().flatten() {
         let (kind, id) = match r {
             Ref::User(_, id) => (0, id),
@@ -156,10 +162,18 @@ pub(crate) fn check_rows(
             Ref::Contact(_, id) => (2, id),
             Ref::Phase(_, id, _) => (3, id),
             Ref::Project(_, id) => (4, id),
+            Ref::Enquiry(_, id) => (5, id),
         };
         wanted[kind].insert(*id);
     }
-    let [user_ids, company_ids, contact_ids, phase_ids, project_ids] = wanted.map(|s| {
+    let [
+        user_ids,
+        company_ids,
+        contact_ids,
+        phase_ids,
+        project_ids,
+        enquiry_ids,
+    ] = wanted.map(|s| {
         let mut v: Vec<i64> = s.into_iter().collect();
         v.sort_unstable();
         v
@@ -208,6 +222,17 @@ pub(crate) fn check_rows(
             .into_iter()
             .collect()
     };
+    let known_enquiries: HashSet<i64> = if enquiry_ids.is_empty() {
+        HashSet::new()
+    } else {
+        enquiries::table
+            .filter(enquiries::account_id.eq(account_id))
+            .filter(enquiries::id.eq_any(&enquiry_ids))
+            .select(enquiries::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect()
+    };
     // Each phase with the record type of its pipeline.
     let known_phases: HashMap<i64, RecordKind> = if phase_ids.is_empty() {
         HashMap::new()
@@ -236,6 +261,7 @@ pub(crate) fn check_rows(
                     Ref::Company(_, id) => known_companies.contains(&id).into(),
                     Ref::Contact(_, id) => known_contacts.contains(&id).into(),
                     Ref::Project(_, id) => known_projects.contains(&id).into(),
+                    Ref::Enquiry(_, id) => known_enquiries.contains(&id).into(),
                     Ref::Phase(_, id, _) => match known_phases.get(&id) {
                         Some(kind) => Found::Phase(*kind),
                         None => Found::No,

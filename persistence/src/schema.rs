@@ -521,6 +521,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    posts (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        author_id -> Nullable<BigInt>,
+        body -> Text,
+        pinned -> Bool,
+        links -> Text,
+        mention_ids -> Text,
+        comment_count -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        post_id -> BigInt,
+        author_id -> Nullable<BigInt>,
+        body -> Text,
+        mention_ids -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mentions (owner_type, owner_id, user_id) {
+        account_id -> BigInt,
+        owner_type -> Text,
+        owner_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    enquiries (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_normalized -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        company_name -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        message -> Nullable<Text>,
+        source -> Text,
+        received_at -> Timestamp,
+        assignee_id -> Nullable<BigInt>,
+        status -> Text,
+        close_reason -> Nullable<Text>,
+        company_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        project_id -> Nullable<BigInt>,
+        converted_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(token_origins -> api_tokens (token_id));
 diesel::joinable!(oauth_grants -> oauth_clients (client_id));
 diesel::joinable!(oauth_grants -> accounts (account_id));
@@ -603,4 +668,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     meeting_attendees,
     meeting_tags,
+    posts,
+    comments,
+    mentions,
+    enquiries,
 );

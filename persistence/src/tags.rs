@@ -18,6 +18,15 @@ pub(crate) struct TagTable {
     pub(crate) remove: fn(&mut DbConnection, &[i64]) -> Result<(), StoreError>,
 }
 
+/// For record types without tags: writes and removes nothing.
+pub(crate) const NONE: TagTable = TagTable {
+    replace: |_, _, _, _| Ok(()),
+    remove: |_, _| Ok(()),
+};
+
+/// The tags of a record type without tags.
+pub(crate) static EMPTY: &Tags = &Tags::EMPTY;
+
 macro_rules! tag_table {
     ($(#[$doc:meta])* $module:ident, $table:ident . $record:ident) => {
         $(#[$doc])*

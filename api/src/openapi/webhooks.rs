@@ -131,6 +131,24 @@ fn describe(event_type: EventType) -> &'static str {
         TaskCompleted => "A task was completed: `status` is `done`, with `done_at` and `done_by`.",
         TaskReopened => "A completed task was reopened.",
         TaskDeleted => "A task was deleted; `data.object` is the task as it was.",
+        EnquiryCreated => "An enquiry came in (through the API, or a web form's intake token).",
+        EnquiryUpdated => {
+            "An enquiry's fields or assignee changed; `data.previous` holds the old values."
+        }
+        EnquiryClosed => "An enquiry was closed, with its `close_reason`.",
+        EnquiryReopened => "A closed enquiry was opened again.",
+        EnquiryConverted => {
+            "An enquiry was converted: `company_id`, `contact_id` and `project_id` name what it became (each new one has its own `*.created` just before)."
+        }
+        EnquiryDeleted => "An enquiry was deleted.",
+        PostCreated => "A post was written on the news feed.",
+        PostUpdated => {
+            "A post was edited, pinned or unpinned, or lost a link to a deleted record; `data.previous` holds the old values."
+        }
+        PostDeleted => "A post was deleted, with its comments.",
+        CommentCreated => "A comment was added to a post (`data.object.post_id`).",
+        CommentUpdated => "A comment was edited; `data.previous` holds the old body.",
+        CommentDeleted => "A comment was deleted.",
         MeetingCreated => "A meeting was created.",
         MeetingUpdated => {
             "A meeting changed (its time, attendees or their responses, also when a linked record or an attending contact was deleted or merged); `data.previous` holds the old values."
@@ -158,6 +176,37 @@ fn project(phase_id: i64, state: &str, outcome: Value) -> Value {
         "pipeline_id": 2, "phase_id": phase_id, "state": state, "outcome": outcome,
         "outcome_reason": null, "phase_entered_at": "2026-12-01T10:00:00Z",
         "days_in_phase": 0, "time_in_phases": []
+    })
+}
+
+fn enquiry(status: &str) -> Value {
+    let converted = status == "converted";
+    let id = |id: i64| if converted { json!(id) } else { Value::Null };
+    json!({
+        "id": 14, "name": "Ana Lima", "email": "ana@acme.com", "phone": null,
+        "company_name": "Acme Ltd", "subject": "Office move next spring",
+        "message": "We are 40 people and move in April.", "source": "web_form",
+        "received_at": "2026-12-01T09:00:00Z", "assignee_id": 7, "status": status,
+        "close_reason": if status == "closed" { json!("Outside our area") } else { Value::Null },
+        "company_id": id(42), "contact_id": id(9), "project_id": id(7),
+        "converted_at": if converted { json!("2026-12-01T10:00:00Z") } else { Value::Null },
+        "version": 2, "created_at": "2026-12-01T09:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+    })
+}
+
+fn post() -> Value {
+    json!({
+        "id": 8, "body": "Signed the **Acme** renewal. Thanks @ana@example.com!",
+        "author_id": 7, "pinned": true, "links": [{"type": "company", "id": 42}],
+        "mention_ids": [9], "comment_count": 2, "version": 1,
+        "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+    })
+}
+
+fn comment() -> Value {
+    json!({
+        "id": 21, "post_id": 8, "body": "Well done!", "author_id": 9, "mention_ids": [],
+        "version": 1, "created_at": "2026-12-01T10:05:00Z", "updated_at": "2026-12-01T10:05:00Z"
     })
 }
 
@@ -272,6 +321,23 @@ fn example(event_type: EventType) -> Value {
             project(7, "proposed", Value::Null),
             Some(json!({"description": null})),
         ),
+        EnquiryCreated | EnquiryDeleted => (enquiry("open"), None),
+        EnquiryUpdated => (enquiry("open"), Some(json!({"assignee_id": null}))),
+        EnquiryClosed => (
+            enquiry("closed"),
+            Some(json!({"status": "open", "close_reason": null})),
+        ),
+        EnquiryReopened => (enquiry("open"), Some(json!({"status": "closed"}))),
+        EnquiryConverted => (
+            enquiry("converted"),
+            Some(
+                json!({"status": "open", "company_id": null, "contact_id": null, "project_id": null}),
+            ),
+        ),
+        PostCreated | PostDeleted => (post(), None),
+        PostUpdated => (post(), Some(json!({"pinned": false}))),
+        CommentCreated | CommentDeleted => (comment(), None),
+        CommentUpdated => (comment(), Some(json!({"body": "Well done"}))),
         MeetingCreated | MeetingDeleted | MeetingStarting => (meeting(), None),
         MeetingUpdated => (meeting(), Some(json!({"location": null}))),
         TaskCreated | TaskDeleted | TaskDue => (task("open"), None),

@@ -2,6 +2,7 @@
 
 pub mod companies;
 pub mod contacts;
+pub mod enquiries;
 pub mod events;
 pub mod follow_ups;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod meetings;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pipelines;
+pub mod posts;
 pub mod projects;
 pub mod tasks;
 pub mod tokens;
@@ -164,6 +166,54 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/tasks/{id}/complete").route(web::post().to(tasks::complete)),
                 )
                 .service(web::resource("/tasks/{id}/reopen").route(web::post().to(tasks::reopen)))
+                .service(
+                    web::resource("/enquiries")
+                        .route(web::get().to(enquiries::list))
+                        .route(web::post().to(enquiries::create)),
+                )
+                .service(
+                    web::resource("/enquiries/{id}")
+                        .route(web::get().to(enquiries::show))
+                        .route(web::patch().to(enquiries::update))
+                        .route(web::delete().to(enquiries::delete)),
+                )
+                .service(
+                    web::resource("/enquiries/{id}/matches")
+                        .route(web::get().to(enquiries::matches)),
+                )
+                .service(
+                    web::resource("/enquiries/{id}/convert")
+                        .route(web::post().to(enquiries::convert)),
+                )
+                .service(
+                    web::resource("/enquiries/{id}/close").route(web::post().to(enquiries::close)),
+                )
+                .service(
+                    web::resource("/enquiries/{id}/reopen")
+                        .route(web::post().to(enquiries::reopen)),
+                )
+                .service(
+                    web::resource("/posts")
+                        .route(web::get().to(posts::list))
+                        .route(web::post().to(posts::create)),
+                )
+                .service(
+                    web::resource("/posts/{id}")
+                        .route(web::get().to(posts::show))
+                        .route(web::patch().to(posts::update))
+                        .route(web::delete().to(posts::delete)),
+                )
+                .service(
+                    web::resource("/posts/{id}/comments")
+                        .route(web::get().to(posts::list_comments))
+                        .route(web::post().to(posts::create_comment)),
+                )
+                .service(
+                    web::resource("/posts/{id}/comments/{comment_id}")
+                        .route(web::get().to(posts::show_comment))
+                        .route(web::patch().to(posts::update_comment))
+                        .route(web::delete().to(posts::delete_comment)),
+                )
                 .service(
                     web::resource("/meetings")
                         .route(web::get().to(meetings::list))

@@ -69,8 +69,10 @@ pub async fn create(
     let request = body.0.into_request(Utc::now())?;
     let javascript = request.kind == TokenKind::Javascript;
     let mut allowed = caller.rights().effective();
-    if javascript {
-        // A token embedded in a page is readable by anyone who opens the page: reads only.
+    let intake = request.scopes.as_ref().is_some_and(ScopeSet::is_intake);
+    if javascript && !intake {
+        // A token embedded in a page is readable by anyone who opens the page: reads only,
+        // or (a web form's intake token) creating enquiries and nothing else.
         allowed = allowed.read_only();
         if let Some(writes) = request
             .scopes
@@ -83,7 +85,7 @@ pub async fn create(
                 "scopes",
                 "read_only",
                 format!(
-                    "JavaScript tokens carry read scopes only; remove {}",
+                    "JavaScript tokens carry read scopes only, or enquiries:create alone (a web form's intake token); remove {}",
                     names.join(", ")
                 ),
             )));

@@ -57,6 +57,18 @@ impl RecordJson for WireJson {
         to_value(super::meetings::MeetingOut::from(meeting.clone()))
     }
 
+    fn post(&self, post: &domain::post::Post) -> Value {
+        to_value(super::posts::PostOut::from(post.clone()))
+    }
+
+    fn comment(&self, comment: &domain::post::Comment) -> Value {
+        to_value(super::posts::CommentOut::from(comment.clone()))
+    }
+
+    fn enquiry(&self, enquiry: &domain::enquiry::Enquiry) -> Value {
+        to_value(super::enquiries::EnquiryOut::from(enquiry.clone()))
+    }
+
     fn task(&self, task: &domain::task::Task) -> Value {
         to_value(super::tasks::TaskOut::from(task.clone()))
     }

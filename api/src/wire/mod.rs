@@ -4,6 +4,7 @@
 pub mod companies;
 pub mod contacts;
 pub mod deserialize;
+pub mod enquiries;
 pub mod events;
 pub mod import;
 mod input;
@@ -13,6 +14,7 @@ pub mod meetings;
 pub mod merges;
 pub mod oauth_clients;
 pub mod pipelines;
+pub mod posts;
 pub mod projects;
 mod schema;
 mod strict_json;

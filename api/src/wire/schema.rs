@@ -163,6 +163,26 @@ pub(crate) fn response() -> Object {
 pub(crate) fn meeting_sort() -> Object {
     one_of(SortField::sort_keys(&SortField::MEETING), false)
 }
+pub(crate) fn post_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::POST), false)
+}
+pub(crate) fn enquiry_source() -> Object {
+    one_of(
+        domain::enquiry::Source::ALL.iter().map(|s| s.as_str()),
+        false,
+    )
+}
+pub(crate) fn enquiry_status() -> Object {
+    one_of(
+        domain::enquiry::EnquiryStatus::ALL
+            .iter()
+            .map(|s| s.as_str()),
+        false,
+    )
+}
+pub(crate) fn enquiry_sort() -> Object {
+    one_of(SortField::sort_keys(&SortField::ENQUIRY), false)
+}
 pub(crate) fn delivery_status() -> Object {
     one_of(DeliveryStatus::ALL.iter().map(|d| d.as_str()), false)
 }

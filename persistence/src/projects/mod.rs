@@ -903,7 +903,9 @@ pub fn list(
             projects::id,
             date_value
         ),
-        SortField::DueAt | SortField::StartsAt => return Err(unsupported_sort()),
+        SortField::DueAt | SortField::StartsAt | SortField::ReceivedAt => {
+            return Err(unsupported_sort());
+        }
     };
     let rows: Vec<ProjectRead> = query.limit(size.get() + 1).load(conn)?;
     read_page(
@@ -925,7 +927,7 @@ pub fn list(
                 SortField::ExpectedFinishDate => {
                     SortValue::Date(last.expected_finish_date.unwrap_or_default())
                 }
-                SortField::DueAt | SortField::StartsAt => SortValue::Int(0),
+                SortField::DueAt | SortField::StartsAt | SortField::ReceivedAt => SortValue::Int(0),
             },
             id: last.id,
         },

@@ -1,0 +1,2 @@
+DROP INDEX companies_domain;
+DROP TABLE enquiries;
