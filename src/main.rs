@@ -129,6 +129,10 @@ struct SeedArgs {
     /// The project pipeline whose phases the projects are spread over.
     #[arg(long)]
     project_pipeline: Option<i64>,
+    /// How many tasks to add besides, assigned to the account's first user and linked to
+    /// the companies round-robin (all overdue but one in a thousand, due now).
+    #[arg(long, default_value_t = 0)]
+    tasks: i64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -292,6 +296,16 @@ struct ServeArgs {
     /// Days events are kept (the events feed, and webhook deliveries with them).
     #[arg(long, env = "CLIENTLINE_EVENT_RETENTION_DAYS", default_value_t = 30)]
     event_retention_days: u64,
+
+    /// How often the reminder worker records `task.due` and `meeting.starting`, in seconds.
+    #[arg(long, env = "CLIENTLINE_REMINDER_POLL_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    reminder_poll_secs: u64,
+
+    /// Minutes before a meeting starts that its `meeting.starting` is recorded.
+    #[arg(long, env = "CLIENTLINE_MEETING_REMINDER_MINUTES", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(0..=10_080))]
+    meeting_reminder_minutes: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -503,6 +517,10 @@ fn serve(store: &Store, pool_size: u32, args: ServeArgs) -> Result<(), String> {
             idempotency_ttl: std::time::Duration::from_secs(args.idempotency_hours * 3600),
             auth_cache_ttl: std::time::Duration::from_secs(args.auth_cache_seconds),
             webhooks: webhook_settings(&args)?,
+            reminders: api::ReminderSettings {
+                interval: Duration::from_secs(args.reminder_poll_secs),
+                meeting_lead: Duration::from_secs(args.meeting_reminder_minutes * 60),
+            },
             ..Settings::default()
         },
     );
@@ -840,6 +858,18 @@ fn seed(store: &Store, args: &SeedArgs) -> Result<(), String> {
         out["first_project_id"] = projects.first_id.into();
         out["last_project_id"] = projects.last_id.into();
         out["project_phase_ids"] = projects.phase_ids.into();
+    }
+    if args.tasks > 0 {
+        let (first, last) = persistence::seed::tasks(
+            &mut conn,
+            args.account,
+            args.tasks,
+            (seeded.first_id, seeded.last_id),
+            chrono::Utc::now().naive_utc(),
+        )
+        .map_err(|e| format!("seeding tasks failed: {e:?}"))?;
+        out["first_task_id"] = first.into();
+        out["last_task_id"] = last.into();
     }
     say(format_args!("{out}")).map_err(|e| e.to_string())
 }

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod openapi;
 mod query_rules;
 pub mod rate_limit;
+mod reminders;
 pub mod routes;
 pub mod state;
 pub mod webhooks;
@@ -26,7 +27,7 @@ pub use middleware::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS, MAX_URI_BYTES, NO_SUCH
 pub use oauth::limits::RateLimit;
 pub use openapi::ApiDoc;
 pub use rate_limit::Quota;
-pub use state::{AppState, Settings, WebhookSettings};
+pub use state::{AppState, ReminderSettings, Settings, WebhookSettings};
 
 /// Starts the HTTP server on `listener`, and the webhook delivery worker beside it on the
 /// current runtime. The returned server stops gracefully on SIGTERM, SIGINT (Ctrl-C) and
@@ -38,6 +39,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     webhooks::start(state.clone());
+    reminders::start(state.clone());
     tokio::spawn(compact_phase_counts(state.clone()));
     let redirect_uri = docs_redirect_uri(state.oauth.keys.issuer());
     let data = web::Data::new(state);

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
-    companies, contacts, enquiries, events, follow_ups, health, import, me, meetings,
+    agenda, companies, contacts, enquiries, events, follow_ups, health, import, me, meetings,
     oauth_clients, pipelines, posts, projects, tasks, tokens, users,
 };
 use crate::wire;
@@ -46,7 +46,7 @@ pub fn document() -> serde_json::Value {
     ),
     paths(
         health::healthz, health::readyz,
-        me::show, me::change_password, me::show_totp, me::enrol_totp, me::confirm_totp, me::remove_totp,
+        me::show, agenda::show, me::change_password, me::show_totp, me::enrol_totp, me::confirm_totp, me::remove_totp,
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
@@ -93,6 +93,8 @@ pub fn document() -> serde_json::Value {
         wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
         wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
         wire::links::LinkOut,
+        wire::agenda::AgendaOut, wire::agenda::AgendaTasks, wire::agenda::AgendaMeetings,
+        wire::agenda::AgendaFollowUps, wire::agenda::AgendaEnquiries, wire::agenda::AgendaFollowUpOut,
         wire::enquiries::EnquiryOut, wire::enquiries::EnquiryList, wire::enquiries::EnquiryCreate,
         wire::enquiries::EnquiryUpdate, wire::enquiries::EnquiryClose, wire::enquiries::EnquiryConversion,
         wire::enquiries::MatchOut, wire::enquiries::MatchesOut,

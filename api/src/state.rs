@@ -40,11 +40,31 @@ pub struct Settings {
     pub idempotency_ttl: std::time::Duration,
     /// The webhook delivery worker and the events' retention.
     pub webhooks: WebhookSettings,
+    /// The reminder worker (`task.due`, `meeting.starting`).
+    pub reminders: ReminderSettings,
     /// How long a looked-up token is trusted without asking the database again: the most a
     /// token revoked through another replica lives on here. Zero: every request asks.
     pub auth_cache_ttl: Duration,
     /// The API-wide quota of each token (and, without a valid token, each client address).
     pub api_quota: Quota,
+}
+
+/// When the reminder worker records `task.due` and `meeting.starting`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReminderSettings {
+    /// How often it looks for reminders due.
+    pub interval: Duration,
+    /// How long before a meeting starts its `meeting.starting` is recorded.
+    pub meeting_lead: Duration,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        ReminderSettings {
+            interval: Duration::from_secs(30),
+            meeting_lead: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 /// How webhooks are delivered, and how long events are kept.
@@ -104,6 +124,7 @@ impl Default for Settings {
             sign_in_policy: SignInPolicy::default(),
             idempotency_ttl: std::time::Duration::from_secs(24 * 60 * 60),
             webhooks: WebhookSettings::default(),
+            reminders: ReminderSettings::default(),
             auth_cache_ttl: Duration::from_secs(2),
             api_quota: Quota::default(),
         }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::event::RecordType;
 use crate::validation::ValueError;
 
 wire_enum! {
@@ -31,15 +30,6 @@ impl LinkType {
                     ),
                 )
             })
-    }
-
-    pub fn record_type(self) -> RecordType {
-        match self {
-            LinkType::Company => RecordType::Company,
-            LinkType::Contact => RecordType::Contact,
-            LinkType::Project => RecordType::Project,
-            LinkType::Enquiry => RecordType::Enquiry,
-        }
     }
 }
 

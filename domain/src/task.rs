@@ -89,6 +89,14 @@ impl Due {
         }
     }
 
+    /// Whether it is due on `today`, a day that runs from `start` to `end`.
+    pub fn falls_on(self, today: NaiveDate, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        match self {
+            Due::At(at) => start <= at && at < end,
+            Due::On(date) => date == today,
+        }
+    }
+
     /// Whether an open task due so is overdue at `now`, for someone whose day is `today`: a
     /// timed task once its time has passed, an all-day one from the day after.
     pub fn is_overdue(self, now: DateTime<Utc>, today: NaiveDate) -> bool {

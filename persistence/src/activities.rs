@@ -1,25 +1,16 @@
 //! What every family of activity (tasks, meetings and posts) shares beyond the record
 //! plumbing: its links kept in step when a linked record is deleted or merged, each change an
-//! `*.updated` of the activity, and the stored form of links.
+//! `*.updated` of the activity. (The `Linked` trait and the stored form are `crate::links`.)
 
-use domain::event::{NewEvent, Outbox, RecordType};
+use domain::event::{NewEvent, Outbox};
 use domain::links::{LinkType, Links, RecordRef};
 
+use crate::links::{self, Linked};
 use crate::meetings::Meetings;
 use crate::posts::Posts;
-use crate::record::{self, Versioned};
+use crate::record;
 use crate::tasks::Tasks;
-use crate::{DbConnection, StoreError, links};
-
-/// A family of activities that links to records.
-pub(crate) trait Linked: Versioned {
-    const OWNER: RecordType;
-
-    fn links(record: &Self::Record) -> Links;
-
-    /// The patch that gives a record these links and changes nothing else.
-    fn relinked(links: Links) -> Self::Patch;
-}
+use crate::{DbConnection, StoreError};
 
 /// Before `record` goes (deleted, or merged into `into`): every activity linked to it is
 /// linked to `into` instead, or loses the link. Returns their `*.updated` events, for the
@@ -99,17 +90,4 @@ fn relink<R: Linked>(
         changes.extend(event);
     }
     Ok(changes)
-}
-
-/// Links as an activity's row keeps them: a JSON array of `"<type>:<id>"`.
-pub(crate) fn links_to_stored(links: &Links) -> String {
-    serde_json::Value::from(links.iter().map(|l| l.to_string()).collect::<Vec<_>>()).to_string()
-}
-
-pub(crate) fn links_from_stored(stored: &str) -> Vec<RecordRef> {
-    serde_json::from_str::<Vec<String>>(stored)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|raw| RecordRef::parse(raw).ok())
-        .collect()
 }

@@ -562,3 +562,21 @@ fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Enquiry, St
         .map(Enquiry::from)
         .ok_or(StoreError::NotFound)
 }
+
+/// Enquiries of the account by id, in the order of `ids` (unknown ones left out), without locks.
+pub(crate) fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Enquiry>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<EnquiryRow> = enquiries::table
+            .filter(enquiries::account_id.eq(account_id))
+            .filter(enquiries::id.eq_any(chunk))
+            .select(EnquiryRow::as_select())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|row| (row.id, Enquiry::from(row))));
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod activities;
+pub mod agenda;
 mod bulk;
 pub mod companies;
 pub mod contacts;
@@ -27,6 +28,7 @@ mod prepared;
 pub mod projects;
 mod record;
 mod references;
+pub mod reminders;
 pub mod schema;
 pub mod secrets;
 pub mod seed;

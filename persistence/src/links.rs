@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use domain::event::RecordType;
 use domain::links::{LinkType, Links, RecordRef};
 
+use crate::record::Versioned;
 use crate::references::{Ref, check_all};
 use crate::schema::record_links as table;
 use crate::{DbConnection, StoreError};
@@ -105,4 +106,27 @@ pub(crate) fn owners(
     Ok(linked(account_id, owner, record)
         .order(table::owner_id.asc())
         .load(conn)?)
+}
+
+/// A family of activities that links to records.
+pub(crate) trait Linked: Versioned {
+    const OWNER: RecordType;
+
+    fn links(record: &Self::Record) -> Links;
+
+    /// The patch that gives a record these links and changes nothing else.
+    fn relinked(links: Links) -> Self::Patch;
+}
+
+/// Links as an activity's row keeps them: a JSON array of `"<type>:<id>"`.
+pub(crate) fn links_to_stored(links: &Links) -> String {
+    serde_json::Value::from(links.iter().map(|l| l.to_string()).collect::<Vec<_>>()).to_string()
+}
+
+pub(crate) fn links_from_stored(stored: &str) -> Vec<RecordRef> {
+    serde_json::from_str::<Vec<String>>(stored)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|raw| RecordRef::parse(raw).ok())
+        .collect()
 }

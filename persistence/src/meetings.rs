@@ -13,8 +13,8 @@ use domain::task::TimeZoneName;
 use domain::values::Tags;
 use serde_json::{Value, json};
 
-use crate::activities::{self, Linked};
 use crate::keyset::{into_page, keyset_page, time_value, unsupported_sort};
+use crate::links::Linked;
 use crate::record::{self, Versioned};
 use crate::references::{Ref, check_all};
 use crate::schema::{meeting_attendees, meetings};
@@ -105,7 +105,7 @@ impl From<MeetingRow> for Meeting {
             notes: row.notes,
             organiser_id: row.organiser_id,
             attendees: attendees_from_stored(&row.attendees),
-            links: activities::links_from_stored(&row.links),
+            links: links::links_from_stored(&row.links),
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             version: row.version,
             created_at: to_utc(row.created_at),
@@ -160,7 +160,7 @@ impl From<&MeetingFields> for MeetingValues {
             notes: text(&f.notes),
             organiser_id: f.organiser_id,
             attendees: attendees_to_stored(&f.attendees),
-            links: activities::links_to_stored(&f.links),
+            links: links::links_to_stored(&f.links),
             tags: Value::from(f.tags.to_vec()).to_string(),
         }
     }
@@ -442,7 +442,8 @@ impl Versioned for Meetings {
     ) -> Result<(), StoreError> {
         let attendees: Vec<(Attendee, Response)> =
             fields.attendees.iter().map(|(w, r)| (*w, *r)).collect();
-        if current.is_none_or(|c| c.attendees != attendees) {
+        let (starts_at, ends_at) = fields.when.span();
+        if current.is_none_or(|c| c.attendees != attendees || c.when != fields.when) {
             diesel::delete(meeting_attendees::table.filter(meeting_attendees::meeting_id.eq(id)))
                 .execute(conn)?;
             let rows: Vec<_> = attendees
@@ -455,6 +456,8 @@ impl Versioned for Meetings {
                         meeting_attendees::attendee_type.eq(kind),
                         meeting_attendees::attendee_id.eq(attendee),
                         meeting_attendees::response.eq(response.as_str()),
+                        meeting_attendees::starts_at.eq(starts_at.naive_utc()),
+                        meeting_attendees::ends_at.eq(ends_at.naive_utc()),
                     )
                 })
                 .collect();
@@ -526,4 +529,22 @@ fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Meeting, St
         .optional()?
         .map(Meeting::from)
         .ok_or(StoreError::NotFound)
+}
+
+/// Meetings of the account by id, in the order of `ids` (unknown ones left out), without locks.
+pub(crate) fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Meeting>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<MeetingRow> = meetings::table
+            .filter(meetings::account_id.eq(account_id))
+            .filter(meetings::id.eq_any(chunk))
+            .select(MeetingRow::as_select())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|row| (row.id, Meeting::from(row))));
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }

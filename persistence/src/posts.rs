@@ -10,8 +10,8 @@ use domain::post::{Comment, Post, PostFields, PostPatch, mentioned_emails};
 use domain::values::{Markdown, Tags};
 use serde_json::Value;
 
-use crate::activities::{self, Linked};
 use crate::keyset::{id_position, into_page, keyset_page, time_value, unsupported_sort};
+use crate::links::Linked;
 use crate::record::{self, Versioned};
 use crate::schema::{comments, mentions, posts, users};
 use crate::tags::{self, TagTable};
@@ -41,7 +41,7 @@ impl From<PostRow> for Post {
             body: row.body,
             author_id: row.author_id,
             pinned: row.pinned,
-            links: activities::links_from_stored(&row.links),
+            links: links::links_from_stored(&row.links),
             mention_ids: serde_json::from_str(&row.mention_ids).unwrap_or_default(),
             comment_count: row.comment_count,
             version: row.version,
@@ -64,7 +64,7 @@ impl From<&PostFields> for PostValues {
         PostValues {
             body: f.body.as_str().to_owned(),
             pinned: f.pinned,
-            links: activities::links_to_stored(&f.links),
+            links: links::links_to_stored(&f.links),
         }
     }
 }

@@ -466,6 +466,8 @@ diesel::table! {
         task_id -> BigInt,
         user_id -> BigInt,
         account_id -> BigInt,
+        status -> Text,
+        due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -510,6 +512,8 @@ diesel::table! {
         attendee_type -> Text,
         attendee_id -> BigInt,
         response -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
     }
 }
 
@@ -603,6 +607,7 @@ diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(projects -> companies (company_id));
 diesel::joinable!(project_contacts -> contacts (contact_id));
 diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(task_assignees -> tasks (task_id));
 
 diesel::table! {
     /// Kept by triggers; PostgreSQL holds deltas (several rows per phase), SQLite one row.

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::pool::write_transaction;
-use crate::schema::{companies, phases, projects};
+use crate::schema::{companies, phases, projects, tasks};
 use crate::{DbConnection, StoreError};
 
 /// What a seed made.
@@ -160,6 +160,79 @@ pub fn projects(
         phase_ids,
     })
 }
+
+/// Adds `count` tasks, each assigned to the account's first user and linked to the company
+/// `companies.0 + n % (companies.1 - companies.0 + 1)`: all overdue (due in 2025) but every
+/// thousandth, which is due at `now` (today's), so that an agenda has both to find and a
+/// company's tasks are many. Returns the ids made.
+pub fn tasks(
+    conn: &mut DbConnection,
+    account_id: i64,
+    count: i64,
+    companies: (i64, i64),
+    now: chrono::NaiveDateTime,
+) -> Result<(i64, i64), StoreError> {
+    let before: Option<i64> = tasks::table
+        .select(diesel::dsl::max(tasks::id))
+        .first(conn)?;
+    let (first_company, last_company) = companies;
+    let template = TASKS
+        .replace("{first_company}", &first_company.to_string())
+        .replace(
+            "{companies}",
+            &(last_company - first_company + 1).max(1).to_string(),
+        )
+        .replace("{now}", &now.format("%Y-%m-%d %H:%M:%S").to_string());
+    let sql = match conn {
+        DbConnection::Postgresql(_) => {
+            fill(&template, account_id, 0, &pg_numbers(count), PG_TS)
+                + "SELECT setval(pg_get_serial_sequence('tasks', 'id'), (SELECT MAX(id) FROM tasks));"
+        }
+        DbConnection::Sqlite(_) => {
+            fill(&template, account_id, 0, &sqlite_numbers(count), SQLITE_TS)
+        }
+    };
+    write_transaction(conn, |conn| Ok::<_, StoreError>(conn.batch_execute(&sql)?))?;
+    let (first, last): (Option<i64>, Option<i64>) = tasks::table
+        .filter(tasks::account_id.eq(account_id))
+        .filter(tasks::id.gt(before.unwrap_or(0)))
+        .select((diesel::dsl::min(tasks::id), diesel::dsl::max(tasks::id)))
+        .first(conn)?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Err(StoreError::NotFound);
+    };
+    match conn {
+        DbConnection::Postgresql(_) => {
+            for table in ["tasks", "task_assignees", "record_links"] {
+                conn.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
+            }
+        }
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE;")?,
+    }
+    Ok((first, last))
+}
+
+const TASKS: &str = "
+CREATE TEMPORARY TABLE seed_numbers AS {numbers};
+CREATE TEMPORARY TABLE seed_base AS SELECT COALESCE(MAX(id), 0) AS base,
+    (SELECT MIN(id) FROM users WHERE account_id = {account}) AS owner FROM tasks;
+INSERT INTO tasks (id, account_id, title, due_at, priority, status, assignee_ids, links, tags,
+        created_by, version, created_at, updated_at, due_event_at)
+    SELECT b.base + g.n, {account}, 'Seed task ' || g.n,
+        CASE WHEN g.n % 1000 = 0 THEN '{now}' ELSE {ts} END, 'normal', 'open',
+        '[' || b.owner || ']', '[\"company:' || ({first_company} + (g.n % {companies})) || '\"]',
+        '[]', b.owner, 1, {ts}, {ts}, {ts}
+    FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
+INSERT INTO task_assignees (task_id, user_id, account_id, status, due_at)
+    SELECT b.base + g.n, b.owner, {account}, 'open',
+        CASE WHEN g.n % 1000 = 0 THEN '{now}' ELSE {ts} END
+    FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
+INSERT INTO record_links (account_id, owner_type, owner_id, record_type, record_id)
+    SELECT {account}, 'task', b.base + g.n, 'company', {first_company} + (g.n % {companies})
+    FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
+DROP TABLE seed_numbers;
+DROP TABLE seed_base;
+";
 
 const PROJECTS: &str = "
 CREATE TEMPORARY TABLE seed_phases AS

@@ -9,8 +9,8 @@ use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::task::{Due, Priority, Task, TaskFields, TaskPatch, TaskStatus, TimeZoneName};
 use domain::values::Tags;
 
-use crate::activities::{self, Linked};
 use crate::keyset::{into_page, keyset_page, time_value, unsupported_sort};
+use crate::links::Linked;
 use crate::record::{self, Versioned};
 use crate::references::{Ref, check_all};
 use crate::schema::{task_assignees, tasks};
@@ -62,7 +62,7 @@ impl From<TaskRow> for Task {
             done_at: row.done_at.map(to_utc),
             done_by: row.done_by,
             assignee_ids: serde_json::from_str(&row.assignee_ids).unwrap_or_default(),
-            links: activities::links_from_stored(&row.links),
+            links: links::links_from_stored(&row.links),
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             created_by: row.created_by,
             version: row.version,
@@ -100,7 +100,7 @@ impl From<&TaskFields> for TaskValues {
             priority: f.priority.as_str().to_owned(),
             assignee_ids: serde_json::Value::from(Vec::from_iter(f.assignee_ids.iter().copied()))
                 .to_string(),
-            links: activities::links_to_stored(&f.links),
+            links: links::links_to_stored(&f.links),
             tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
         }
     }
@@ -209,6 +209,9 @@ pub fn set_status(
                 tasks::version.eq(current.version + 1),
                 tasks::updated_at.eq(at),
             ))
+            .execute(conn)?;
+        diesel::update(task_assignees::table.filter(task_assignees::task_id.eq(id)))
+            .set(task_assignees::status.eq(status.as_str()))
             .execute(conn)?;
         let task = find(conn, account_id, id)?;
         let event_type = if done {
@@ -382,7 +385,9 @@ impl Versioned for Tasks {
         fields: &TaskFields,
     ) -> Result<(), StoreError> {
         let assignees: Vec<i64> = fields.assignee_ids.iter().copied().collect();
-        if current.is_none_or(|c| c.assignee_ids != assignees) {
+        let due_at = fields.due.map(|due| due.sort_key().naive_utc());
+        if current.is_none_or(|c| c.assignee_ids != assignees || c.due != fields.due) {
+            let status = current.map_or(TaskStatus::Open, |c| c.status);
             diesel::delete(task_assignees::table.filter(task_assignees::task_id.eq(id)))
                 .execute(conn)?;
             let rows: Vec<_> = assignees
@@ -392,6 +397,8 @@ impl Versioned for Tasks {
                         task_assignees::task_id.eq(id),
                         task_assignees::user_id.eq(*user),
                         task_assignees::account_id.eq(account_id),
+                        task_assignees::status.eq(status.as_str()),
+                        task_assignees::due_at.eq(due_at),
                     )
                 })
                 .collect();
@@ -458,4 +465,22 @@ fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Task, Store
         .optional()?
         .map(Task::from)
         .ok_or(StoreError::NotFound)
+}
+
+/// Tasks of the account by id, in the order of `ids` (unknown ones left out), without locks.
+pub(crate) fn get_many(
+    conn: &mut DbConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Task>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<TaskRow> = tasks::table
+            .filter(tasks::account_id.eq(account_id))
+            .filter(tasks::id.eq_any(chunk))
+            .select(TaskRow::as_select())
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|row| (row.id, Task::from(row))));
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agenda;
 mod auth;
 mod binary;
 mod companies;
@@ -28,6 +29,7 @@ mod posts;
 mod project_engine;
 mod project_pipelines;
 mod projects;
+mod reminders;
 mod secrets;
 mod tasks;
 mod totp;

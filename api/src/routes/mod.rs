@@ -1,5 +1,6 @@
 //! The routes, one module per resource, and what they share: paging and record responses.
 
+pub mod agenda;
 pub mod companies;
 pub mod contacts;
 pub mod enquiries;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     crate::middleware::rate_limit,
                 ))
                 .service(web::resource("/me").route(web::get().to(me::show)))
+                .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
                 .service(
                     web::resource("/me/totp")

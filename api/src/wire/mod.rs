@@ -1,6 +1,7 @@
 //! The shapes on the wire: request and response bodies and query strings. Only these derive
 //! `ToSchema`; the domain never does.
 
+pub mod agenda;
 pub mod companies;
 pub mod contacts;
 pub mod deserialize;

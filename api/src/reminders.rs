@@ -1,0 +1,35 @@
+//! The reminder worker: records `task.due` as open tasks fall due and `meeting.starting` as
+//! meetings come within the lead time, once each (see `persistence::reminders`), so that
+//! webhooks and the events feed carry them to automations.
+
+use chrono::{TimeDelta, Utc};
+use domain::event::Outbox;
+use domain::token::ActorRef;
+
+use crate::state::AppState;
+
+/// Starts the worker on the current tokio runtime; it runs until the runtime shuts down.
+pub fn start(state: AppState) {
+    tokio::spawn(run(state));
+}
+
+async fn run(state: AppState) {
+    let settings = state.settings.reminders;
+    let lead = TimeDelta::from_std(settings.meeting_lead).unwrap_or(TimeDelta::minutes(15));
+    loop {
+        let outbox = Outbox {
+            actor: ActorRef::default(),
+            render: &crate::wire::events::WIRE_JSON,
+        };
+        let recorded = state
+            .run(move |conn| persistence::reminders::record_due(conn, Utc::now(), lead, &outbox))
+            .await;
+        match recorded {
+            // A full batch: more may be due at once.
+            Ok(n) if n >= 200 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot record reminders"),
+        }
+        tokio::time::sleep(settings.interval).await;
+    }
+}
