@@ -91,6 +91,9 @@ pub enum ApiError {
     Denied(Denied),
     #[error("origin not allowed")]
     OriginNotAllowed,
+    /// A calendar token, which reads the calendar feed alone, called another operation.
+    #[error("a calendar token reads the calendar feed only")]
+    CalendarTokenOnly,
     /// A CORS preflight from an origin no JavaScript token lists (`origin_listed: false`), or
     /// asking for a method or header JavaScript tokens do not allow; `why` says which.
     #[error("preflight refused: {why}")]
@@ -155,6 +158,7 @@ impl ApiError {
             ApiError::Denied(Denied::Forbidden { .. }) => "forbidden",
             ApiError::Denied(Denied::InsufficientScope { .. }) => "insufficient_scope",
             ApiError::OriginNotAllowed => "origin_not_allowed",
+            ApiError::CalendarTokenOnly => "calendar_token_only",
             ApiError::PreflightRefused {
                 origin_listed: false,
                 ..
@@ -205,6 +209,9 @@ impl ApiError {
             ),
             ApiError::OriginNotAllowed => {
                 "this JavaScript token may only be used from the origins listed for it, sent by the browser in `Origin`".to_owned()
+            }
+            ApiError::CalendarTokenOnly => {
+                "this is a calendar token: it reads GET /v1/me/calendar.ics and nothing else; use a personal access token for the rest of the API".to_owned()
             }
             ApiError::NotFound => "no such resource in this account".to_owned(),
             ApiError::LockConflict => {
@@ -301,6 +308,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) | ApiError::MissingToken => StatusCode::UNAUTHORIZED,
             ApiError::Denied(_)
             | ApiError::OriginNotAllowed
+            | ApiError::CalendarTokenOnly
             | ApiError::PreflightRefused { .. }
             | ApiError::UserRequired
             | ApiError::NotAuthor => StatusCode::FORBIDDEN,

@@ -9,11 +9,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use domain::token::TokenKind;
 use rand::RngCore;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::extract::{CorsOrigin, bearer_token};
+use crate::extract::{CorsOrigin, bearer_token, url_token};
 use crate::rate_limit;
 use crate::state::AppState;
 
@@ -366,7 +367,11 @@ pub async fn rate_limit(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let address = req.peer_addr().map(|a| a.ip());
-    let token = bearer_token(req.request()).ok();
+    // A calendar feed's token may come in its URL: it is counted as the token it is (calendar
+    // apps fetch from a few shared addresses), once its prefix says it may be one.
+    let token = bearer_token(req.request()).ok().or_else(|| {
+        url_token(req.request()).filter(|t| t.starts_with(TokenKind::Calendar.prefix()))
+    });
     let Some(key) = rate_limit::Key::of(token.as_deref(), address) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

@@ -6,8 +6,8 @@ use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::security::{
-    AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
-    SecurityRequirement, SecurityScheme,
+    ApiKey, ApiKeyValue, AuthorizationCode, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder,
+    OAuth2, Scopes, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{Object, RefOr, Required, ResponseBuilder, Schema, Type};
 use utoipa::{Modify, OpenApi};
@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
-    agenda, companies, contacts, enquiries, events, follow_ups, health, import, me, meetings,
-    oauth_clients, pipelines, posts, projects, tasks, tokens, users,
+    agenda, calendar, companies, contacts, enquiries, events, feed, follow_ups, health, import, me,
+    meetings, oauth_clients, pipelines, posts, projects, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -46,7 +46,7 @@ pub fn document() -> serde_json::Value {
     ),
     paths(
         health::healthz, health::readyz,
-        me::show, agenda::show, me::change_password, me::show_totp, me::enrol_totp, me::confirm_totp, me::remove_totp,
+        me::show, agenda::show, calendar::show, me::change_password, me::show_totp, me::enrol_totp, me::confirm_totp, me::remove_totp,
         users::list, users::create, users::show, users::update, users::deactivate,
         tokens::list, tokens::create, tokens::show, tokens::revoke,
         companies::list, companies::create, companies::show, companies::update, companies::delete,
@@ -68,6 +68,10 @@ pub fn document() -> serde_json::Value {
         oauth_clients::list, oauth_clients::create, oauth_clients::show, oauth_clients::update,
         oauth_clients::delete, oauth_clients::rotate_secret,
         events::list, events::show,
+        feed::list, feed::companies::timeline, feed::contacts::timeline, feed::projects::timeline,
+        feed::companies::show_subscription, feed::companies::follow, feed::companies::unfollow,
+        feed::contacts::show_subscription, feed::contacts::follow, feed::contacts::unfollow,
+        feed::projects::show_subscription, feed::projects::follow, feed::projects::unfollow,
         import::companies, import::contacts, import::projects,
         crate::routes::webhooks::list, crate::routes::webhooks::create,
         crate::routes::webhooks::show, crate::routes::webhooks::update,
@@ -107,6 +111,7 @@ pub fn document() -> serde_json::Value {
         wire::oauth_clients::OAuthClientList, wire::oauth_clients::OAuthClientCreate, wire::oauth_clients::OAuthClientUpdate,
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
         wire::events::EventDataOut, wire::merges::MergeRequest,
+        wire::feed::FeedList, wire::feed::SubscriptionOut,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,
@@ -115,7 +120,7 @@ pub fn document() -> serde_json::Value {
     tags(
         (name = "me", description = "The caller"),
         (name = "users", description = "Team members of the account"),
-        (name = "tokens", description = "Personal access tokens"),
+        (name = "tokens", description = "Your access tokens: personal, JavaScript and calendar"),
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
@@ -125,6 +130,7 @@ pub fn document() -> serde_json::Value {
         (name = "meetings", description = "Meetings: when, where, who attends with their responses, linked to the records they are about"),
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
+        (name = "feed", description = "The news feed, each record's timeline, and following records"),
         (name = "events", description = "The events feed: every change, for polling integrations"),
         (name = "webhooks", description = "Webhook subscriptions (REST hooks), test pings and the delivery log; the document's `webhooks` section shows what Clientline POSTs to a subscription's target, one entry per event type"),
         (name = "health", description = "Liveness and readiness"),
@@ -143,10 +149,17 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A personal access token (`clt_pat_...`), created with POST /v1/tokens or printed when an account is created; or a JavaScript token (`clt_js_...`, read scopes only), accepted only from the origins listed for it.",
+                        "A personal access token (`clt_pat_...`), created with POST /v1/tokens or printed when an account is created; or a JavaScript token (`clt_js_...`, read scopes only), accepted only from the origins listed for it; or, on GET /v1/me/calendar.ics alone, a calendar token (`clt_cal_...`).",
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "calendar_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "A calendar token (`clt_cal_...`, POST /v1/tokens with `\"kind\": \"calendar\"`) in the URL, for calendar apps that cannot send headers: it reads GET /v1/me/calendar.ics and nothing else.",
+            ))),
         );
         let scopes = || {
             Scopes::from_iter(

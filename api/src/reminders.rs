@@ -1,6 +1,7 @@
 //! The reminder worker: records `task.due` as open tasks fall due and `meeting.starting` as
 //! meetings come within the lead time, once each (see `persistence::reminders`), so that
-//! webhooks and the events feed carry them to automations.
+//! webhooks and the events feed carry them to automations; and as meetings start, moves them
+//! on their records from next activity to last (`persistence::activity_dates`).
 
 use chrono::{TimeDelta, Utc};
 use domain::event::Outbox;
@@ -24,11 +25,19 @@ async fn run(state: AppState) {
         let recorded = state
             .run(move |conn| persistence::reminders::record_due(conn, Utc::now(), lead, &outbox))
             .await;
-        match recorded {
-            // A full batch: more may be due at once.
-            Ok(n) if n >= 200 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot record reminders"),
+        let started = state
+            .run(|conn| persistence::activity_dates::pass_started(conn, Utc::now()))
+            .await;
+        if let Err(e) = &recorded {
+            tracing::warn!(error = %e, "cannot record reminders");
+        }
+        if let Err(e) = &started {
+            tracing::warn!(error = %e, "cannot refresh the activity of started meetings");
+        }
+        // A full batch: more may be due at once.
+        let batch = usize::try_from(persistence::activity_dates::BATCH).unwrap_or(usize::MAX);
+        if recorded.is_ok_and(|n| n >= 200) || started.is_ok_and(|n| n >= batch) {
+            continue;
         }
         tokio::time::sleep(settings.interval).await;
     }

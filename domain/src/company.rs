@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::links::ActivityDates;
 use crate::pipeline::{Outcome, Status};
 use crate::validation::ValueError;
 use crate::values::{
@@ -36,6 +37,8 @@ pub struct Company {
     pub time_in_phases: Vec<PhaseTime>,
     /// What its projects add up to: derived from them, not part of the company's version.
     pub projects: ProjectTotals,
+    /// Its last and next activity: derived, not part of its version.
+    pub activity: ActivityDates,
 }
 
 /// What a company's projects add up to.

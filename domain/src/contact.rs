@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::links::ActivityDates;
 use crate::validation::ValueError;
 use crate::values::{CustomFields, Email, Label, Name, Phone, Tags};
 
@@ -24,6 +25,8 @@ pub struct Contact {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its last and next activity: derived, not part of its version.
+    pub activity: ActivityDates,
 }
 
 /// Everything a contact holds that a caller may write, already valid.

@@ -188,6 +188,30 @@ impl std::fmt::Debug for Outbox<'_> {
     }
 }
 
+/// An event as recorded, as the events feed, webhooks, the news feed and timelines read it
+/// back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The public id: the event's position in the account's events feed (a news feed
+    /// entry's own id, read from there).
+    pub id: i64,
+    /// The row's storage key, which webhook deliveries refer to.
+    pub row_id: i64,
+    pub account_id: i64,
+    pub event_type: String,
+    pub record_type: String,
+    pub record_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_client_id: Option<i64>,
+    pub data: Value,
+    pub previous: Option<Value>,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// For `*.merged`: the records merged into this one.
+    pub merged_ids: Option<Vec<i64>>,
+    /// For a `*.deleted` caused by a merge: the record this one was merged into.
+    pub merged_into: Option<i64>,
+}
+
 /// One event about to be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {

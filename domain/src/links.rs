@@ -1,7 +1,10 @@
 //! Links from the work around records (tasks, meetings, posts) to the records it is about:
-//! one mechanism for every family, kept as `(record type, id)` pairs.
+//! one mechanism for every family, kept as `(record type, id)` pairs; and what a record's
+//! links tell about it, its last and next activity.
 
 use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
 
 use crate::validation::ValueError;
 
@@ -120,6 +123,21 @@ impl Links {
         }
         Self(links)
     }
+}
+
+/// A record's last and next activity, derived from the activities linked to it (companies,
+/// contacts and projects keep them; they are not part of the record's version).
+///
+/// - `last_at`: the latest of a linked task's completion (`done_at`), a linked meeting's
+///   start that has passed, and a linked post's creation: when somebody last did something
+///   about the record ("days since last contacted").
+/// - `next_at`: the earliest of a linked open task's due time, overdue ones included (an
+///   overdue task is the next thing to do, as Pipedrive's next activity date shows it), and a
+///   linked meeting's start still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActivityDates {
+    pub last_at: Option<DateTime<Utc>>,
+    pub next_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -24,26 +24,39 @@ pub enum SortField {
     StartsAt,
     /// Enquiries only: by when they were received.
     ReceivedAt,
+    /// Companies, contacts and projects: by their last activity; those without are left out.
+    LastActivityAt,
+    /// Companies, contacts and projects: by their next activity; those without are left out.
+    NextActivityAt,
 }
 
 impl SortField {
     /// The orders every record list takes.
-    pub const COMMON: [SortField; 3] =
-        [SortField::CreatedAt, SortField::UpdatedAt, SortField::Name];
-    /// The orders a company list takes: the common ones and its place in a pipeline.
-    pub const COMPANY: [SortField; 5] = [
+    pub const COMMON: [SortField; 5] = [
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::Name,
+        SortField::LastActivityAt,
+        SortField::NextActivityAt,
+    ];
+    /// The orders a company list takes: the common ones and its place in a pipeline.
+    pub const COMPANY: [SortField; 7] = [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Name,
+        SortField::LastActivityAt,
+        SortField::NextActivityAt,
         SortField::PhaseEnteredAt,
         SortField::FollowUpDueAt,
     ];
 
     /// The orders a project list takes.
-    pub const PROJECT: [SortField; 6] = [
+    pub const PROJECT: [SortField; 8] = [
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::Name,
+        SortField::LastActivityAt,
+        SortField::NextActivityAt,
         SortField::PhaseEnteredAt,
         SortField::Value,
         SortField::ExpectedFinishDate,
@@ -65,7 +78,7 @@ impl SortField {
         SortField::UpdatedAt,
     ];
     /// Every order, for parsing.
-    const ALL: [SortField; 10] = [
+    const ALL: [SortField; 12] = [
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::Name,
@@ -76,6 +89,8 @@ impl SortField {
         SortField::DueAt,
         SortField::StartsAt,
         SortField::ReceivedAt,
+        SortField::LastActivityAt,
+        SortField::NextActivityAt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +105,8 @@ impl SortField {
             SortField::DueAt => "due_at",
             SortField::StartsAt => "starts_at",
             SortField::ReceivedAt => "received_at",
+            SortField::LastActivityAt => "last_activity_at",
+            SortField::NextActivityAt => "next_activity_at",
         }
     }
 

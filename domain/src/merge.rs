@@ -355,6 +355,7 @@ mod tests {
             },
             time_in_phases: Vec::new(),
             projects: Default::default(),
+            activity: Default::default(),
         }
     }
 

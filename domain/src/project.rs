@@ -6,6 +6,7 @@ use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
 use crate::company::{CompanyPlace, PhaseTime};
+use crate::links::ActivityDates;
 use crate::validation::ValueError;
 use crate::values::{CustomFields, Description, ExternalId, Name, Tags};
 
@@ -38,6 +39,8 @@ pub struct Project {
     pub contacts: Vec<ProjectContact>,
     /// Its team: the firm's people on it, in user id order.
     pub team: Vec<TeamMember>,
+    /// Its last and next activity: derived, not part of its version.
+    pub activity: ActivityDates,
 }
 
 /// The most contacts, and the most team members, a project has.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::access::{Rights, ScopeSet};
+use crate::access::{Denied, Resource, Rights, Scope, ScopeSet};
 use crate::user::User;
 
 /// The kinds of opaque token a user issues.
@@ -12,27 +12,52 @@ pub enum TokenKind {
     Personal,
     /// For pages in a browser: read scopes only, usable only from the origins listed.
     Javascript,
+    /// For calendar apps subscribed to the owner's feed (`GET /v1/me/calendar.ics`): it reads
+    /// that feed and nothing else, and is the one kind a URL may carry.
+    Calendar,
+}
+
+/// What the calendar feed shows, each a read right its reader needs: a calendar token holds
+/// exactly these, for that feed alone.
+pub const CALENDAR_FEED_READS: [Scope; 2] = [
+    Scope::Read(Resource::Tasks),
+    Scope::Read(Resource::Meetings),
+];
+
+/// [`CALENDAR_FEED_READS`] as a set: what a calendar token's owner must hold to issue one.
+pub fn calendar_feed_scopes() -> ScopeSet {
+    let mut set = ScopeSet::default();
+    for scope in CALENDAR_FEED_READS {
+        set.insert(scope);
+    }
+    set
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 2] = [TokenKind::Personal, TokenKind::Javascript];
+    pub const ALL: [TokenKind; 3] = [
+        TokenKind::Personal,
+        TokenKind::Javascript,
+        TokenKind::Calendar,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Personal => "personal",
             TokenKind::Javascript => "javascript",
+            TokenKind::Calendar => "calendar",
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, crate::validation::ValueError> {
-        match raw {
-            "personal" => Ok(TokenKind::Personal),
-            "javascript" => Ok(TokenKind::Javascript),
-            _ => Err(crate::validation::ValueError::new(
-                "invalid_choice",
-                "must be personal or javascript",
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| {
+                crate::validation::ValueError::new(
+                    "invalid_choice",
+                    "must be one of personal, javascript, calendar",
+                )
+            })
     }
 
     pub fn from_stored(raw: &str) -> Self {
@@ -44,6 +69,7 @@ impl TokenKind {
         match self {
             TokenKind::Personal => "clt_pat_",
             TokenKind::Javascript => "clt_js_",
+            TokenKind::Calendar => "clt_cal_",
         }
     }
 }
@@ -102,7 +128,7 @@ impl ActorRef {
 /// What the caller presented.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
-    /// A personal or JavaScript token (`/v1/tokens`).
+    /// A personal, JavaScript or calendar token (`/v1/tokens`).
     Token {
         id: i64,
         kind: TokenKind,
@@ -127,11 +153,15 @@ impl Principal {
     /// The one permission model: the actor's ceiling (a user's role, or what the app was
     /// granted) narrowed by the token's scopes.
     pub fn rights(&self) -> Rights {
-        let ceiling = match &self.actor {
+        Rights::new(self.rights_ceiling(), self.scopes.clone())
+    }
+
+    /// What the actor may do at most: a user's role, or what the app was granted.
+    fn rights_ceiling(&self) -> ScopeSet {
+        match &self.actor {
             Actor::User(user) => user.role.rights(),
             Actor::App(app) => app.scopes.clone(),
-        };
-        Rights::new(ceiling, self.scopes.clone())
+        }
     }
 
     pub fn user(&self) -> Option<&User> {
@@ -151,6 +181,31 @@ impl Principal {
         }
     }
 
+    /// Whether the caller presented a calendar token, which reads the calendar feed only.
+    pub fn is_calendar_token(&self) -> bool {
+        matches!(
+            self.credential,
+            Credential::Token {
+                kind: TokenKind::Calendar,
+                ..
+            }
+        )
+    }
+
+    /// Whether the caller may read its calendar feed: a calendar token may, within its
+    /// owner's role (it carries no scopes, its kind is the grant); any other token needs the
+    /// feed's read scopes, as every other read does.
+    pub fn may_read_calendar_feed(&self) -> Result<(), Denied> {
+        let rights = if self.is_calendar_token() {
+            Rights::new(self.rights_ceiling(), calendar_feed_scopes())
+        } else {
+            self.rights()
+        };
+        CALENDAR_FEED_READS
+            .into_iter()
+            .try_for_each(|scope| rights.require(scope))
+    }
+
     /// The origins a JavaScript token may be used from; `None` for any other credential.
     pub fn allowed_origins(&self) -> Option<&[String]> {
         match &self.credential {
@@ -161,5 +216,65 @@ impl Principal {
             } => Some(allowed_origins),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+
+    fn caller(kind: TokenKind, scopes: &[&str]) -> Principal {
+        let names: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        Principal {
+            account_id: 1,
+            account_name: "Acme".into(),
+            actor: Actor::User(User {
+                id: 1,
+                account_id: 1,
+                email: "ada@acme.test".into(),
+                name: "Ada".into(),
+                role: Role::Viewer,
+                active: true,
+                version: 1,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            }),
+            credential: Credential::Token {
+                id: 1,
+                kind,
+                allowed_origins: Vec::new(),
+            },
+            scopes: ScopeSet::parse_list(&names).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_calendar_token_reads_its_feed_and_holds_no_other_right() {
+        let calendar = caller(TokenKind::Calendar, &[]);
+        assert_eq!(calendar.may_read_calendar_feed(), Ok(()));
+        assert!(calendar.rights().effective().is_empty());
+    }
+
+    #[test]
+    fn other_tokens_read_the_feed_with_its_scopes_only() {
+        let reader = caller(TokenKind::Personal, &["tasks:read", "meetings:read"]);
+        assert_eq!(reader.may_read_calendar_feed(), Ok(()));
+        let tasks_only = caller(TokenKind::Personal, &["tasks:read"]);
+        assert_eq!(
+            tasks_only.may_read_calendar_feed(),
+            Err(Denied::InsufficientScope {
+                needed: Scope::Read(Resource::Meetings)
+            })
+        );
+    }
+
+    #[test]
+    fn token_kinds_round_trip_and_have_their_own_prefixes() {
+        for kind in TokenKind::ALL {
+            assert_eq!(TokenKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert_eq!(TokenKind::Calendar.prefix(), "clt_cal_");
+        assert!(TokenKind::parse("oauth").is_err());
     }
 }

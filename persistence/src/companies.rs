@@ -13,6 +13,7 @@ use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Pipeline, RecordKind, Status};
 
+use crate::activity_dates::{self, ActivityFilter, filter_activity};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, keyset_page, lower, lower_nullable, read_page, text_value, time_value,
@@ -105,6 +106,8 @@ pub(crate) struct CompanyRow {
     outcome_reason: Option<String>,
     phase_entered_at: Option<NaiveDateTime>,
     follow_up_due_at: Option<NaiveDateTime>,
+    last_activity_at: Option<NaiveDateTime>,
+    next_activity_at: Option<NaiveDateTime>,
 }
 
 impl From<CompanyRow> for Company {
@@ -139,6 +142,7 @@ impl From<CompanyRow> for Company {
             },
             time_in_phases: Vec::new(),
             projects: Default::default(),
+            activity: activity_dates::read(row.last_activity_at, row.next_activity_at),
         }
     }
 }
@@ -199,6 +203,7 @@ pub struct CompanyFilter {
     /// `true`: only companies due for follow-up now; `false`: only those not due.
     pub follow_up_due: Option<bool>,
     pub show_in_pipeline: Option<bool>,
+    pub activity: ActivityFilter,
 }
 
 /// Creates a company, placed straight into `phase_id` when given (its first history row).
@@ -607,6 +612,7 @@ pub fn list(
     if let Some(shown) = filter.show_in_pipeline {
         query = query.filter(companies::show_in_pipeline.eq(shown));
     }
+    let query = filter_activity!(query, &filter.activity, companies);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,
@@ -648,6 +654,22 @@ pub fn list(
             companies::id,
             time_value
         ),
+        SortField::LastActivityAt => keyset_page!(
+            query.filter(companies::last_activity_at.is_not_null()),
+            sort,
+            after,
+            companies::last_activity_at.assume_not_null(),
+            companies::id,
+            time_value
+        ),
+        SortField::NextActivityAt => keyset_page!(
+            query.filter(companies::next_activity_at.is_not_null()),
+            sort,
+            after,
+            companies::next_activity_at.assume_not_null(),
+            companies::id,
+            time_value
+        ),
         SortField::Value
         | SortField::ExpectedFinishDate
         | SortField::DueAt
@@ -671,6 +693,12 @@ pub fn list(
                 }
                 SortField::FollowUpDueAt => {
                     SortValue::Time(to_utc(last.follow_up_due_at.unwrap_or_default()))
+                }
+                SortField::LastActivityAt => {
+                    SortValue::Time(to_utc(last.last_activity_at.unwrap_or_default()))
+                }
+                SortField::NextActivityAt => {
+                    SortValue::Time(to_utc(last.next_activity_at.unwrap_or_default()))
                 }
                 SortField::Value
                 | SortField::ExpectedFinishDate

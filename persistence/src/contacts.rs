@@ -11,6 +11,7 @@ use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, chec
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
+use crate::activity_dates::{self, ActivityFilter, filter_activity};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
@@ -45,6 +46,8 @@ pub(crate) struct ContactRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    last_activity_at: Option<NaiveDateTime>,
+    next_activity_at: Option<NaiveDateTime>,
 }
 
 impl From<ContactRow> for Contact {
@@ -65,6 +68,7 @@ impl From<ContactRow> for Contact {
             version: row.version,
             created_at: to_utc(row.created_at),
             updated_at: to_utc(row.updated_at),
+            activity: activity_dates::read(row.last_activity_at, row.next_activity_at),
         }
     }
 }
@@ -124,6 +128,7 @@ pub struct ContactFilter {
     pub industry: Option<String>,
     pub created_since: Option<DateTime<Utc>>,
     pub updated_since: Option<DateTime<Utc>>,
+    pub activity: ActivityFilter,
 }
 
 pub fn create(
@@ -461,6 +466,7 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(contacts::updated_at.ge(since.naive_utc()));
     }
+    let query = filter_activity!(query, &filter.activity, contacts);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,
@@ -486,6 +492,22 @@ pub fn list(
             contacts::id,
             text_value
         ),
+        SortField::LastActivityAt => keyset_page!(
+            query.filter(contacts::last_activity_at.is_not_null()),
+            sort,
+            after,
+            contacts::last_activity_at.assume_not_null(),
+            contacts::id,
+            time_value
+        ),
+        SortField::NextActivityAt => keyset_page!(
+            query.filter(contacts::next_activity_at.is_not_null()),
+            sort,
+            after,
+            contacts::next_activity_at.assume_not_null(),
+            contacts::id,
+            time_value
+        ),
         // Contacts have no place in a pipeline: those orders mean creation order here.
         SortField::PhaseEnteredAt | SortField::FollowUpDueAt => keyset_page!(
             query,
@@ -510,6 +532,12 @@ pub fn list(
             SortField::CreatedAt => SortValue::Time(to_utc(last.created_at)),
             SortField::UpdatedAt => SortValue::Time(to_utc(last.updated_at)),
             SortField::Name => SortValue::Text(last.full_name.clone()),
+            SortField::LastActivityAt => {
+                SortValue::Time(to_utc(last.last_activity_at.unwrap_or_default()))
+            }
+            SortField::NextActivityAt => {
+                SortValue::Time(to_utc(last.next_activity_at.unwrap_or_default()))
+            }
             SortField::PhaseEnteredAt | SortField::FollowUpDueAt => {
                 SortValue::Time(to_utc(last.created_at))
             }

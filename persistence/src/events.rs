@@ -59,27 +59,8 @@ use crate::{bulk, delivery_queue};
 /// What [`record`] returns; defined with the queue it feeds.
 pub use crate::delivery_queue::Recorded;
 
-/// An event as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    /// The public id: the event's position in the account's feed.
-    pub id: i64,
-    /// The row's storage key, which webhook deliveries refer to.
-    pub row_id: i64,
-    pub account_id: i64,
-    pub event_type: String,
-    pub record_type: String,
-    pub record_id: i64,
-    pub actor_user_id: Option<i64>,
-    pub actor_client_id: Option<i64>,
-    pub data: Value,
-    pub previous: Option<Value>,
-    pub occurred_at: DateTime<Utc>,
-    /// For `*.merged`: the records merged into this one.
-    pub merged_ids: Option<Vec<i64>>,
-    /// For a `*.deleted` caused by a merge: the record this one was merged into.
-    pub merged_into: Option<i64>,
-}
+/// An event as stored; defined with the events it was made from.
+pub use domain::event::Event;
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = events)]
@@ -127,9 +108,10 @@ impl From<EventRow> for Event {
     }
 }
 
-/// Writes `new` inside the caller's transaction, in order. On SQLite they are published at
-/// once (positions given, webhook deliveries queued); on PostgreSQL the publisher does that
-/// after commit (see the module comment). Takes no lock beyond the rows it inserts.
+/// Writes `new` inside the caller's transaction, in order, with their entries in the news
+/// feed ([`crate::feed::record`]). On SQLite they are published at once (positions given,
+/// webhook deliveries queued); on PostgreSQL the publisher does that after commit (see the
+/// module comment). Takes no lock beyond the rows it inserts.
 pub fn record(
     conn: &mut DbConnection,
     account_id: i64,
@@ -146,6 +128,7 @@ pub fn record(
         DbConnection::Postgresql(_) => None,
     };
     let at = now();
+    crate::feed::record(conn, account_id, outbox.actor, &new, at)?;
     let types: Vec<EventType> = new.iter().map(|e| e.event_type).collect();
     let rows: Vec<_> = new
         .into_iter()

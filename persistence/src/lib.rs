@@ -3,14 +3,17 @@
 
 pub mod accounts;
 mod activities;
+pub mod activity_dates;
 pub mod agenda;
 mod bulk;
+pub mod calendar;
 pub mod companies;
 pub mod contacts;
 mod delivery_queue;
 pub mod enquiries;
 mod error;
 pub mod events;
+pub mod feed;
 pub mod idempotency;
 pub mod import;
 mod keyset;

@@ -1,6 +1,7 @@
 //! Links from activities to the records they are about, once for every family: the side
 //! table behind the `linked=` filter and a record's timeline (each activity also keeps its
-//! links as JSON, for reads), and the check that every linked record is the account's.
+//! links as JSON, for reads), and the check that every linked record is the account's. A
+//! change of links refreshes the last and next activity of the records it concerns.
 
 use diesel::prelude::*;
 use domain::event::RecordType;
@@ -9,7 +10,7 @@ use domain::links::{LinkType, Links, RecordRef};
 use crate::record::Versioned;
 use crate::references::{Ref, check_all};
 use crate::schema::record_links as table;
-use crate::{DbConnection, StoreError};
+use crate::{DbConnection, StoreError, activity_dates};
 
 /// Refuses a link to a record the account does not have (another account's included).
 pub(crate) fn check(
@@ -29,7 +30,8 @@ pub(crate) fn check(
     check_all(conn, account_id, refs)
 }
 
-/// Gives one activity exactly these links.
+/// Gives one activity exactly these links (a new activity its first ones), and refreshes
+/// the last and next activity of the records it was and is linked to.
 pub(crate) fn replace(
     conn: &mut DbConnection,
     account_id: i64,
@@ -37,7 +39,7 @@ pub(crate) fn replace(
     owner_id: i64,
     links: &Links,
 ) -> Result<(), StoreError> {
-    remove(conn, owner, owner_id)?;
+    let before = clear(conn, owner, owner_id)?;
     let rows: Vec<_> = links
         .iter()
         .map(|link| {
@@ -50,23 +52,39 @@ pub(crate) fn replace(
             )
         })
         .collect();
-    crate::bulk::insert_all!(conn, table::table, &rows, 1000);
-    Ok(())
+    crate::bulk::insert_all!(&mut *conn, table::table, &rows, 1000);
+    activity_dates::refresh(conn, account_id, before.into_iter().chain(links.iter()))
 }
 
-/// Removes an activity's links (it is being deleted).
+/// Removes an activity's links (it is being deleted), and refreshes the last and next
+/// activity of the records it was linked to.
 pub(crate) fn remove(
     conn: &mut DbConnection,
+    account_id: i64,
     owner: RecordType,
     owner_id: i64,
 ) -> Result<(), StoreError> {
-    diesel::delete(
+    let before = clear(conn, owner, owner_id)?;
+    activity_dates::refresh(conn, account_id, before)
+}
+
+/// Deletes an activity's links; returns the records they named.
+fn clear(
+    conn: &mut DbConnection,
+    owner: RecordType,
+    owner_id: i64,
+) -> Result<Vec<RecordRef>, StoreError> {
+    let removed: Vec<(String, i64)> = diesel::delete(
         table::table
             .filter(table::owner_type.eq(owner.as_str()))
             .filter(table::owner_id.eq(owner_id)),
     )
-    .execute(conn)?;
-    Ok(())
+    .returning((table::record_type, table::record_id))
+    .get_results(conn)?;
+    Ok(removed
+        .into_iter()
+        .filter_map(|(kind, id)| Some(RecordRef::new(LinkType::parse(&kind).ok()?, id)))
+        .collect())
 }
 
 /// The ids of the account's activities of one family linked to `record`, as a subquery.

@@ -19,7 +19,9 @@ use crate::record::{self, Versioned};
 use crate::references::{Ref, check_all};
 use crate::schema::{meeting_attendees, meetings};
 use crate::tags::{self, TagTable};
-use crate::{DbConnection, StoreError, events, links, now, to_utc, write_transaction};
+use crate::{
+    DbConnection, StoreError, activity_dates, events, links, now, to_utc, write_transaction,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = meetings)]
@@ -432,7 +434,7 @@ impl Versioned for Meetings {
     }
 
     /// Its attendees and links beside the row; a new start waits for its own
-    /// `meeting.starting`.
+    /// `meeting.starting`, and moves its records' last or next activity.
     fn write_beside(
         conn: &mut DbConnection,
         account_id: i64,
@@ -463,12 +465,19 @@ impl Versioned for Meetings {
                 .collect();
             crate::bulk::insert_all!(&mut *conn, meeting_attendees::table, &rows, 1000);
         }
+        let new_start = current.is_some_and(|c| c.when.span().0 != fields.when.span().0);
         if current.is_none_or(|c| c.links != fields.links.to_vec()) {
             links::replace(conn, account_id, RecordType::Meeting, id, &fields.links)?;
+        } else if new_start {
+            activity_dates::refresh(conn, account_id, fields.links.iter())?;
         }
-        if current.is_some_and(|c| c.when.span().0 != fields.when.span().0) {
+        if new_start {
+            // Both marks are per start time: the new start is reminded of and seen to pass.
             diesel::update(meetings::table.filter(meetings::id.eq(id)))
-                .set(meetings::starting_event_at.eq(None::<NaiveDateTime>))
+                .set((
+                    meetings::starting_event_at.eq(None::<NaiveDateTime>),
+                    meetings::start_passed_at.eq(None::<NaiveDateTime>),
+                ))
                 .execute(conn)?;
         }
         Ok(())
@@ -476,11 +485,11 @@ impl Versioned for Meetings {
 
     fn unlink(
         conn: &mut DbConnection,
-        _account_id: i64,
+        account_id: i64,
         id: i64,
         _outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError> {
-        links::remove(conn, RecordType::Meeting, id)?;
+        links::remove(conn, account_id, RecordType::Meeting, id)?;
         Ok(Vec::new())
     }
 

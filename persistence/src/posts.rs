@@ -515,11 +515,11 @@ impl Versioned for Posts {
     /// Its comments go with it (`ON DELETE CASCADE`), and whom they mention.
     fn unlink(
         conn: &mut DbConnection,
-        _account_id: i64,
+        account_id: i64,
         id: i64,
         _outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError> {
-        links::remove(conn, RecordType::Post, id)?;
+        links::remove(conn, account_id, RecordType::Post, id)?;
         remove_mentions(conn, RecordType::Post, &[id])?;
         let comment_ids: Vec<i64> = comments::table
             .filter(comments::post_id.eq(id))

@@ -16,7 +16,7 @@ use diesel::expression::{
 };
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Untyped};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
@@ -31,6 +31,7 @@ pub(crate) enum Bind {
     Ids(Vec<i64>),
     /// A list of ids as SQLite takes it: a JSON array, for `json_each`.
     JsonIds(String),
+    Timestamp(chrono::NaiveDateTime),
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +131,7 @@ impl QueryFragment<Pg> for PreparedQuery<'_> {
                 Part::Bind(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
                 Part::Bind(Bind::Ids(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
                 Part::Bind(Bind::JsonIds(v)) => out.push_bind_param::<Text, _>(v)?,
+                Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
             }
         }
         Ok(())
@@ -145,6 +147,7 @@ impl QueryFragment<Sqlite> for PreparedQuery<'_> {
                 Part::Bind(Bind::Text(v)) | Part::Bind(Bind::JsonIds(v)) => {
                     out.push_bind_param::<Text, _>(v)?
                 }
+                Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                 Part::Bind(Bind::Ids(_)) => {
                     return Err(diesel::result::Error::QueryBuilderError(
                         "SQLite binds no arrays: bind a list of ids with Prepared::ids".into(),

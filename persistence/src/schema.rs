@@ -74,6 +74,8 @@ diesel::table! {
         outcome_reason -> Nullable<Text>,
         phase_entered_at -> Nullable<Timestamp>,
         follow_up_due_at -> Nullable<Timestamp>,
+        last_activity_at -> Nullable<Timestamp>,
+        next_activity_at -> Nullable<Timestamp>,
     }
 }
 
@@ -104,6 +106,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_activity_at -> Nullable<Timestamp>,
+        next_activity_at -> Nullable<Timestamp>,
     }
 }
 
@@ -394,6 +398,8 @@ diesel::table! {
         phase_entered_at -> Nullable<Timestamp>,
         follow_up_due_at -> Nullable<Timestamp>,
         external_id -> Nullable<Text>,
+        last_activity_at -> Nullable<Timestamp>,
+        next_activity_at -> Nullable<Timestamp>,
     }
 }
 
@@ -502,6 +508,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        start_passed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -637,6 +644,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    feed_items (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        #[sql_name = "type"]
+        event_type -> Text,
+        record_type -> Text,
+        record_id -> BigInt,
+        subject_type -> Text,
+        subject_id -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        actor_client_id -> Nullable<BigInt>,
+        data -> Text,
+        previous -> Nullable<Text>,
+        merged_ids -> Nullable<Text>,
+        merged_into -> Nullable<BigInt>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (user_id, record_type, record_id) {
+        account_id -> BigInt,
+        user_id -> BigInt,
+        record_type -> Text,
+        record_id -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     phase_counts,
@@ -677,4 +715,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     mentions,
     enquiries,
+    feed_items,
+    subscriptions,
 );

@@ -163,8 +163,9 @@ pub fn projects(
 
 /// Adds `count` tasks, each assigned to the account's first user and linked to the company
 /// `companies.0 + n % (companies.1 - companies.0 + 1)`: all overdue (due in 2025) but every
-/// thousandth, which is due at `now` (today's), so that an agenda has both to find and a
-/// company's tasks are many. Returns the ids made.
+/// thousandth, which is due at `now` (today's), so that an agenda has both to find. Every
+/// thousandth is linked to the first company too, whose timeline is then a busy one; each
+/// task's creation is in the news feed. Returns the ids made.
 pub fn tasks(
     conn: &mut DbConnection,
     account_id: i64,
@@ -203,7 +204,7 @@ pub fn tasks(
     };
     match conn {
         DbConnection::Postgresql(_) => {
-            for table in ["tasks", "task_assignees", "record_links"] {
+            for table in ["tasks", "task_assignees", "record_links", "feed_items"] {
                 conn.batch_execute(&format!("VACUUM (ANALYZE) {table}"))?;
             }
         }
@@ -220,7 +221,9 @@ INSERT INTO tasks (id, account_id, title, due_at, priority, status, assignee_ids
         created_by, version, created_at, updated_at, due_event_at)
     SELECT b.base + g.n, {account}, 'Seed task ' || g.n,
         CASE WHEN g.n % 1000 = 0 THEN '{now}' ELSE {ts} END, 'normal', 'open',
-        '[' || b.owner || ']', '[\"company:' || ({first_company} + (g.n % {companies})) || '\"]',
+        '[' || b.owner || ']', '[\"company:' || ({first_company} + (g.n % {companies})) || '\"'
+            || CASE WHEN g.n % 1000 = 0 AND g.n % {companies} <> 0
+                THEN ',\"company:{first_company}\"' ELSE '' END || ']',
         '[]', b.owner, 1, {ts}, {ts}, {ts}
     FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
 INSERT INTO task_assignees (task_id, user_id, account_id, status, due_at)
@@ -229,6 +232,15 @@ INSERT INTO task_assignees (task_id, user_id, account_id, status, due_at)
     FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
 INSERT INTO record_links (account_id, owner_type, owner_id, record_type, record_id)
     SELECT {account}, 'task', b.base + g.n, 'company', {first_company} + (g.n % {companies})
+    FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
+INSERT INTO record_links (account_id, owner_type, owner_id, record_type, record_id)
+    SELECT {account}, 'task', b.base + g.n, 'company', {first_company}
+    FROM seed_numbers g CROSS JOIN seed_base b
+    WHERE g.n % 1000 = 0 AND g.n % {companies} <> 0 ORDER BY g.n;
+INSERT INTO feed_items (account_id, type, record_type, record_id, subject_type, subject_id,
+        actor_user_id, data, occurred_at)
+    SELECT {account}, 'task.created', 'task', b.base + g.n, 'task', b.base + g.n, b.owner,
+        '{\"id\":' || (b.base + g.n) || ',\"title\":\"Seed task ' || g.n || '\"}', {ts}
     FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
 DROP TABLE seed_numbers;
 DROP TABLE seed_base;

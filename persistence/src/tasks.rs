@@ -16,7 +16,8 @@ use crate::references::{Ref, check_all};
 use crate::schema::{task_assignees, tasks};
 use crate::tags::{self, TagTable};
 use crate::{
-    DbConnection, StoreError, check_version, events, links, now, to_utc, write_transaction,
+    DbConnection, StoreError, activity_dates, check_version, events, links, now, to_utc,
+    write_transaction,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -213,6 +214,7 @@ pub fn set_status(
         diesel::update(task_assignees::table.filter(task_assignees::task_id.eq(id)))
             .set(task_assignees::status.eq(status.as_str()))
             .execute(conn)?;
+        activity_dates::refresh(conn, account_id, current.links.iter().copied())?;
         let task = find(conn, account_id, id)?;
         let event_type = if done {
             EventType::TaskCompleted
@@ -376,7 +378,8 @@ impl Versioned for Tasks {
         &fields.tags
     }
 
-    /// Its assignees and links beside the row; a new due time waits for its own `task.due`.
+    /// Its assignees and links beside the row; a new due time waits for its own `task.due`,
+    /// and moves its records' next activity.
     fn write_beside(
         conn: &mut DbConnection,
         account_id: i64,
@@ -406,6 +409,8 @@ impl Versioned for Tasks {
         }
         if current.is_none_or(|c| c.links != fields.links.to_vec()) {
             links::replace(conn, account_id, RecordType::Task, id, &fields.links)?;
+        } else if current.is_some_and(|c| c.due != fields.due) {
+            activity_dates::refresh(conn, account_id, fields.links.iter())?;
         }
         if current.is_some_and(|c| c.due != fields.due) {
             diesel::update(tasks::table.filter(tasks::id.eq(id)))
@@ -417,11 +422,11 @@ impl Versioned for Tasks {
 
     fn unlink(
         conn: &mut DbConnection,
-        _account_id: i64,
+        account_id: i64,
         id: i64,
         _outbox: &Outbox<'_>,
     ) -> Result<Vec<NewEvent>, StoreError> {
-        links::remove(conn, RecordType::Task, id)?;
+        links::remove(conn, account_id, RecordType::Task, id)?;
         Ok(Vec::new())
     }
 

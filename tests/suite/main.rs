@@ -4,14 +4,17 @@
 
 mod common;
 
+mod activity_dates;
 mod agenda;
 mod auth;
 mod binary;
+mod calendar;
 mod companies;
 mod contacts;
 mod contract;
 mod enquiries;
 mod events;
+mod feed;
 mod idempotency;
 mod import;
 mod import_command;

@@ -7,9 +7,10 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::{DateTime, Utc};
+use domain::FieldError;
 use domain::access::{Rights, Scope};
 use domain::event::Outbox;
-use domain::token::{ActorRef, Principal};
+use domain::token::{ActorRef, Principal, TokenKind};
 use persistence::tokens::Authenticated;
 
 use crate::auth_cache::TokenKey;
@@ -72,6 +73,80 @@ impl FromRequest for Caller {
     }
 }
 
+/// The path of the one operation a calendar token may call, and the one that takes a token
+/// in its URL.
+pub const CALENDAR_FEED_PATH: &str = "/v1/me/calendar.ics";
+
+/// Where a token was presented, which decides what it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presented {
+    /// `Authorization: Bearer`, on any operation but the calendar feed: any kind but a
+    /// calendar token.
+    Header,
+    /// On the calendar feed, in `Authorization`: any kind.
+    FeedHeader,
+    /// On the calendar feed, in its `token` query parameter: a calendar token only.
+    FeedUrl,
+}
+
+/// The caller of the calendar feed: any token in `Authorization`, or a calendar token in the
+/// `token` query parameter, for calendar apps that subscribe to a URL and send no headers.
+#[derive(Debug, Clone)]
+pub struct FeedCaller(pub Caller);
+
+impl FromRequest for FeedCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<FeedCaller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let in_url = url_token(req);
+        let (presented, how) = match (in_url, req.headers().contains_key(header::AUTHORIZATION)) {
+            (Some(_), true) => {
+                let refused = ApiError::BadRequest(
+                    "send the token once: in the `token` query parameter or in `Authorization`, not both".into(),
+                    vec![FieldError::new(
+                        "token",
+                        "token_sent_twice",
+                        "must not be sent when Authorization is",
+                    )],
+                );
+                return Box::pin(std::future::ready(Err(refused)));
+            }
+            (Some(token), false) => (Ok(token), Presented::FeedUrl),
+            (None, _) => (bearer_token(req), Presented::FeedHeader),
+        };
+        let found = Caller::authenticate_as(req, presented, how);
+        Box::pin(async move { found.await.map(FeedCaller) })
+    }
+}
+
+/// The `token` query parameter of a request for the calendar feed; `None` on any other path,
+/// where no URL carries a token.
+pub(crate) fn url_token(req: &HttpRequest) -> Option<String> {
+    if req.path() != CALENDAR_FEED_PATH {
+        return None;
+    }
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The refusal of a token other than a calendar token in a URL, where it would be written
+/// to logs and kept by calendar apps: before it is looked up, and after, should a prefix lie.
+fn not_for_a_url() -> ApiError {
+    ApiError::BadRequest(
+        format!(
+            "only a calendar token (`{}...`) may be sent in the URL; send other tokens in `Authorization`",
+            TokenKind::Calendar.prefix()
+        ),
+        vec![FieldError::new(
+            "token",
+            "calendar_token_required",
+            "must be a calendar token",
+        )],
+    )
+}
+
 impl Caller {
     /// Looks up the caller behind `req`'s bearer token. The future holds a clone of the
     /// request until it is done: a middleware must let it finish before passing the request
@@ -79,8 +154,15 @@ impl Caller {
     pub(crate) fn authenticate(
         req: &HttpRequest,
     ) -> Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>> {
+        Caller::authenticate_as(req, bearer_token(req), Presented::Header)
+    }
+
+    fn authenticate_as(
+        req: &HttpRequest,
+        presented: Result<String, ApiError>,
+        how: Presented,
+    ) -> Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = bearer_token(req);
         let origin = req
             .headers()
             .get(header::ORIGIN)
@@ -91,6 +173,9 @@ impl Caller {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let token = presented?;
+            if how == Presented::FeedUrl && !token.starts_with(TokenKind::Calendar.prefix()) {
+                return Err(not_for_a_url());
+            }
             let key = TokenKey::of(&token);
             let principal = match state.callers.get(&key) {
                 Some(known) => known,
@@ -109,6 +194,12 @@ impl Caller {
                     principal
                 }
             };
+            match (how, principal.is_calendar_token()) {
+                // A calendar token reads the calendar feed and nothing else.
+                (Presented::Header, true) => return Err(ApiError::CalendarTokenOnly),
+                (Presented::FeedUrl, false) => return Err(not_for_a_url()),
+                _ => {}
+            }
             if let Some(allowed) = principal.allowed_origins() {
                 let origin = origin
                     .filter(|o| allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))

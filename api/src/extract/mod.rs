@@ -7,8 +7,8 @@ mod cursor;
 mod if_match;
 mod query;
 
-pub(crate) use auth::bearer_token;
-pub use auth::{Caller, CorsOrigin};
+pub use auth::{CALENDAR_FEED_PATH, Caller, CorsOrigin, FeedCaller};
+pub(crate) use auth::{bearer_token, url_token};
 pub use body::Body;
 pub(crate) use body::{BodyLimit, body_limit, declared_length, read_limited};
 pub use cursor::{decode_cursor, encode_cursor};

@@ -350,13 +350,17 @@ mod tests {
             targets,
             [
                 "deleteCompany",
+                "followCompany",
                 "getCompany",
+                "getCompanySubscription",
+                "getCompanyTimeline",
                 "listCompanyProjects",
                 "listCompanyTransitions",
                 "listContacts",
                 "listProjects",
                 "mergeCompanies",
                 "moveCompany",
+                "unfollowCompany",
                 "updateCompany"
             ]
         );

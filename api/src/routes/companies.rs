@@ -9,7 +9,7 @@ use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
 use persistence::{merges, transitions};
 
-use super::{check_times, created, paging, path_id, record, sorted_paging};
+use super::{activity_filter, check_times, created, paging, path_id, record, sorted_paging};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
@@ -81,6 +81,18 @@ pub async fn list(
             .map_err(|e| bad("outcome", e))?,
         follow_up_due: q.follow_up_due,
         show_in_pipeline: q.show_in_pipeline,
+        activity: activity_filter(
+            (
+                q.last_activity_before,
+                q.last_activity_after,
+                q.has_last_activity,
+            ),
+            (
+                q.next_activity_before,
+                q.next_activity_after,
+                q.has_next_activity,
+            ),
+        )?,
     };
     let account = caller.account_id();
     let page = state

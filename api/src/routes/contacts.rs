@@ -6,7 +6,7 @@ use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
 use persistence::merges;
 
-use super::{check_times, created, path_id, record, sorted_paging};
+use super::{activity_filter, check_times, created, path_id, record, sorted_paging};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::state::AppState;
@@ -56,6 +56,18 @@ pub async fn list(
         industry: q.industry,
         created_since: q.created_since,
         updated_since: q.updated_since,
+        activity: activity_filter(
+            (
+                q.last_activity_before,
+                q.last_activity_after,
+                q.has_last_activity,
+            ),
+            (
+                q.next_activity_before,
+                q.next_activity_after,
+                q.has_next_activity,
+            ),
+        )?,
     };
     let account = caller.account_id();
     let page = state

@@ -20,8 +20,24 @@ fn bad(field: &str, e: ValueError) -> ApiError {
     )
 }
 
+/// `types=a,b`: event types, each of a kind of record the caller may read.
+pub(crate) fn event_types(caller: &Caller, raw: Option<&str>) -> Result<Vec<EventType>, ApiError> {
+    let types = raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(EventType::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("types", e))?;
+    for t in &types {
+        caller.require(t.record_type().read_scope())?;
+    }
+    Ok(types)
+}
+
 /// The kinds of record whose events the caller may read: those it may read.
-fn readable(caller: &Caller) -> Result<Vec<RecordType>, ApiError> {
+pub(crate) fn readable(caller: &Caller) -> Result<Vec<RecordType>, ApiError> {
     let rights = caller.rights();
     let readable: Vec<RecordType> = RecordType::ALL
         .into_iter()
@@ -66,19 +82,7 @@ pub async fn list(
             ValueError::new("out_of_range", "must be an event id (0 or more)"),
         ));
     }
-    let types = q
-        .types
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(EventType::parse)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad("types", e))?;
-    for t in &types {
-        caller.require(t.record_type().read_scope())?;
-    }
+    let types = event_types(&caller, q.types.as_deref())?;
     if let Some(raw) = q.record_type.as_deref() {
         let wanted = RecordType::parse(raw).map_err(|e| bad("record_type", e))?;
         caller.require(wanted.read_scope())?;

@@ -1,10 +1,12 @@
 //! The routes, one module per resource, and what they share: paging and record responses.
 
 pub mod agenda;
+pub mod calendar;
 pub mod companies;
 pub mod contacts;
 pub mod enquiries;
 pub mod events;
+pub mod feed;
 pub mod follow_ups;
 pub mod health;
 pub mod import;
@@ -25,6 +27,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Datelike, Utc};
 use domain::FieldError;
 use domain::listing::{PageSize, Position, Sort};
+use persistence::activity_dates::{ActivityFilter, DateFilter};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -59,8 +62,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(
                     crate::middleware::rate_limit,
                 ))
+                .configure(feed::configure)
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))
+                .service(web::resource("/me/calendar.ics").route(web::get().to(calendar::show)))
                 .service(web::resource("/me/password").route(web::put().to(me::change_password)))
                 .service(
                     web::resource("/me/totp")
@@ -390,6 +395,29 @@ pub(crate) fn check_times(times: &[(&str, Option<DateTime<Utc>>)]) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The filters on last and next activity that company, contact and project lists take:
+/// `(before, after, has)` of each.
+pub(crate) fn activity_filter(
+    last: (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<bool>),
+    next: (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<bool>),
+) -> Result<ActivityFilter, ApiError> {
+    check_times(&[
+        ("last_activity_before", last.0),
+        ("last_activity_after", last.1),
+        ("next_activity_before", next.0),
+        ("next_activity_after", next.1),
+    ])?;
+    let range = |(before, after, present)| DateFilter {
+        before,
+        after,
+        present,
+    };
+    Ok(ActivityFilter {
+        last: range(last),
+        next: range(next),
+    })
 }
 
 /// 200 with a record and its `ETag`.

@@ -8,7 +8,9 @@ use domain::project::Project;
 use persistence::projects::people::{self, Member, Side};
 use persistence::projects::{self, ProjectFilter};
 
-use super::{bad_query, check_times, created, paging, path_id, record, sorted_paging};
+use super::{
+    activity_filter, bad_query, check_times, created, paging, path_id, record, sorted_paging,
+};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor, etag};
 use crate::state::AppState;
@@ -134,6 +136,18 @@ async fn page(
         value_min,
         value_max,
         currency,
+        activity: activity_filter(
+            (
+                q.last_activity_before,
+                q.last_activity_after,
+                q.has_last_activity,
+            ),
+            (
+                q.next_activity_before,
+                q.next_activity_after,
+                q.has_next_activity,
+            ),
+        )?,
     };
     let page = state
         .run(move |conn| {

@@ -1,10 +1,10 @@
-//! `/v1/tokens`: the caller's own personal access tokens.
+//! `/v1/tokens`: the caller's own tokens (personal, JavaScript and calendar).
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use domain::Invalid;
 use domain::access::{Resource, Scope, ScopeSet};
-use domain::token::TokenKind;
+use domain::token::{TokenKind, calendar_feed_scopes};
 use persistence::tokens::{self, NewToken};
 
 use super::{paging, path_id};
@@ -51,7 +51,10 @@ pub async fn list(
 /// The secret is in this answer only: store it now. Its scopes must be among your own rights
 /// (your role narrowed by the token you call with); without `scopes` a personal token gets
 /// all of them, and a JavaScript token the reads of CRM data (`companies:read`,
-/// `contacts:read`, `pipelines:read`): `users:read` and `tokens:read` must be named.
+/// `contacts:read`, `pipelines:read`): `users:read` and `tokens:read` must be named. A
+/// calendar token (`kind: calendar`) carries no scopes: it reads your calendar feed
+/// (`GET /v1/me/calendar.ics`, also with the token in its URL) and nothing else, so issuing
+/// one needs `tasks:read` and `meetings:read`.
 #[utoipa::path(
     operation_id = "createToken", post, path = "/v1/tokens", tag = "tokens",
     request_body = TokenCreate,
@@ -91,8 +94,26 @@ pub async fn create(
             )));
         }
     }
+    let calendar = request.kind == TokenKind::Calendar;
+    if calendar {
+        // What the feed shows must be within the issuer's rights, as any token's scopes are.
+        let beyond = calendar_feed_scopes().not_granted_by(&allowed);
+        if !beyond.is_empty() {
+            let names: Vec<String> = beyond.iter().map(ToString::to_string).collect();
+            return Err(ApiError::Invalid(Invalid::one(
+                "kind",
+                "beyond_your_rights",
+                format!(
+                    "a calendar token reads your tasks and meetings: you need {} to issue one",
+                    names.join(", ")
+                ),
+            )));
+        }
+    }
     let scopes = match request.scopes {
         Some(asked) => asked,
+        // Its kind is its one grant: the calendar feed.
+        None if calendar => ScopeSet::default(),
         // A page's token reads CRM data unless more was asked for by name.
         None if javascript => allowed.crm_reads(),
         None => allowed.clone(),

@@ -88,6 +88,17 @@ pub struct CompanyOut {
     /// Derived, as `open_projects`.
     #[schema(max_items = 200)]
     pub won_value: Vec<MoneySumOut>,
+    /// When somebody last did something about the company: the latest of a linked task's
+    /// completion, a linked meeting's start that has passed and a linked post's creation
+    /// ("last contacted"); `null` when none. Derived from its activities: not part of
+    /// `version`, so a change of activity does not change the ETag.
+    #[schema(required = true)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// What is planned next about the company: the earliest of a linked open task's due time
+    /// (overdue ones included) and a linked meeting's start still to come; `null` when
+    /// nothing is. Derived, as `last_activity_at`.
+    #[schema(required = true)]
+    pub next_activity_at: Option<DateTime<Utc>>,
 }
 
 /// A sum of money in one currency.
@@ -129,6 +140,8 @@ impl From<Company> for CompanyOut {
                     seconds: t.seconds,
                 })
                 .collect(),
+            last_activity_at: c.activity.last_at,
+            next_activity_at: c.activity.next_at,
             open_projects: c.projects.open,
             won_value: c
                 .projects
@@ -374,7 +387,9 @@ pub struct CompanyListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
+    /// `phase_entered_at` or `follow_up_due_at`; prefix `-` for descending. Sorting by one of
+    /// the last four leaves out the companies without it. Default `-created_at`.
     #[param(schema_with = super::schema::company_sort)]
     pub sort: Option<String>,
     /// Name, domain or email contains this text, ignoring case.
@@ -400,4 +415,19 @@ pub struct CompanyListQuery {
     pub follow_up_due: Option<bool>,
     /// `true`: only companies shown on boards; `false`: only hidden ones.
     pub show_in_pipeline: Option<bool>,
+    /// Last activity (see the record's `last_activity_at`) before this RFC 3339 time: not
+    /// contacted since. Records without one are left out (see `has_last_activity`).
+    pub last_activity_before: Option<DateTime<Utc>>,
+    /// Last activity at or after this RFC 3339 time.
+    pub last_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a last activity; `false`: only those without ("never
+    /// contacted").
+    pub has_last_activity: Option<bool>,
+    /// Next activity (see the record's `next_activity_at`) before this RFC 3339 time. Records
+    /// without one are left out (see `has_next_activity`).
+    pub next_activity_before: Option<DateTime<Utc>>,
+    /// Next activity at or after this RFC 3339 time.
+    pub next_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a next activity; `false`: only those with nothing planned.
+    pub has_next_activity: Option<bool>,
 }

@@ -44,6 +44,17 @@ pub struct ContactOut {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When somebody last did something about the contact: the latest of a linked task's
+    /// completion, a linked meeting's start that has passed and a linked post's creation
+    /// ("last contacted"); `null` when none. Derived from its activities: not part of
+    /// `version`, so a change of activity does not change the ETag.
+    #[schema(required = true)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// What is planned next about the contact: the earliest of a linked open task's due time
+    /// (overdue ones included) and a linked meeting's start still to come; `null` when
+    /// nothing is. Derived, as `last_activity_at`.
+    #[schema(required = true)]
+    pub next_activity_at: Option<DateTime<Utc>>,
 }
 
 impl From<Contact> for ContactOut {
@@ -63,6 +74,8 @@ impl From<Contact> for ContactOut {
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            last_activity_at: c.activity.last_at,
+            next_activity_at: c.activity.next_at,
         }
     }
 }
@@ -223,7 +236,9 @@ pub struct ContactListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// `created_at`, `updated_at` or `name`; prefix `-` for descending. Default `-created_at`.
+    /// `created_at`, `updated_at`, `name`, `last_activity_at` or `next_activity_at`; prefix
+    /// `-` for descending. Sorting by an activity leaves out the contacts without one.
+    /// Default `-created_at`.
     #[param(schema_with = super::schema::record_sort)]
     pub sort: Option<String>,
     /// Name or email contains this text, ignoring case.
@@ -241,4 +256,19 @@ pub struct ContactListQuery {
     pub created_since: Option<DateTime<Utc>>,
     /// Changed at or after this RFC 3339 time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Last activity (see the record's `last_activity_at`) before this RFC 3339 time: not
+    /// contacted since. Records without one are left out (see `has_last_activity`).
+    pub last_activity_before: Option<DateTime<Utc>>,
+    /// Last activity at or after this RFC 3339 time.
+    pub last_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a last activity; `false`: only those without ("never
+    /// contacted").
+    pub has_last_activity: Option<bool>,
+    /// Next activity (see the record's `next_activity_at`) before this RFC 3339 time. Records
+    /// without one are left out (see `has_next_activity`).
+    pub next_activity_before: Option<DateTime<Utc>>,
+    /// Next activity at or after this RFC 3339 time.
+    pub next_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a next activity; `false`: only those with nothing planned.
+    pub has_next_activity: Option<bool>,
 }

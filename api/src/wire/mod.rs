@@ -2,11 +2,14 @@
 //! `ToSchema`; the domain never does.
 
 pub mod agenda;
+pub mod calendar;
 pub mod companies;
 pub mod contacts;
 pub mod deserialize;
 pub mod enquiries;
 pub mod events;
+pub mod feed;
+mod ical;
 pub mod import;
 mod input;
 pub mod links;

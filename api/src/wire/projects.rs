@@ -137,6 +137,17 @@ pub struct ProjectOut {
     /// The firm's people on it, in user id order; changed at `/v1/projects/{id}/team`.
     #[schema(max_items = 100)]
     pub team: Vec<TeamMemberOut>,
+    /// When somebody last did something about the project: the latest of a linked task's
+    /// completion, a linked meeting's start that has passed and a linked post's creation
+    /// ("last contacted"); `null` when none. Derived from its activities: not part of
+    /// `version`, so a change of activity does not change the ETag.
+    #[schema(required = true)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// What is planned next about the project: the earliest of a linked open task's due time
+    /// (overdue ones included) and a linked meeting's start still to come; `null` when
+    /// nothing is. Derived, as `last_activity_at`.
+    #[schema(required = true)]
+    pub next_activity_at: Option<DateTime<Utc>>,
 }
 
 /// A contact on a project.
@@ -247,6 +258,8 @@ impl From<Project> for ProjectOut {
             outcome_reason: p.place.outcome_reason.clone(),
             phase_entered_at: p.place.phase_entered_at,
             days_in_phase: p.place.days_in_phase(Utc::now()),
+            last_activity_at: p.activity.last_at,
+            next_activity_at: p.activity.next_at,
             contacts: p
                 .contacts
                 .iter()
@@ -512,10 +525,10 @@ pub struct ProjectListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// `created_at`, `updated_at`, `name`, `phase_entered_at` (time entered in the phase),
-    /// `value` (the amount, whatever the currency) or `expected_finish_date`; prefix `-` for
-    /// descending. Sorting by a field leaves out the projects without it. Default
-    /// `-created_at`.
+    /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
+    /// `phase_entered_at` (time entered in the phase), `value` (the amount, whatever the
+    /// currency) or `expected_finish_date`; prefix `-` for descending. Sorting by a field
+    /// leaves out the projects without it. Default `-created_at`.
     #[param(schema_with = super::schema::project_sort)]
     pub sort: Option<String>,
     /// The name contains this text, ignoring case.
@@ -560,6 +573,21 @@ pub struct ProjectListQuery {
     /// The value is in this ISO 4217 currency.
     #[param(pattern = "^[A-Z]{3}$", max_length = 3, example = "EUR")]
     pub currency: Option<String>,
+    /// Last activity (see the record's `last_activity_at`) before this RFC 3339 time: not
+    /// contacted since. Records without one are left out (see `has_last_activity`).
+    pub last_activity_before: Option<DateTime<Utc>>,
+    /// Last activity at or after this RFC 3339 time.
+    pub last_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a last activity; `false`: only those without ("never
+    /// contacted").
+    pub has_last_activity: Option<bool>,
+    /// Next activity (see the record's `next_activity_at`) before this RFC 3339 time. Records
+    /// without one are left out (see `has_next_activity`).
+    pub next_activity_before: Option<DateTime<Utc>>,
+    /// Next activity at or after this RFC 3339 time.
+    pub next_activity_after: Option<DateTime<Utc>>,
+    /// `true`: only records with a next activity; `false`: only those with nothing planned.
+    pub has_next_activity: Option<bool>,
 }
 
 /// The answer to a move: the history row it wrote and the project as it now is.

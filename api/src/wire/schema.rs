@@ -65,11 +65,13 @@ pub(crate) fn role() -> Object {
 pub(crate) fn token_kind() -> Object {
     one_of(TokenKind::ALL.iter().map(|k| k.as_str()), false)
 }
-/// The credentials `/v1/me` may report: the token kinds, and OAuth access tokens.
+/// The credentials `/v1/me` may report: the token kinds (but calendar tokens, which read
+/// their feed alone), and OAuth access tokens.
 pub(crate) fn credential_kind() -> Object {
     one_of(
         TokenKind::ALL
             .iter()
+            .filter(|k| **k != TokenKind::Calendar)
             .map(|k| k.as_str())
             .chain(std::iter::once("oauth")),
         false,
@@ -268,4 +270,17 @@ pub(crate) fn tags() -> Array {
         )
         .max_items(Some(domain::values::Tags::MAX))
         .build()
+}
+/// Why a team member follows a record.
+pub(crate) fn follow_reason() -> Object {
+    one_of(
+        domain::feed::FollowReason::ALL.iter().map(|r| r.as_str()),
+        false,
+    )
+}
+pub(crate) fn followable() -> Object {
+    one_of(
+        domain::feed::Followable::ALL.iter().map(|r| r.as_str()),
+        false,
+    )
 }

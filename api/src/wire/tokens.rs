@@ -13,16 +13,17 @@ use validator::Validate;
 use super::input::{Parser, validate};
 use super::list_of;
 
-/// A personal access token. Its secret is shown only in the answer that created it.
+/// An access token of yours: personal, JavaScript or calendar. Its secret is shown only in
+/// the answer that created it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenOut {
     #[schema(example = 3)]
     pub id: i64,
-    /// `personal` or `javascript`.
+    /// `personal`, `javascript` or `calendar`.
     #[schema(example = "personal")]
     #[schema(schema_with = super::schema::token_kind)]
     pub kind: String,
-    /// JavaScript tokens: the origins they may be used from. Empty for personal tokens.
+    /// JavaScript tokens: the origins they may be used from. Empty for the other kinds.
     #[schema(example = json!(["https://intranet.acme.com"]))]
     pub allowed_origins: Vec<String>,
     #[schema(example = "Nightly sync")]
@@ -30,6 +31,7 @@ pub struct TokenOut {
     /// The token's first characters, to recognise it.
     #[schema(example = "clt_pat_Xy12ab")]
     pub prefix: String,
+    /// Empty for a calendar token, whose kind is its one grant: the calendar feed.
     #[schema(example = json!(["companies:read", "companies:write"]))]
     #[schema(schema_with = super::schema::scopes)]
     pub scopes: Vec<String>,
@@ -67,9 +69,9 @@ pub struct CreatedTokenOut {
     pub token_secret: String,
 }
 
-list_of!(TokenList, TokenOut, "personal access tokens");
+list_of!(TokenList, TokenOut, "your access tokens");
 
-/// A new personal access token for the caller.
+/// A new token for the caller: personal, JavaScript or calendar.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
@@ -77,15 +79,17 @@ pub struct TokenCreate {
     #[schema(example = "Nightly sync")]
     #[schema(max_length = 100)]
     pub name: String,
-    /// `personal` (the default) for scripts and servers, or `javascript` for pages in a
-    /// browser: read scopes only, usable only from `allowed_origins`.
+    /// `personal` (the default) for scripts and servers; `javascript` for pages in a
+    /// browser: read scopes only, usable only from `allowed_origins`; or `calendar` for
+    /// calendar apps subscribed to your feed: it reads `GET /v1/me/calendar.ics` (also as
+    /// `?token=` in the URL) and nothing else, and takes no `scopes`.
     #[schema(example = "personal")]
     #[schema(schema_with = super::schema::token_kind)]
     pub kind: Option<String>,
     /// JavaScript tokens only, and required for them: 1 to 20 origins such as
     /// `https://intranet.acme.com`.
     pub allowed_origins: Option<Vec<String>>,
-    /// A subset of the caller's rights; default: all of them.
+    /// A subset of the caller's rights; default: all of them. Not for calendar tokens.
     #[validate(length(min = 1, max = 20, message = "must list 1 to 20 scopes"))]
     #[schema(example = json!(["companies:read"]))]
     #[schema(schema_with = super::schema::scopes)]
@@ -138,7 +142,7 @@ impl TokenCreate {
                 origins.sort();
                 origins.dedup();
             }
-            (Some(TokenKind::Personal), Some(raw)) if !raw.is_empty() => {
+            (Some(TokenKind::Personal | TokenKind::Calendar), Some(raw)) if !raw.is_empty() => {
                 p.check::<()>(
                     "allowed_origins",
                     Err(ValueError::new(
@@ -148,6 +152,15 @@ impl TokenCreate {
                 );
             }
             _ => {}
+        }
+        if kind == Some(TokenKind::Calendar) && self.scopes.is_some() {
+            p.check::<()>(
+                "scopes",
+                Err(ValueError::new(
+                    "calendar_token",
+                    "a calendar token takes no scopes: it reads your calendar feed (GET /v1/me/calendar.ics) and nothing else",
+                )),
+            );
         }
         let name = p.required("name", &self.name, Label::parse);
         let scopes = self

@@ -21,6 +21,7 @@ use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Move, Outcome, Pipeline, RecordKind, Status, Transition};
 use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
 
+use crate::activity_dates::{self, ActivityFilter, filter_activity};
 use crate::keyset::{
     contains_pattern, date_value, int_value, keyset_page, lower, read_page, text_value, time_value,
     unsupported_sort,
@@ -191,6 +192,8 @@ struct ProjectRow {
     outcome_reason: Option<String>,
     phase_entered_at: Option<NaiveDateTime>,
     follow_up_due_at: Option<NaiveDateTime>,
+    last_activity_at: Option<NaiveDateTime>,
+    next_activity_at: Option<NaiveDateTime>,
 }
 
 /// A project row with its phase's probability.
@@ -272,6 +275,7 @@ fn from_row(row: ProjectRow, phase_probability: Option<i64>) -> Project {
             time_in_phases: Vec::new(),
             contacts: Vec::new(),
             team: Vec::new(),
+            activity: activity_dates::read(row.last_activity_at, row.next_activity_at),
         }
     }
 }
@@ -353,6 +357,7 @@ pub struct ProjectFilter {
     pub value_max: Option<i64>,
     /// The value is in this currency.
     pub currency: Option<String>,
+    pub activity: ActivityFilter,
 }
 
 /// Refuses references outside the account (owner, company), naming the field, and an
@@ -851,6 +856,7 @@ pub fn list(
     if let Some(currency) = &filter.currency {
         query = query.filter(projects::value_currency.eq(currency.clone()));
     }
+    let query = filter_activity!(query, &filter.activity, projects);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,
@@ -903,6 +909,22 @@ pub fn list(
             projects::id,
             date_value
         ),
+        SortField::LastActivityAt => keyset_page!(
+            query.filter(projects::last_activity_at.is_not_null()),
+            sort,
+            after,
+            projects::last_activity_at.assume_not_null(),
+            projects::id,
+            time_value
+        ),
+        SortField::NextActivityAt => keyset_page!(
+            query.filter(projects::next_activity_at.is_not_null()),
+            sort,
+            after,
+            projects::next_activity_at.assume_not_null(),
+            projects::id,
+            time_value
+        ),
         SortField::DueAt | SortField::StartsAt | SortField::ReceivedAt => {
             return Err(unsupported_sort());
         }
@@ -926,6 +948,12 @@ pub fn list(
                 SortField::Value => SortValue::Int(last.value_units.unwrap_or_default()),
                 SortField::ExpectedFinishDate => {
                     SortValue::Date(last.expected_finish_date.unwrap_or_default())
+                }
+                SortField::LastActivityAt => {
+                    SortValue::Time(to_utc(last.last_activity_at.unwrap_or_default()))
+                }
+                SortField::NextActivityAt => {
+                    SortValue::Time(to_utc(last.next_activity_at.unwrap_or_default()))
                 }
                 SortField::DueAt | SortField::StartsAt | SortField::ReceivedAt => SortValue::Int(0),
             },

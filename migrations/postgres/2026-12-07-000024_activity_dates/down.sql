@@ -1,0 +1,14 @@
+DROP INDEX meetings_start_passes;
+DROP INDEX projects_next_activity;
+DROP INDEX projects_last_activity;
+DROP INDEX contacts_next_activity;
+DROP INDEX contacts_last_activity;
+DROP INDEX companies_next_activity;
+DROP INDEX companies_last_activity;
+ALTER TABLE meetings DROP COLUMN start_passed_at;
+ALTER TABLE projects DROP COLUMN next_activity_at;
+ALTER TABLE projects DROP COLUMN last_activity_at;
+ALTER TABLE contacts DROP COLUMN next_activity_at;
+ALTER TABLE contacts DROP COLUMN last_activity_at;
+ALTER TABLE companies DROP COLUMN next_activity_at;
+ALTER TABLE companies DROP COLUMN last_activity_at;
