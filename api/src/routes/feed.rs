@@ -79,6 +79,7 @@ async fn page(
     responses(
         (status = 200, description = "A page of entries, newest first", body = FeedList),
         (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`record` names a record the account does not have", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["companies:read"]), ("bearer" = ["posts:read"]), ("bearer" = ["tasks:read"]))
 )]

@@ -69,7 +69,7 @@ pub struct SubscriptionOut {
     pub record_id: i64,
     /// `manual` (they asked to), `owner` (they own it) or `team` (on the project's team);
     /// `null` when not following.
-    #[schema(schema_with = super::schema::follow_reason, nullable = true)]
+    #[schema(schema_with = super::schema::follow_reason_or_null)]
     pub reason: Option<String>,
     /// Since when; `null` when not following.
     pub created_at: Option<DateTime<Utc>>,

@@ -271,11 +271,11 @@ pub(crate) fn tags() -> Array {
         .max_items(Some(domain::values::Tags::MAX))
         .build()
 }
-/// Why a team member follows a record.
-pub(crate) fn follow_reason() -> Object {
+/// Why a team member follows a record; `null` when they do not.
+pub(crate) fn follow_reason_or_null() -> Object {
     one_of(
         domain::feed::FollowReason::ALL.iter().map(|r| r.as_str()),
-        false,
+        true,
     )
 }
 pub(crate) fn followable() -> Object {
