@@ -211,6 +211,16 @@ fn compute(
 /// changes is seen again). Replicas share the work as the reminders do. Returns how many
 /// meetings it took.
 pub fn pass_started(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<usize, StoreError> {
+    // Probed first, outside any transaction: an idle worker takes no write lock.
+    let any: Option<i64> = meetings::table
+        .filter(meetings::start_passed_at.is_null())
+        .filter(meetings::starts_at.le(at.naive_utc()))
+        .select(meetings::id)
+        .first(conn)
+        .optional()?;
+    if any.is_none() {
+        return Ok(0);
+    }
     write_transaction(conn, |conn| {
         let query = meetings::table
             .filter(meetings::start_passed_at.is_null())

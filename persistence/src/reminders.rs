@@ -18,6 +18,36 @@ const BATCH: i64 = 200;
 /// service that was down for days): the mark is set without an event.
 const STALE_AFTER: Duration = Duration::hours(24);
 
+/// Whether no reminder is due at `at`: a probe of each partial index, read outside any
+/// transaction, so that an idle worker takes no write lock (on SQLite the one writer's,
+/// which a bulk load may hold for a minute).
+fn nothing_due(
+    conn: &mut DbConnection,
+    at: DateTime<Utc>,
+    lead: Duration,
+) -> Result<bool, StoreError> {
+    let task: Option<i64> = tasks::table
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "tasks.status = 'open'",
+        ))
+        .filter(tasks::due_event_at.is_null())
+        .filter(tasks::due_at.is_not_null())
+        .filter(tasks::due_at.le(at.naive_utc()))
+        .select(tasks::id)
+        .first(conn)
+        .optional()?;
+    if task.is_some() {
+        return Ok(false);
+    }
+    let meeting: Option<i64> = meetings::table
+        .filter(meetings::starting_event_at.is_null())
+        .filter(meetings::starts_at.le((at + lead).naive_utc()))
+        .select(meetings::id)
+        .first(conn)
+        .optional()?;
+    Ok(meeting.is_none())
+}
+
 /// Records the reminders due at `at`: tasks due by then, meetings starting within `lead`.
 /// Returns how many events it recorded.
 pub fn record_due(
@@ -26,6 +56,9 @@ pub fn record_due(
     lead: Duration,
     outbox: &Outbox<'_>,
 ) -> Result<usize, StoreError> {
+    if nothing_due(conn, at, lead)? {
+        return Ok(0);
+    }
     write_transaction(conn, |conn| {
         let mut recorded = 0;
         let cutoff = at.naive_utc();

@@ -120,3 +120,40 @@ async fn a_meeting_is_announced_within_the_lead_time_of_its_start() {
     );
     assert_eq!(announced[0]["record"]["id"], starting);
 }
+
+#[tokio::test]
+async fn an_idle_reminder_pass_waits_for_no_writer() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await;
+    let mut writer = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    let mut worker = app.db.conn().unwrap_or_else(|e| panic!("{e:?}"));
+    // Another writer holds what a pass would lock (SQLite's one writer; on PostgreSQL the
+    // tables, against FOR UPDATE), as a bulk load does for a minute.
+    let (hold, release) = match &*writer {
+        persistence::DbConnection::Sqlite(_) => ("BEGIN IMMEDIATE;", "ROLLBACK;"),
+        persistence::DbConnection::Postgresql(_) => {
+            worker
+                .batch_execute("SET lock_timeout = '2s';")
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            (
+                "BEGIN; LOCK TABLE tasks, meetings IN EXCLUSIVE MODE;",
+                "ROLLBACK;",
+            )
+        }
+    };
+    writer
+        .batch_execute(hold)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let outbox = domain::event::Outbox {
+        actor: domain::token::ActorRef::default(),
+        render: &api::wire::events::WIRE_JSON,
+    };
+    let lead = chrono::Duration::minutes(15);
+    let reminded = persistence::reminders::record_due(&mut worker, Utc::now(), lead, &outbox);
+    let passed = persistence::activity_dates::pass_started(&mut worker, Utc::now());
+    writer
+        .batch_execute(release)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(reminded.ok(), Some(0), "nothing due: no lock taken");
+    assert_eq!(passed.ok(), Some(0), "no meeting started: no lock taken");
+}
