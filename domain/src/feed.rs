@@ -2,7 +2,6 @@
 //! under, which records people follow and why. Storage keeps them (`persistence::feed`).
 
 use crate::event::{EventType, RecordType};
-use crate::links::{LinkType, RecordRef};
 use crate::validation::ValueError;
 
 wire_enum! {
@@ -29,16 +28,6 @@ impl Followable {
         Followable::ALL
             .into_iter()
             .find(|f| f.record_type() == record_type)
-    }
-
-    /// The same record as activities link to it.
-    pub fn reference(self, id: i64) -> RecordRef {
-        let link = match self {
-            Followable::Company => LinkType::Company,
-            Followable::Contact => LinkType::Contact,
-            Followable::Project => LinkType::Project,
-        };
-        RecordRef::new(link, id)
     }
 
     /// A reference read as a followable record: `company:12`, `contact:3`, `project:7`.

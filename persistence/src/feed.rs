@@ -275,8 +275,13 @@ pub fn follow(
             FollowReason::Manual,
             at,
         )?;
-        let created = subscription(conn, account_id, user_id, kind, record_id)?
-            .ok_or(StoreError::NotFound)?;
+        let created = Subscription {
+            user_id,
+            record: kind,
+            record_id,
+            reason: FollowReason::Manual,
+            created_at: to_utc(at),
+        };
         Ok((created, true))
     })
 }
