@@ -79,6 +79,7 @@ wire_enum! {
         Meetings = "meetings",
         Posts = "posts",
         Enquiries = "enquiries",
+        Fields = "fields",
         Users = "users",
         Tokens = "tokens",
     }

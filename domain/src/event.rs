@@ -66,6 +66,9 @@ wire_enum! {
         EnquiryReopened = "enquiry.reopened",
         EnquiryConverted = "enquiry.converted",
         EnquiryDeleted = "enquiry.deleted",
+        FieldCreated = "field.created",
+        FieldUpdated = "field.updated",
+        FieldDeleted = "field.deleted",
     }
 }
 
@@ -106,6 +109,7 @@ impl EventType {
             CommentCreated | CommentUpdated | CommentDeleted => RecordType::Comment,
             EnquiryCreated | EnquiryUpdated | EnquiryClosed | EnquiryReopened
             | EnquiryConverted | EnquiryDeleted => RecordType::Enquiry,
+            FieldCreated | FieldUpdated | FieldDeleted => RecordType::Field,
         }
     }
 }
@@ -124,6 +128,7 @@ wire_enum! {
         Post = "post",
         Comment = "comment",
         Enquiry = "enquiry",
+        Field = "field",
     }
 }
 
@@ -154,6 +159,7 @@ impl RecordType {
             RecordType::Meeting => Scope::Read(Resource::Meetings),
             RecordType::Post | RecordType::Comment => Scope::Read(Resource::Posts),
             RecordType::Enquiry => Scope::Read(Resource::Enquiries),
+            RecordType::Field => Scope::Read(Resource::Fields),
         }
     }
 }
@@ -171,6 +177,7 @@ pub trait RecordJson: Send + Sync {
     fn post(&self, post: &Post) -> Value;
     fn comment(&self, comment: &Comment) -> Value;
     fn enquiry(&self, enquiry: &Enquiry) -> Value;
+    fn field(&self, field: &crate::fields::FieldDefinition) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

@@ -58,6 +58,7 @@ pub mod contact;
 pub mod enquiry;
 pub mod event;
 pub mod feed;
+pub mod fields;
 pub mod idempotency;
 pub mod links;
 pub mod listing;

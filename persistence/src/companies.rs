@@ -1,6 +1,7 @@
 //! Companies: CRUD and filtered keyset lists, always within one account.
 
 use crate::activities;
+use domain::fields::FieldRecordType;
 use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
@@ -216,6 +217,16 @@ pub fn create(
 ) -> Result<Company, StoreError> {
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
+        let mut fields = fields.clone();
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Company,
+            &[],
+            &fields.custom_fields,
+            None,
+        )?;
+        let fields = &fields;
         let at = now();
         let values = CompanyValues::from(fields);
         let id: i64 = diesel::insert_into(companies::table)
@@ -350,16 +361,25 @@ impl Versioned for Companies {
     fn patched(
         conn: &mut DbConnection,
         account_id: i64,
-        _id: i64,
+        id: i64,
         current: &Company,
         patch: CompanyPatch,
     ) -> Result<CompanyFields, StoreError> {
         if patch.owner_id.is_some() {
             check_owner(conn, account_id, "owner_id", patch.new_owner())?;
         }
-        Ok(patch
+        let mut fields = patch
             .apply(current)
-            .map_err(|e| Invalid::default().with("custom_fields", e))?)
+            .map_err(|e| Invalid::default().with("custom_fields", e))?;
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Company,
+            &[id],
+            &fields.custom_fields,
+            Some(&current.custom_fields),
+        )?;
+        Ok(fields)
     }
 
     fn unchanged(current: &Company, fields: &CompanyFields) -> bool {
@@ -425,6 +445,12 @@ impl import::Target for Companies {
 
     fn id_of(company: &Company) -> i64 {
         company.id
+    }
+
+    fn custom_fields(
+        create: &mut NewCompany,
+    ) -> (FieldRecordType, &mut domain::values::CustomFields) {
+        (FieldRecordType::Company, &mut create.fields.custom_fields)
     }
 
     fn refs_of_create(create: &NewCompany) -> Vec<Ref> {

@@ -1,6 +1,7 @@
 //! Contacts: CRUD, filtered keyset lists, links to a company and to the contact they report to.
 
 use crate::activities;
+use domain::fields::FieldRecordType;
 use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
@@ -139,6 +140,16 @@ pub fn create(
 ) -> Result<Contact, StoreError> {
     write_transaction(conn, |conn| {
         check_links(conn, account_id, None, fields)?;
+        let mut fields = fields.clone();
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Contact,
+            &[],
+            &fields.custom_fields,
+            None,
+        )?;
+        let fields = &fields;
         let at = now();
         let id: i64 = diesel::insert_into(contacts::table)
             .values((
@@ -223,9 +234,17 @@ impl Versioned for Contacts {
         }
         let owner_change = patch.owner_id.is_some();
         let company_change = patch.company_id.is_some();
-        let fields = patch
+        let mut fields = patch
             .apply(current)
             .map_err(|e| Invalid::default().with("custom_fields", e))?;
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Contact,
+            &[id],
+            &fields.custom_fields,
+            Some(&current.custom_fields),
+        )?;
         if owner_change {
             check_owner(conn, account_id, "owner_id", fields.owner_id)?;
         }
@@ -303,6 +322,12 @@ impl import::Target for Contacts {
         contact.id
     }
     const KEY_FIELD: &'static str = "email";
+
+    fn custom_fields(
+        create: &mut ContactFields,
+    ) -> (FieldRecordType, &mut domain::values::CustomFields) {
+        (FieldRecordType::Contact, &mut create.custom_fields)
+    }
 
     fn refs_of_create(create: &ContactFields) -> Vec<Ref> {
         [

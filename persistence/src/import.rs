@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use domain::Invalid;
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::fields::FieldRecordType;
+use domain::values::CustomFields;
 
 use crate::references;
 pub(crate) use crate::references::Ref;
@@ -66,6 +68,10 @@ pub(crate) trait Target: crate::record::Versioned {
     const UNIQUE_KEY: bool = false;
 
     fn refs_of_create(create: &Self::Create) -> Vec<Ref>;
+
+    /// The record type whose field definitions check a created row's custom fields, and
+    /// those fields.
+    fn custom_fields(create: &mut Self::Create) -> (FieldRecordType, &mut CustomFields);
     fn refs_of_patch(patch: &Self::Patch) -> Vec<Ref>;
 
     /// Existing records by upsert key.
@@ -287,6 +293,28 @@ fn piece_of<T: Target>(
         if let Some(invalid) = refused {
             outcomes[i] = Some(RowOutcome::Failed(invalid));
             plans[i] = None;
+        }
+    }
+
+    // Custom fields of created rows, against the definitions read once for the chunk.
+    // (Updates go through the shared update, which checks them.)
+    let mut definitions = None;
+    for (i, plan) in plans.iter_mut().enumerate() {
+        let Some(Plan::Create(create)) = plan else {
+            continue;
+        };
+        let (record_type, custom) = T::custom_fields(create);
+        let defs = match &definitions {
+            Some(defs) => defs,
+            None => definitions.insert(crate::fields::of_type(conn, account_id, record_type)?),
+        };
+        match crate::fields::check_with(conn, account_id, record_type, defs, &[], custom, None) {
+            Ok(checked) => *custom = checked,
+            Err(StoreError::Invalid(invalid)) => {
+                outcomes[i] = Some(RowOutcome::Failed(invalid));
+                *plan = None;
+            }
+            Err(e) => return Err(e),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod enquiries;
 mod error;
 pub mod events;
 pub mod feed;
+pub mod fields;
 pub mod idempotency;
 pub mod import;
 mod keyset;

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use domain::company::Company;
 use domain::contact::{Contact, check_reporting_line};
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::fields::FieldRecordType;
 use domain::links::LinkType;
 use domain::merge::{DuplicateIds, merge_company, merge_contact, merge_project, merged_manager};
 use domain::project::Project;
@@ -55,7 +56,7 @@ pub fn merge_companies(
             .iter()
             .filter_map(|id| locked.iter().find(|c| c.id == *id).cloned())
             .collect();
-        let fields = merge_company(&survivor, &in_order)?;
+        let mut fields = merge_company(&survivor, &in_order)?;
         let before = companies::get(conn, account_id, survivor_id)?;
         let gone = companies::get_many(conn, account_id, dups)?;
         let moved: Vec<i64> = contacts_table::table
@@ -102,6 +103,16 @@ pub fn merge_companies(
                 .filter(companies_table::id.eq_any(dups)),
         )
         .execute(conn)?;
+        let mut except = dups.to_vec();
+        except.push(survivor_id);
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Company,
+            &except,
+            &fields.custom_fields,
+            Some(&survivor.custom_fields),
+        )?;
         diesel::update(
             companies_table::table
                 .filter(companies_table::account_id.eq(account_id))
@@ -218,6 +229,16 @@ pub fn merge_contacts(
         ))
         .execute(conn)?;
         // The survivor first: it may report to a duplicate until now.
+        let mut except = dups.to_vec();
+        except.push(survivor_id);
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Contact,
+            &except,
+            &fields.custom_fields,
+            Some(&survivor.custom_fields),
+        )?;
         diesel::update(
             contacts_table::table
                 .filter(contacts_table::account_id.eq(account_id))
@@ -426,7 +447,17 @@ pub fn merge_projects(
             .iter()
             .filter_map(|id| found.iter().find(|p| p.id == *id).cloned())
             .collect();
-        let fields = merge_project(&survivor, &in_order)?;
+        let mut fields = merge_project(&survivor, &in_order)?;
+        let mut except = dups.to_vec();
+        except.push(survivor_id);
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Project,
+            &except,
+            &fields.custom_fields,
+            Some(&survivor.custom_fields),
+        )?;
         let activities_moved = activities::merged(
             conn,
             account_id,

@@ -675,7 +675,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    field_definitions (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        record_type -> Text,
+        key -> Text,
+        label -> Text,
+        description -> Nullable<Text>,
+        group_name -> Nullable<Text>,
+        field_type -> Text,
+        options -> Text,
+        required -> Bool,
+        is_unique -> Bool,
+        default_value -> Nullable<Text>,
+        min_value -> Nullable<Text>,
+        max_value -> Nullable<Text>,
+        max_length -> Nullable<Integer>,
+        pattern -> Nullable<Text>,
+        target_record_type -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        position -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    field_definitions,
     accounts,
     phase_counts,
     users,

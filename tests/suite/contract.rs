@@ -558,6 +558,7 @@ async fn a_javascript_token_asked_for_without_scopes_reads_crm_data_only() {
             "companies:read",
             "contacts:read",
             "enquiries:read",
+            "fields:read",
             "meetings:read",
             "pipelines:read",
             "posts:read",

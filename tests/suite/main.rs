@@ -15,6 +15,7 @@ mod contract;
 mod enquiries;
 mod events;
 mod feed;
+mod fields;
 mod idempotency;
 mod import;
 mod import_command;

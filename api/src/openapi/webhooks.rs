@@ -157,6 +157,11 @@ fn describe(event_type: EventType) -> &'static str {
         MeetingStarting => {
             "A meeting starts within the configured lead time (`CLIENTLINE_MEETING_REMINDER_MINUTES`, default 15): recorded once per start time, for automations to act on."
         }
+        FieldCreated => "A custom field was defined (`POST /v1/fields`).",
+        FieldUpdated => "A field definition changed; `data.previous` holds the old values.",
+        FieldDeleted => {
+            "A field definition was deleted; the values records hold under its key stay, untyped."
+        }
         TaskDue => {
             "An open task fell due (its `due_at`, or the start of its `due_date` in UTC): recorded once per due, for automations to act on."
         }
@@ -295,6 +300,19 @@ fn example(event_type: EventType) -> Value {
             }),
             (event_type == PipelineUpdated).then(|| json!({"name": "Project work"})),
         ),
+        FieldCreated | FieldUpdated | FieldDeleted => (
+            json!({
+                "id": 4, "record_type": "company", "key": "sector", "label": "Sector",
+                "description": null, "group": "Classification", "type": "select",
+                "options": [{"value": "architecture", "label": "Architecture", "position": 0, "archived": false},
+                            {"value": "engineering", "label": "Engineering", "position": 1, "archived": false}],
+                "required": false, "unique": false, "default": null, "min": null, "max": null,
+                "max_length": null, "pattern": null, "target_record_type": null, "currency": null,
+                "position": 0, "version": 1,
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            }),
+            (event_type == FieldUpdated).then(|| json!({"label": "Industry sector"})),
+        ),
         PhaseCreated | PhaseUpdated | PhaseDeleted => (
             json!({"id": 12, "pipeline_id": 3, "name": "Signed", "position": 1, "status": "active",
                    "follow_up_after_days": null, "allowed_next_phase_ids": []}),
@@ -378,5 +396,6 @@ fn object_id(record: RecordType) -> i64 {
         RecordType::Post => 8,
         RecordType::Comment => 21,
         RecordType::Enquiry => 14,
+        RecordType::Field => 4,
     }
 }

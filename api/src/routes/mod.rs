@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod enquiries;
 pub mod events;
 pub mod feed;
+pub mod fields;
 pub mod follow_ups;
 pub mod health;
 pub mod import;
@@ -63,6 +64,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     crate::middleware::rate_limit,
                 ))
                 .configure(feed::configure)
+                .service(
+                    web::resource("/fields")
+                        .route(web::get().to(fields::list))
+                        .route(web::post().to(fields::create)),
+                )
+                .service(
+                    web::resource("/fields/{id}")
+                        .route(web::get().to(fields::show))
+                        .route(web::patch().to(fields::update))
+                        .route(web::delete().to(fields::delete)),
+                )
+                .service(
+                    web::resource("/schema/{record_type}").route(web::get().to(fields::schema)),
+                )
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))
                 .service(web::resource("/me/calendar.ics").route(web::get().to(calendar::show)))

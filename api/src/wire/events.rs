@@ -69,6 +69,10 @@ impl RecordJson for WireJson {
         to_value(super::enquiries::EnquiryOut::from(enquiry.clone()))
     }
 
+    fn field(&self, field: &domain::fields::FieldDefinition) -> Value {
+        to_value(super::fields::FieldOut::from(field.clone()))
+    }
+
     fn task(&self, task: &domain::task::Task) -> Value {
         to_value(super::tasks::TaskOut::from(task.clone()))
     }

@@ -9,6 +9,7 @@ pub mod deserialize;
 pub mod enquiries;
 pub mod events;
 pub mod feed;
+pub mod fields;
 mod ical;
 pub mod import;
 mod input;

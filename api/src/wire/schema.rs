@@ -284,3 +284,25 @@ pub(crate) fn followable() -> Object {
         false,
     )
 }
+pub(crate) fn field_record_type() -> Object {
+    one_of(
+        domain::fields::FieldRecordType::ALL
+            .iter()
+            .map(|t| t.as_str()),
+        false,
+    )
+}
+pub(crate) fn field_record_type_or_null() -> Object {
+    one_of(
+        domain::fields::FieldRecordType::ALL
+            .iter()
+            .map(|t| t.as_str()),
+        true,
+    )
+}
+pub(crate) fn field_type() -> Object {
+    one_of(
+        domain::fields::FieldType::ALL.iter().map(|t| t.as_str()),
+        false,
+    )
+}

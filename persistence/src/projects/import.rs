@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use domain::event::{EventType, Outbox};
+use domain::fields::FieldRecordType;
 use domain::pipeline::RecordKind;
 use domain::project::{Project, ProjectFields, ProjectPatch};
+use domain::values::CustomFields;
 
 use super::{ProjectPlacement, ProjectValues, Projects, get_many};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
@@ -44,6 +46,10 @@ impl import::Target for Projects {
     }
     const KEY_FIELD: &'static str = "external_id";
     const UNIQUE_KEY: bool = true;
+
+    fn custom_fields(create: &mut NewProject) -> (FieldRecordType, &mut CustomFields) {
+        (FieldRecordType::Project, &mut create.fields.custom_fields)
+    }
 
     fn refs_of_create(create: &NewProject) -> Vec<Ref> {
         let f = &create.fields;

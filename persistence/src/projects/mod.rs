@@ -8,6 +8,7 @@ pub mod people;
 pub use import::{NewProject, import};
 
 use crate::activities;
+use domain::fields::FieldRecordType;
 use domain::links::{LinkType, RecordRef};
 use std::collections::HashMap;
 
@@ -428,6 +429,16 @@ pub fn create(
 ) -> Result<Project, StoreError> {
     write_transaction(conn, |conn| {
         check_references(conn, account_id, fields, None)?;
+        let mut fields = fields.clone();
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Project,
+            &[],
+            &fields.custom_fields,
+            None,
+        )?;
+        let fields = &fields;
         let at = now();
         let id: i64 = diesel::insert_into(projects::table)
             .values((
@@ -613,9 +624,17 @@ impl Versioned for Projects {
             patch.company_id.is_some(),
             patch.external_id.is_some(),
         );
-        let fields = patch
+        let mut fields = patch
             .apply(current)
             .map_err(|(field, e)| StoreError::Invalid(Invalid::one(field, e.code, e.message)))?;
+        fields.custom_fields = crate::fields::check(
+            conn,
+            account_id,
+            FieldRecordType::Project,
+            &[id],
+            &fields.custom_fields,
+            Some(&current.custom_fields),
+        )?;
         let (owner, company, external_id) = changes;
         if owner {
             check_owner(conn, account_id, "owner_id", fields.owner_id)?;

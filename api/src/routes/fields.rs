@@ -1,0 +1,316 @@
+//! `/v1/fields`: the account's typed custom fields; `/v1/schema/{record_type}`: a record
+//! type's JSON Schema with them, for clients that build forms.
+
+use std::sync::OnceLock;
+
+use actix_web::{HttpResponse, web};
+use domain::FieldError;
+use domain::access::{Resource, Scope};
+use domain::fields::FieldRecordType;
+use persistence::fields;
+use serde_json::{Map, Value, json};
+
+use super::{created, paging, path_id, record};
+use crate::error::{ApiError, Problem};
+use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
+use crate::state::AppState;
+use crate::wire::fields::{FieldCreate, FieldList, FieldListQuery, FieldOut, FieldUpdate};
+
+const READ: Scope = Scope::Read(Resource::Fields);
+const WRITE: Scope = Scope::Write(Resource::Fields);
+
+fn record_type(raw: &str, field: &str) -> Result<FieldRecordType, ApiError> {
+    FieldRecordType::parse(raw).map_err(|e| {
+        ApiError::BadRequest(
+            format!("`{field}` {}", e.message),
+            vec![FieldError::new(field, e.code, e.message)],
+        )
+    })
+}
+
+/// List field definitions
+///
+/// In id order; `record_type` narrows to one record type's fields.
+#[utoipa::path(
+    operation_id = "listFields", get, path = "/v1/fields", tag = "fields",
+    params(FieldListQuery),
+    responses(
+        (status = 200, description = "A page of field definitions", body = FieldList),
+        (status = 400, description = "A query parameter is invalid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["fields:read"]))
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<FieldListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let q = query.0;
+    let (size, _, after) = paging(q.limit, None, q.cursor.as_deref())?;
+    let only = q
+        .record_type
+        .as_deref()
+        .map(|t| record_type(t, "record_type"))
+        .transpose()?;
+    let account = caller.account_id();
+    let page = state
+        .run(move |conn| fields::list(conn, account, only, size, after.as_ref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(FieldList {
+        next_cursor: page.next.as_ref().map(encode_cursor),
+        data: page.items.into_iter().map(FieldOut::from).collect(),
+    }))
+}
+
+/// Define a field
+///
+/// Records that already hold values under the key must fit the new definition (409 with
+/// their count otherwise).
+#[utoipa::path(
+    operation_id = "createField", post, path = "/v1/fields", tag = "fields",
+    request_body = FieldCreate,
+    responses(
+        (status = 201, description = "The field was defined", body = FieldOut,
+         headers(("ETag" = String, description = "The version as an entity tag"), ("Location" = String))),
+        (status = 409, description = "Values records hold under the key do not fit, or the record type has its maximum of fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["fields:write"]))
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Body<FieldCreate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let (record_type, key, spec) = body.0.into_parts()?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let field = state
+        .run(move |conn| fields::create(conn, account, record_type, &key, &spec, &outbox))
+        .await?;
+    Ok(created(
+        format!("/v1/fields/{}", field.id),
+        field.version,
+        FieldOut::from(field),
+    ))
+}
+
+/// Get a field definition
+#[utoipa::path(
+    operation_id = "getField", get, path = "/v1/fields/{id}", tag = "fields",
+    params(("id" = i64, Path, description = "The field's id")),
+    responses(
+        (status = 200, description = "The field", body = FieldOut, headers(("ETag" = String))),
+    ),
+    security(("bearer" = ["fields:read"]))
+)]
+pub async fn show(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let id = path_id(&id)?;
+    let account = caller.account_id();
+    let field = state
+        .run(move |conn| fields::get(conn, account, id))
+        .await?;
+    Ok(record(field.version, FieldOut::from(field)))
+}
+
+/// Update a field definition
+///
+/// The key and record type never change. A change of type, options or bounds is refused
+/// (409, with the count) when values records hold do not fit it; archive an option rather
+/// than remove it.
+#[utoipa::path(
+    operation_id = "updateField", patch, path = "/v1/fields/{id}", tag = "fields",
+    params(
+        ("id" = i64, Path, description = "The field's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the field has changed since"),
+    ),
+    request_body = FieldUpdate,
+    responses(
+        (status = 200, description = "The updated field", body = FieldOut, headers(("ETag" = String))),
+        (status = 409, description = "Values records hold do not fit the changed definition", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The field changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["fields:write"]))
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: Body<FieldUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let change = body.0;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    let field = state
+        .run(move |conn| {
+            fields::update(
+                conn,
+                account,
+                id,
+                if_match.0,
+                |spec| change.apply(spec),
+                &outbox,
+            )
+        })
+        .await?;
+    Ok(record(field.version, FieldOut::from(field)))
+}
+
+/// Delete a field definition
+///
+/// The values records hold under its key stay, untyped.
+#[utoipa::path(
+    operation_id = "deleteField", delete, path = "/v1/fields/{id}", tag = "fields",
+    params(
+        ("id" = i64, Path, description = "The field's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 when the field has changed since"),
+    ),
+    responses(
+        (status = 204, description = "The field was deleted"),
+        (status = 412, description = "The field changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["fields:write"]))
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(WRITE)?;
+    let id = path_id(&id)?;
+    let (account, outbox) = (caller.account_id(), caller.outbox());
+    state
+        .run(move |conn| fields::delete(conn, account, id, if_match.0, &outbox))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A record type's JSON Schema
+///
+/// The JSON Schema (draft 2020-12) of the body that creates a record of the type, with the
+/// account's custom fields typed under `custom_fields`: titles, descriptions, enums of the
+/// active options, bounds, defaults and which are required. `x-options` lists every option
+/// with its label (archived ones too), `x-group` the form heading.
+#[utoipa::path(
+    operation_id = "getRecordSchema", get, path = "/v1/schema/{record_type}", tag = "fields",
+    params(("record_type" = String, Path, description = "company, contact or project")),
+    responses(
+        (status = 200, description = "The JSON Schema", body = Object, content_type = "application/schema+json"),
+    ),
+    security(("bearer" = ["fields:read"]))
+)]
+pub async fn schema(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(READ)?;
+    let record_type = FieldRecordType::parse(&path).map_err(|_| ApiError::NotFound)?;
+    let account = caller.account_id();
+    let definitions = state
+        .run(move |conn| fields::of_type(conn, account, record_type))
+        .await?;
+    let mut custom = Map::new();
+    let mut required = Vec::new();
+    for def in &definitions {
+        custom.insert(def.key.clone(), domain::fields::value_schema(def));
+        if def.spec.required && def.spec.default.is_none() {
+            required.push(Value::String(def.key.clone()));
+        }
+    }
+    let mut document = base_schema(record_type).clone();
+    document["$id"] = Value::String(format!("/v1/schema/{}", record_type.as_str()));
+    document["properties"]["custom_fields"] = json!({
+        "type": "object",
+        "description": "The account's custom fields; keys without a definition are kept as written.",
+        "properties": custom,
+        "required": required,
+        "additionalProperties": true,
+    });
+    if !required.is_empty() {
+        let list = document["required"].as_array_mut();
+        match list {
+            Some(list) => list.push(Value::String("custom_fields".into())),
+            None => document["required"] = json!(["custom_fields"]),
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/schema+json")
+        .json(document))
+}
+
+/// The create body of a record type as the spec describes it, made a standalone JSON Schema:
+/// the components it refers to copied under `$defs`. Built once.
+fn base_schema(record_type: FieldRecordType) -> &'static Value {
+    static SCHEMAS: OnceLock<[Value; 3]> = OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        let document = crate::openapi::document();
+        let components = &document["components"]["schemas"];
+        FieldRecordType::ALL.map(|t| {
+            let (name, title) = match t {
+                FieldRecordType::Company => ("CompanyCreate", "Company"),
+                FieldRecordType::Contact => ("ContactCreate", "Contact"),
+                FieldRecordType::Project => ("ProjectCreate", "Project"),
+            };
+            let mut schema = components[name].clone();
+            let mut defs = Map::new();
+            inline_refs(&mut schema, components, &mut defs);
+            let mut out = Map::new();
+            out.insert(
+                "$schema".into(),
+                json!("https://json-schema.org/draft/2020-12/schema"),
+            );
+            out.insert("title".into(), json!(title));
+            if let Value::Object(body) = schema {
+                out.extend(body);
+            }
+            if !defs.is_empty() {
+                out.insert("$defs".into(), Value::Object(defs));
+            }
+            Value::Object(out)
+        })
+    });
+    let index = FieldRecordType::ALL
+        .iter()
+        .position(|t| *t == record_type)
+        .unwrap_or(0);
+    &all[index]
+}
+
+/// Points every `#/components/schemas/X` reference at `#/$defs/X`, copying X (and what it
+/// refers to) into `defs`.
+fn inline_refs(value: &mut Value, components: &Value, defs: &mut Map<String, Value>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get_mut("$ref")
+                && let Some(name) = target.strip_prefix("#/components/schemas/")
+            {
+                let name = name.to_owned();
+                *target = format!("#/$defs/{name}");
+                if !defs.contains_key(&name) {
+                    defs.insert(name.clone(), Value::Null);
+                    let mut def = components[&name].clone();
+                    inline_refs(&mut def, components, defs);
+                    defs.insert(name, def);
+                }
+            }
+            for v in map.values_mut() {
+                inline_refs(v, components, defs);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                inline_refs(v, components, defs);
+            }
+        }
+        _ => {}
+    }
+}
