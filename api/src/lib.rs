@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod openapi;
 mod query_rules;
 pub mod rate_limit;
+mod record_schemas;
 mod reminders;
 pub mod routes;
 pub mod state;
@@ -43,9 +44,13 @@ pub fn serve(
     tokio::spawn(compact_phase_counts(state.clone()));
     let redirect_uri = docs_redirect_uri(state.oauth.keys.issuer());
     let data = web::Data::new(state);
+    let schemas = web::Data::new(record_schemas::RecordSchemas::from_document(
+        &openapi::document(),
+    ));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(schemas.clone())
             .wrap(ErrorHandlers::new().default_handler(middleware::problem_for_bare_errors))
             .wrap(actix_web::middleware::from_fn(query_rules::middleware))
             .wrap(actix_web::middleware::from_fn(middleware::not_modified))

@@ -1,8 +1,6 @@
 //! `/v1/fields`: the account's typed custom fields; `/v1/schema/{record_type}`: a record
 //! type's JSON Schema with them, for clients that build forms.
 
-use std::sync::OnceLock;
-
 use actix_web::{HttpResponse, web};
 use domain::FieldError;
 use domain::access::{Resource, Scope};
@@ -13,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{created, paging, path_id, record};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
+use crate::record_schemas::RecordSchemas;
 use crate::state::AppState;
 use crate::wire::fields::{FieldCreate, FieldList, FieldListQuery, FieldOut, FieldUpdate};
 
@@ -209,6 +208,7 @@ pub async fn delete(
 )]
 pub async fn schema(
     state: web::Data<AppState>,
+    bases: web::Data<RecordSchemas>,
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -226,7 +226,7 @@ pub async fn schema(
             required.push(Value::String(def.key.clone()));
         }
     }
-    let mut document = base_schema(record_type).clone();
+    let mut document = bases.of(record_type).clone();
     document["$id"] = Value::String(format!("/v1/schema/{}", record_type.as_str()));
     document["properties"]["custom_fields"] = json!({
         "type": "object",
@@ -245,72 +245,4 @@ pub async fn schema(
     Ok(HttpResponse::Ok()
         .content_type("application/schema+json")
         .json(document))
-}
-
-/// The create body of a record type as the spec describes it, made a standalone JSON Schema:
-/// the components it refers to copied under `$defs`. Built once.
-fn base_schema(record_type: FieldRecordType) -> &'static Value {
-    static SCHEMAS: OnceLock<[Value; 3]> = OnceLock::new();
-    let all = SCHEMAS.get_or_init(|| {
-        let document = crate::openapi::document();
-        let components = &document["components"]["schemas"];
-        FieldRecordType::ALL.map(|t| {
-            let (name, title) = match t {
-                FieldRecordType::Company => ("CompanyCreate", "Company"),
-                FieldRecordType::Contact => ("ContactCreate", "Contact"),
-                FieldRecordType::Project => ("ProjectCreate", "Project"),
-            };
-            let mut schema = components[name].clone();
-            let mut defs = Map::new();
-            inline_refs(&mut schema, components, &mut defs);
-            let mut out = Map::new();
-            out.insert(
-                "$schema".into(),
-                json!("https://json-schema.org/draft/2020-12/schema"),
-            );
-            out.insert("title".into(), json!(title));
-            if let Value::Object(body) = schema {
-                out.extend(body);
-            }
-            if !defs.is_empty() {
-                out.insert("$defs".into(), Value::Object(defs));
-            }
-            Value::Object(out)
-        })
-    });
-    let index = FieldRecordType::ALL
-        .iter()
-        .position(|t| *t == record_type)
-        .unwrap_or(0);
-    &all[index]
-}
-
-/// Points every `#/components/schemas/X` reference at `#/$defs/X`, copying X (and what it
-/// refers to) into `defs`.
-fn inline_refs(value: &mut Value, components: &Value, defs: &mut Map<String, Value>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get_mut("$ref")
-                && let Some(name) = target.strip_prefix("#/components/schemas/")
-            {
-                let name = name.to_owned();
-                *target = format!("#/$defs/{name}");
-                if !defs.contains_key(&name) {
-                    defs.insert(name.clone(), Value::Null);
-                    let mut def = components[&name].clone();
-                    inline_refs(&mut def, components, defs);
-                    defs.insert(name, def);
-                }
-            }
-            for v in map.values_mut() {
-                inline_refs(v, components, defs);
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                inline_refs(v, components, defs);
-            }
-        }
-        _ => {}
-    }
 }
