@@ -284,3 +284,15 @@ pub(crate) fn followable() -> Object {
         false,
     )
 }
+pub(crate) fn search_type() -> Object {
+    one_of(
+        domain::search::SearchType::ALL.iter().map(|t| t.as_str()),
+        false,
+    )
+}
+pub(crate) fn search_types() -> Array {
+    list_of(
+        domain::search::SearchType::ALL.iter().map(|t| t.as_str()),
+        domain::search::SearchType::ALL.len(),
+    )
+}
