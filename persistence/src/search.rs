@@ -154,7 +154,7 @@ pub fn search(conn: &mut DbConnection, request: &SearchRequest) -> Result<Hits, 
             }));
         }
     }
-    hits.sort_by(|a, b| a.position.cmp(&b.position));
+    hits.sort_by_key(|hit| hit.position);
     let next = (hits.len() > size).then(|| hits[size - 1].position);
     hits.truncate(size);
     Ok(Hits { items: hits, next })
