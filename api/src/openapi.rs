@@ -16,7 +16,7 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
-    import, me, meetings, oauth_clients, pipelines, posts, projects, tasks, tokens, users,
+    import, me, meetings, oauth_clients, pipelines, posts, projects, search, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -74,6 +74,7 @@ pub fn document() -> serde_json::Value {
         feed::contacts::show_subscription, feed::contacts::follow, feed::contacts::unfollow,
         feed::projects::show_subscription, feed::projects::follow, feed::projects::unfollow,
         import::companies, import::contacts, import::projects,
+        search::search,
         crate::routes::webhooks::list, crate::routes::webhooks::create,
         crate::routes::webhooks::show, crate::routes::webhooks::update,
         crate::routes::webhooks::delete, crate::routes::webhooks::test,
@@ -114,6 +115,7 @@ pub fn document() -> serde_json::Value {
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
         wire::events::EventDataOut, wire::merges::MergeRequest,
         wire::feed::FeedList, wire::feed::SubscriptionOut,
+        wire::search::SearchResults, wire::search::SearchHitOut,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,
@@ -134,6 +136,7 @@ pub fn document() -> serde_json::Value {
         (name = "pipelines", description = "Pipelines, phases, the board, follow-ups and stats"),
         (name = "oauth", description = "OAuth 2 client apps registered by account admins"),
         (name = "feed", description = "The news feed, each record's timeline, and following records"),
+        (name = "search", description = "One search across companies, contacts, projects, enquiries, tasks and meetings"),
         (name = "events", description = "The events feed: every change, for polling integrations"),
         (name = "webhooks", description = "Webhook subscriptions (REST hooks), test pings and the delivery log; the document's `webhooks` section shows what Clientline POSTs to a subscription's target, one entry per event type"),
         (name = "health", description = "Liveness and readiness"),

@@ -34,6 +34,7 @@ mod record;
 mod references;
 pub mod reminders;
 pub mod schema;
+pub mod search;
 pub mod secrets;
 pub mod seed;
 pub mod signing_keys;

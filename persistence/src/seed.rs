@@ -23,7 +23,9 @@ pub struct Seeded {
 
 /// Adds `count` companies to `pipeline_id` of `account_id`, round-robin over its phases in
 /// order, each with one contact and one history row; then refreshes the planner's statistics.
-/// Companies are named `Seed company <n>` with domain `seed<n>.example`, in `Industry <n % 20>`;
+/// Companies are named `Seed company <n>` with domain `seed<n>.example` and phone
+/// `+44 20 <70000000 + n>`, in `Industry <n % 20>`; contacts `Person Seed<n>`, with email
+/// `person<n>@seed<n>.example` and phone `+1 415 <5000000 + n>` (what search finds them by);
 /// every tenth is owned by the account's first user and tagged `vip`, every twentieth has a
 /// follow-up due, so that each list filter has something to find.
 pub fn companies(
@@ -297,10 +299,11 @@ CREATE TEMPORARY TABLE seed_phases AS
     FROM phases WHERE account_id = {account} AND pipeline_id = {pipeline};
 CREATE TEMPORARY TABLE seed_numbers AS {numbers};
 CREATE TEMPORARY TABLE seed_base AS SELECT COALESCE(MAX(id), 0) AS base FROM companies;
-INSERT INTO companies (id, account_id, name, domain, industry, size_band, tags, custom_fields,
-        show_in_pipeline, version, created_at, updated_at, pipeline_id, phase_id,
+INSERT INTO companies (id, account_id, name, domain, phone, industry, size_band, tags,
+        custom_fields, show_in_pipeline, version, created_at, updated_at, pipeline_id, phase_id,
         relationship_status, phase_entered_at, owner_id, follow_up_due_at)
     SELECT b.base + g.n, {account}, 'Seed company ' || g.n, 'seed' || g.n || '.example',
+        '+44 20 ' || (70000000 + g.n),
         'Industry ' || (g.n % 20), '11-50',
         CASE WHEN g.n % 10 = 0 THEN '[\"vip\"]' ELSE '[]' END, '{}', TRUE, 1, {ts}, {ts},
         {pipeline}, p.id, p.status, {ts},
@@ -313,10 +316,10 @@ INSERT INTO company_tags (company_id, account_id, tag)
     SELECT b.base + g.n, {account}, 'vip' FROM seed_numbers g CROSS JOIN seed_base b
     WHERE g.n % 10 = 0 ORDER BY g.n;
 INSERT INTO contacts (account_id, first_name, last_name, full_name, email, email_normalized,
-        company_id, tags, custom_fields, version, created_at, updated_at)
+        phone, company_id, tags, custom_fields, version, created_at, updated_at)
     SELECT {account}, 'Person', 'Seed' || g.n, 'Person Seed' || g.n,
         'person' || g.n || '@seed' || g.n || '.example',
-        'person' || g.n || '@seed' || g.n || '.example',
+        'person' || g.n || '@seed' || g.n || '.example', '+1 415 ' || (5000000 + g.n),
         b.base + g.n, '[]', '{}', 1, {ts}, {ts}
     FROM seed_numbers g CROSS JOIN seed_base b ORDER BY g.n;
 INSERT INTO company_transitions (account_id, company_id, from_pipeline_id, to_pipeline_id,

@@ -18,6 +18,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod search;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/schema/{record_type}").route(web::get().to(fields::schema)),
                 )
+                .configure(search::configure)
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))
                 .service(web::resource("/me/calendar.ics").route(web::get().to(calendar::show)))

@@ -22,6 +22,7 @@ pub mod pipelines;
 pub mod posts;
 pub mod projects;
 mod schema;
+pub mod search;
 mod strict_json;
 pub mod tasks;
 pub mod tokens;

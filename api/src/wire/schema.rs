@@ -306,3 +306,15 @@ pub(crate) fn field_type() -> Object {
         false,
     )
 }
+pub(crate) fn search_type() -> Object {
+    one_of(
+        domain::search::SearchType::ALL.iter().map(|t| t.as_str()),
+        false,
+    )
+}
+pub(crate) fn search_types() -> Array {
+    list_of(
+        domain::search::SearchType::ALL.iter().map(|t| t.as_str()),
+        domain::search::SearchType::ALL.len(),
+    )
+}

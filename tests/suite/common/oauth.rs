@@ -1054,13 +1054,29 @@ fn names(conn: &mut DbConnection, sql: &str) -> Vec<String> {
     rows.into_iter().map(|r| r.name).collect()
 }
 
+#[derive(QueryableByName)]
+struct BytesCell {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
+    value: Option<Vec<u8>>,
+}
+
+/// The cells `sql` selects as `value`. SQLite's are read as bytes, decoded lossily: the search
+/// indexes' tables (FTS5) hold binary blobs, where a secret in clear would still show.
 fn cells(conn: &mut DbConnection, sql: &str) -> Vec<String> {
-    let rows: Vec<Cell> = match conn {
-        DbConnection::Postgresql(pg) => diesel::sql_query(sql).load(pg),
-        DbConnection::Sqlite(lite) => diesel::sql_query(sql).load(lite),
+    match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query(sql)
+            .load::<Cell>(pg)
+            .map(|rows| rows.into_iter().filter_map(|r| r.value).collect()),
+        DbConnection::Sqlite(lite) => diesel::sql_query(sql.replace(" AS TEXT)", " AS BLOB)"))
+            .load::<BytesCell>(lite)
+            .map(|rows| {
+                rows.into_iter()
+                    .filter_map(|r| r.value)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .collect()
+            }),
     }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    rows.into_iter().filter_map(|r| r.value).collect()
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// The database's tables.

@@ -1,0 +1,11 @@
+DROP INDEX companies_search;
+DROP INDEX companies_search_phone;
+DROP INDEX contacts_search;
+DROP INDEX contacts_search_phone;
+DROP INDEX projects_search;
+DROP INDEX enquiries_search;
+DROP INDEX enquiries_search_phone;
+DROP INDEX tasks_search;
+DROP INDEX meetings_search;
+DROP FUNCTION search_digits(TEXT);
+DROP FUNCTION search_fold(TEXT);
