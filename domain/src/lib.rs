@@ -57,6 +57,7 @@ pub mod company;
 pub mod contact;
 pub mod enquiry;
 pub mod event;
+pub mod filter;
 pub mod feed;
 pub mod idempotency;
 pub mod links;
