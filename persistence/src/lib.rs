@@ -12,6 +12,7 @@ pub mod contacts;
 mod delivery_queue;
 pub mod enquiries;
 mod error;
+mod filter;
 pub mod events;
 pub mod feed;
 pub mod idempotency;
