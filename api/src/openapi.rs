@@ -16,7 +16,7 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, follow_ups, health, import, me,
-    meetings, oauth_clients, pipelines, posts, projects, tasks, tokens, users,
+    meetings, oauth_clients, pipelines, posts, projects, query, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -73,6 +73,7 @@ pub fn document() -> serde_json::Value {
         feed::contacts::show_subscription, feed::contacts::follow, feed::contacts::unfollow,
         feed::projects::show_subscription, feed::projects::follow, feed::projects::unfollow,
         import::companies, import::contacts, import::projects,
+        query::companies, query::contacts, query::projects,
         crate::routes::webhooks::list, crate::routes::webhooks::create,
         crate::routes::webhooks::show, crate::routes::webhooks::update,
         crate::routes::webhooks::delete, crate::routes::webhooks::test,
@@ -112,6 +113,7 @@ pub fn document() -> serde_json::Value {
         wire::events::EventOut, wire::events::EventList, wire::events::EventActorOut, wire::events::EventRecordOut,
         wire::events::EventDataOut, wire::merges::MergeRequest,
         wire::feed::FeedList, wire::feed::SubscriptionOut,
+        wire::query::Filter, wire::query::CompanyQuery, wire::query::ContactQuery, wire::query::ProjectQuery,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,

@@ -20,6 +20,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod query;
 mod schema;
 mod strict_json;
 pub mod tasks;
