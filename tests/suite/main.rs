@@ -32,6 +32,7 @@ mod posts;
 mod project_engine;
 mod project_pipelines;
 mod projects;
+mod query;
 mod reminders;
 mod secrets;
 mod tasks;
