@@ -341,7 +341,7 @@ fn compare_double(column: &str, test: &Test, out: &mut FilterSql) -> Result<(), 
             out.list(list.iter().map(double).collect::<Result<_, _>>()?);
         }
         Test::Range { from, to } => {
-            range(column, from, to, out, |b| double(&b.value).map(Some))?;
+            range(column, from, to, out, |b| double(b.value).map(Some))?;
         }
         other => return Err(unplaced(&format!("numbers cannot test {other:?}"))),
     }
@@ -589,9 +589,16 @@ mod tests {
     #[test]
     fn whole_number_bounds_round_the_right_way() {
         let at = |value: &Scalar, inclusive, lower| {
-            bound_value(Storage::Int { scale: 0 }, &BoundAt { value, inclusive, lower })
-                .ok()
-                .flatten()
+            bound_value(
+                Storage::Int { scale: 0 },
+                &BoundAt {
+                    value,
+                    inclusive,
+                    lower,
+                },
+            )
+            .ok()
+            .flatten()
         };
         let n = Scalar::Number(2.5);
         assert_eq!(at(&n, false, true), Some(Value::BigInt(2))); // > 2.5: > 2

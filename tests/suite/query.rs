@@ -41,7 +41,9 @@ async fn companies_matching(app: &TestApp, filter: Value) -> Vec<String> {
 
 /// Three companies that differ in every kind of field.
 async fn three_companies(app: &TestApp) -> (i64, i64, i64) {
-    let (owner, _) = app.member("owner@acme.test", "member", &["companies:read"]).await;
+    let (owner, _) = app
+        .member("owner@acme.test", "member", &["companies:read"])
+        .await;
     let acme = app
         .post(
             "/v1/companies",
@@ -70,18 +72,46 @@ async fn text_fields_take_each_of_their_ops() {
     let app = spawn_app().await;
     three_companies(&app).await;
     let cases = [
-        (json!({"field": "industry", "op": "eq", "value": "Energy"}), vec!["Globex"]),
+        (
+            json!({"field": "industry", "op": "eq", "value": "Energy"}),
+            vec!["Globex"],
+        ),
         // `neq` includes the records without a value.
-        (json!({"field": "industry", "op": "neq", "value": "Energy"}), vec!["Acme Ltd", "initech"]),
-        (json!({"field": "industry", "op": "in", "value": ["Energy", "Engineering"]}), vec!["Acme Ltd", "Globex"]),
-        (json!({"field": "name", "op": "contains", "value": "EX"}), vec!["Globex"]),
-        (json!({"field": "name", "op": "starts_with", "value": "INI"}), vec!["initech"]),
-        (json!({"field": "name", "op": "contains", "value": "%"}), vec![]),
-        (json!({"field": "industry", "op": "is_null", "value": true}), vec!["initech"]),
-        (json!({"field": "domain", "op": "is_null", "value": false}), vec!["Acme Ltd"]),
+        (
+            json!({"field": "industry", "op": "neq", "value": "Energy"}),
+            vec!["Acme Ltd", "initech"],
+        ),
+        (
+            json!({"field": "industry", "op": "in", "value": ["Energy", "Engineering"]}),
+            vec!["Acme Ltd", "Globex"],
+        ),
+        (
+            json!({"field": "name", "op": "contains", "value": "EX"}),
+            vec!["Globex"],
+        ),
+        (
+            json!({"field": "name", "op": "starts_with", "value": "INI"}),
+            vec!["initech"],
+        ),
+        (
+            json!({"field": "name", "op": "contains", "value": "%"}),
+            vec![],
+        ),
+        (
+            json!({"field": "industry", "op": "is_null", "value": true}),
+            vec!["initech"],
+        ),
+        (
+            json!({"field": "domain", "op": "is_null", "value": false}),
+            vec!["Acme Ltd"],
+        ),
     ];
     for (filter, expected) in cases {
-        assert_eq!(companies_matching(&app, filter.clone()).await, expected, "{filter}");
+        assert_eq!(
+            companies_matching(&app, filter.clone()).await,
+            expected,
+            "{filter}"
+        );
     }
 }
 
@@ -91,21 +121,61 @@ async fn choice_id_boolean_and_tags_fields_take_their_ops() {
     let (acme, globex, _) = three_companies(&app).await;
     let owner = app.get(&format!("/v1/companies/{acme}")).await.body["owner_id"].clone();
     let cases = [
-        (json!({"field": "size_band", "op": "eq", "value": "51-200"}), vec!["Globex"]),
-        (json!({"field": "size_band", "op": "in", "value": ["11-50", "51-200"]}), vec!["Acme Ltd", "Globex"]),
-        (json!({"field": "relationship_status", "op": "eq", "value": "not_set"}), vec!["Acme Ltd", "Globex", "initech"]),
-        (json!({"field": "owner_id", "op": "eq", "value": owner}), vec!["Acme Ltd"]),
-        (json!({"field": "owner_id", "op": "is_null", "value": true}), vec!["Globex", "initech"]),
-        (json!({"field": "id", "op": "in", "value": [acme, globex]}), vec!["Acme Ltd", "Globex"]),
-        (json!({"field": "show_in_pipeline", "op": "eq", "value": false}), vec!["Globex"]),
-        (json!({"field": "show_in_pipeline", "op": "neq", "value": false}), vec!["Acme Ltd", "initech"]),
-        (json!({"field": "tags", "op": "contains", "value": "vip"}), vec!["Acme Ltd"]),
-        (json!({"field": "tags", "op": "in", "value": ["emea", "apac"]}), vec!["Acme Ltd", "Globex"]),
-        (json!({"field": "tags", "op": "is_null", "value": true}), vec!["initech"]),
-        (json!({"field": "tags", "op": "is_null", "value": false}), vec!["Acme Ltd", "Globex"]),
+        (
+            json!({"field": "size_band", "op": "eq", "value": "51-200"}),
+            vec!["Globex"],
+        ),
+        (
+            json!({"field": "size_band", "op": "in", "value": ["11-50", "51-200"]}),
+            vec!["Acme Ltd", "Globex"],
+        ),
+        (
+            json!({"field": "relationship_status", "op": "eq", "value": "not_set"}),
+            vec!["Acme Ltd", "Globex", "initech"],
+        ),
+        (
+            json!({"field": "owner_id", "op": "eq", "value": owner}),
+            vec!["Acme Ltd"],
+        ),
+        (
+            json!({"field": "owner_id", "op": "is_null", "value": true}),
+            vec!["Globex", "initech"],
+        ),
+        (
+            json!({"field": "id", "op": "in", "value": [acme, globex]}),
+            vec!["Acme Ltd", "Globex"],
+        ),
+        (
+            json!({"field": "show_in_pipeline", "op": "eq", "value": false}),
+            vec!["Globex"],
+        ),
+        (
+            json!({"field": "show_in_pipeline", "op": "neq", "value": false}),
+            vec!["Acme Ltd", "initech"],
+        ),
+        (
+            json!({"field": "tags", "op": "contains", "value": "vip"}),
+            vec!["Acme Ltd"],
+        ),
+        (
+            json!({"field": "tags", "op": "in", "value": ["emea", "apac"]}),
+            vec!["Acme Ltd", "Globex"],
+        ),
+        (
+            json!({"field": "tags", "op": "is_null", "value": true}),
+            vec!["initech"],
+        ),
+        (
+            json!({"field": "tags", "op": "is_null", "value": false}),
+            vec!["Acme Ltd", "Globex"],
+        ),
     ];
     for (filter, expected) in cases {
-        assert_eq!(companies_matching(&app, filter.clone()).await, expected, "{filter}");
+        assert_eq!(
+            companies_matching(&app, filter.clone()).await,
+            expected,
+            "{filter}"
+        );
     }
 }
 
@@ -120,7 +190,10 @@ async fn and_or_not_nest() {
         ]},
         {"field": "name", "op": "eq", "value": "initech"},
     ]});
-    assert_eq!(companies_matching(&app, filter).await, ["Globex", "initech"]);
+    assert_eq!(
+        companies_matching(&app, filter).await,
+        ["Globex", "initech"]
+    );
     let filter = json!({"not": {"or": [
         {"field": "industry", "op": "eq", "value": "Energy"},
         {"field": "size_band", "op": "eq", "value": "11-50"},
@@ -149,28 +222,79 @@ async fn numbers_dates_and_relative_dates() {
         let app = &app;
         async move {
             let answer = app
-                .post("/v1/projects/query", json!({"filter": filter, "sort": "name"}))
+                .post(
+                    "/v1/projects/query",
+                    json!({"filter": filter, "sort": "name"}),
+                )
                 .await;
             names(&answer)
         }
     };
     let cases = [
-        (json!({"field": "value", "op": "gt", "value": 999.99}), vec!["Medium"]),
-        (json!({"field": "value", "op": "gte", "value": "999.99"}), vec!["Medium", "Small"]),
-        (json!({"field": "value", "op": "lt", "value": 1000}), vec!["Small"]),
-        (json!({"field": "value", "op": "eq", "value": 12500.5}), vec!["Medium"]),
-        (json!({"field": "value", "op": "eq", "value": 12500.50001}), vec![]),
-        (json!({"field": "value", "op": "between", "value": [500, 13000]}), vec!["Medium", "Small"]),
-        (json!({"field": "value", "op": "is_null", "value": true}), vec!["Unvalued"]),
-        (json!({"field": "expected_finish_date", "op": "eq", "value": "today"}), vec!["Small", "Unvalued"]),
-        (json!({"field": "expected_finish_date", "op": "eq", "value": in_40_days.to_string()}), vec!["Medium"]),
-        (json!({"field": "expected_finish_date", "op": "gt", "value": "next_30_days"}), vec!["Medium"]),
-        (json!({"field": "expected_finish_date", "op": "neq", "value": "last_7_days"}), vec!["Medium"]),
-        (json!({"field": "created_at", "op": "eq", "value": "today"}), vec!["Medium", "Small", "Unvalued"]),
-        (json!({"field": "created_at", "op": "lte", "value": "yesterday"}), vec![]),
-        (json!({"field": "created_at", "op": "between", "value": ["last_7_days", "next_7_days"]}), vec!["Medium", "Small", "Unvalued"]),
-        (json!({"field": "created_at", "op": "gt", "value": Utc::now().checked_add_days(Days::new(1)).unwrap_or_default().to_rfc3339()}), vec![]),
-        (json!({"field": "state", "op": "in", "value": ["proposed", "not_set"]}), vec!["Medium", "Small", "Unvalued"]),
+        (
+            json!({"field": "value", "op": "gt", "value": 999.99}),
+            vec!["Medium"],
+        ),
+        (
+            json!({"field": "value", "op": "gte", "value": "999.99"}),
+            vec!["Medium", "Small"],
+        ),
+        (
+            json!({"field": "value", "op": "lt", "value": 1000}),
+            vec!["Small"],
+        ),
+        (
+            json!({"field": "value", "op": "eq", "value": 12500.5}),
+            vec!["Medium"],
+        ),
+        (
+            json!({"field": "value", "op": "eq", "value": 12500.50001}),
+            vec![],
+        ),
+        (
+            json!({"field": "value", "op": "between", "value": [500, 13000]}),
+            vec!["Medium", "Small"],
+        ),
+        (
+            json!({"field": "value", "op": "is_null", "value": true}),
+            vec!["Unvalued"],
+        ),
+        (
+            json!({"field": "expected_finish_date", "op": "eq", "value": "today"}),
+            vec!["Small", "Unvalued"],
+        ),
+        (
+            json!({"field": "expected_finish_date", "op": "eq", "value": in_40_days.to_string()}),
+            vec!["Medium"],
+        ),
+        (
+            json!({"field": "expected_finish_date", "op": "gt", "value": "next_30_days"}),
+            vec!["Medium"],
+        ),
+        (
+            json!({"field": "expected_finish_date", "op": "neq", "value": "last_7_days"}),
+            vec!["Medium"],
+        ),
+        (
+            json!({"field": "created_at", "op": "eq", "value": "today"}),
+            vec!["Medium", "Small", "Unvalued"],
+        ),
+        (
+            json!({"field": "created_at", "op": "lte", "value": "yesterday"}),
+            vec![],
+        ),
+        (
+            json!({"field": "created_at", "op": "between", "value": ["last_7_days", "next_7_days"]}),
+            vec!["Medium", "Small", "Unvalued"],
+        ),
+        (
+            json!({"field": "created_at", "op": "gt", "value": Utc::now().checked_add_days(Days::new(1)).unwrap_or_default().to_rfc3339()}),
+            vec![],
+        ),
+        (
+            json!({"field": "state", "op": "in", "value": ["proposed", "not_set"]}),
+            vec!["Medium", "Small", "Unvalued"],
+        ),
     ];
     for (filter, expected) in cases {
         assert_eq!(projects(filter.clone()).await, expected, "{filter}");
@@ -197,8 +321,11 @@ async fn contacts_are_queried_by_their_own_fields() {
         let app = &app;
         async move {
             names(
-                &app.post("/v1/contacts/query", json!({"filter": filter, "sort": "name"}))
-                    .await,
+                &app.post(
+                    "/v1/contacts/query",
+                    json!({"filter": filter, "sort": "name"}),
+                )
+                .await,
             )
         }
     };
@@ -255,14 +382,42 @@ async fn limits_and_wrong_kinds_are_refused_with_their_path() {
     assert_eq!(answer.body["errors"][0]["code"], "too_long");
 
     for (filter, path, code) in [
-        (json!({"and": [{"field": "name", "op": "eq", "value": "a"}, {"field": "name", "op": "gt", "value": "b"}]}), "filter.and[1].op", "invalid_op"),
-        (json!({"field": "show_in_pipeline", "op": "eq", "value": "yes"}), "filter.value", "invalid_value"),
-        (json!({"field": "size_band", "op": "eq", "value": "huge"}), "filter.value", "invalid_choice"),
-        (json!({"field": "created_at", "op": "gt", "value": "someday"}), "filter.value", "invalid_value"),
-        (json!({"field": "vat_number", "op": "eq", "value": "1"}), "filter.field", "unknown_field"),
+        (
+            json!({"and": [{"field": "name", "op": "eq", "value": "a"}, {"field": "name", "op": "gt", "value": "b"}]}),
+            "filter.and[1].op",
+            "invalid_op",
+        ),
+        (
+            json!({"field": "show_in_pipeline", "op": "eq", "value": "yes"}),
+            "filter.value",
+            "invalid_value",
+        ),
+        (
+            json!({"field": "size_band", "op": "eq", "value": "huge"}),
+            "filter.value",
+            "invalid_choice",
+        ),
+        (
+            json!({"field": "created_at", "op": "gt", "value": "someday"}),
+            "filter.value",
+            "invalid_value",
+        ),
+        (
+            json!({"field": "vat_number", "op": "eq", "value": "1"}),
+            "filter.field",
+            "unknown_field",
+        ),
         // No custom field is defined yet: each is unknown.
-        (json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"}), "filter.field", "unknown_field"),
-        (json!({"or": {"field": "name"}}), "filter.or", "invalid_filter"),
+        (
+            json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"}),
+            "filter.field",
+            "unknown_field",
+        ),
+        (
+            json!({"or": {"field": "name"}}),
+            "filter.or",
+            "invalid_filter",
+        ),
     ] {
         let answer = refused(json!({ "filter": filter })).await;
         answer.assert_problem(422, "validation_failed");
@@ -319,7 +474,10 @@ async fn another_accounts_records_never_match_and_scopes_are_checked() {
         ["Ours"]
     );
     assert_eq!(
-        names(&app.post_as(&theirs, "/v1/companies/query", everything.clone()).await),
+        names(
+            &app.post_as(&theirs, "/v1/companies/query", everything.clone())
+                .await
+        ),
         ["Theirs"]
     );
     let (_, contacts_only) = app
@@ -339,7 +497,10 @@ async fn another_accounts_records_never_match_and_scopes_are_checked() {
         .member("viewer@acme.test", "viewer", &["companies:read"])
         .await;
     assert_eq!(
-        names(&app.post_as(&reader, "/v1/companies/query", everything).await),
+        names(
+            &app.post_as(&reader, "/v1/companies/query", everything)
+                .await
+        ),
         ["Ours"],
         "a viewer with the read scope queries"
     );
@@ -459,25 +620,70 @@ async fn the_custom_value_index_follows_create_patch_import_and_delete() {
         )
         .await;
     assert_eq!(answer.status.as_u16(), 200, "{}", answer.body);
-    assert_eq!(matching_custom(&app, json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"})), ["Created", "Imported"]);
+    assert_eq!(
+        matching_custom(
+            &app,
+            json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"})
+        ),
+        ["Created", "Imported"]
+    );
 
     let cases = [
-        (json!({"field": "custom_fields.tier", "op": "neq", "value": "gold"}), vec!["Patched"]),
-        (json!({"field": "custom_fields.tier", "op": "in", "value": ["silver", "bronze"]}), vec!["Patched"]),
-        (json!({"field": "custom_fields.tier", "op": "starts_with", "value": "GO"}), vec!["Created", "Imported"]),
-        (json!({"field": "custom_fields.seats", "op": "gt", "value": 12}), vec!["Imported"]),
-        (json!({"field": "custom_fields.seats", "op": "between", "value": [1, 12]}), vec!["Created"]),
-        (json!({"field": "custom_fields.seats", "op": "is_null", "value": true}), vec!["Patched"]),
-        (json!({"field": "custom_fields.budget", "op": "gte", "value": "12500.5"}), vec!["Created"]),
-        (json!({"field": "custom_fields.regions", "op": "contains", "value": "apac"}), vec!["Created"]),
-        (json!({"field": "custom_fields.regions", "op": "in", "value": ["emea", "latam"]}), vec!["Created"]),
-        (json!({"field": "custom_fields.active", "op": "eq", "value": true}), vec!["Created"]),
-        (json!({"field": "custom_fields.renewal", "op": "lt", "value": "2027-03-02"}), vec!["Created"]),
-        (json!({"field": "custom_fields.renewal", "op": "eq", "value": "this_year"}), vec![]),
-        (json!({"and": [
-            {"field": "custom_fields.tier", "op": "eq", "value": "gold"},
-            {"not": {"field": "custom_fields.seats", "op": "lt", "value": 100}},
-        ]}), vec!["Imported"]),
+        (
+            json!({"field": "custom_fields.tier", "op": "neq", "value": "gold"}),
+            vec!["Patched"],
+        ),
+        (
+            json!({"field": "custom_fields.tier", "op": "in", "value": ["silver", "bronze"]}),
+            vec!["Patched"],
+        ),
+        (
+            json!({"field": "custom_fields.tier", "op": "starts_with", "value": "GO"}),
+            vec!["Created", "Imported"],
+        ),
+        (
+            json!({"field": "custom_fields.seats", "op": "gt", "value": 12}),
+            vec!["Imported"],
+        ),
+        (
+            json!({"field": "custom_fields.seats", "op": "between", "value": [1, 12]}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.seats", "op": "is_null", "value": true}),
+            vec!["Patched"],
+        ),
+        (
+            json!({"field": "custom_fields.budget", "op": "gte", "value": "12500.5"}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.regions", "op": "contains", "value": "apac"}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.regions", "op": "in", "value": ["emea", "latam"]}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.active", "op": "eq", "value": true}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.renewal", "op": "lt", "value": "2027-03-02"}),
+            vec!["Created"],
+        ),
+        (
+            json!({"field": "custom_fields.renewal", "op": "eq", "value": "this_year"}),
+            vec![],
+        ),
+        (
+            json!({"and": [
+                {"field": "custom_fields.tier", "op": "eq", "value": "gold"},
+                {"not": {"field": "custom_fields.seats", "op": "lt", "value": 100}},
+            ]}),
+            vec!["Imported"],
+        ),
     ];
     for (filter, expected) in cases {
         assert_eq!(matching_custom(&app, filter.clone()), expected, "{filter}");
@@ -492,7 +698,10 @@ async fn the_custom_value_index_follows_create_patch_import_and_delete() {
     )
     .await;
     assert_eq!(
-        matching_custom(&app, json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"})),
+        matching_custom(
+            &app,
+            json!({"field": "custom_fields.tier", "op": "eq", "value": "gold"})
+        ),
         ["Created", "Imported"]
     );
     // Delete.

@@ -26,7 +26,10 @@ pub fn builtin_fields(target: Target) -> Vec<(&'static str, FieldKind)> {
             ("email", Text),
             ("phone", Text),
             ("industry", Text),
-            ("size_band", choice(SizeBand::ALL.iter().map(|b| b.as_str()))),
+            (
+                "size_band",
+                choice(SizeBand::ALL.iter().map(|b| b.as_str())),
+            ),
             ("address", Text),
             ("description", Text),
             ("owner_id", Id),

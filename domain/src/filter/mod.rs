@@ -107,9 +107,7 @@ impl FieldKind {
         match self {
             FieldKind::Text => &[Eq, Neq, In, Contains, StartsWith, IsNull],
             FieldKind::Number => &[Eq, Neq, In, Gt, Gte, Lt, Lte, Between, IsNull],
-            FieldKind::Date | FieldKind::DateTime => {
-                &[Eq, Neq, Gt, Gte, Lt, Lte, Between, IsNull]
-            }
+            FieldKind::Date | FieldKind::DateTime => &[Eq, Neq, Gt, Gte, Lt, Lte, Between, IsNull],
             FieldKind::Boolean => &[Eq, Neq, IsNull],
             FieldKind::Id | FieldKind::Choice(_) => &[Eq, Neq, In, IsNull],
             FieldKind::Tags => &[Contains, In, IsNull],

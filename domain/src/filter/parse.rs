@@ -6,8 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Bound, CUSTOM_PREFIX, Condition, Field, FieldKind, Filter, MAX_CONDITIONS, MAX_DEPTH,
-    MAX_IN_VALUES, MAX_STRING_CHARS, Node, Op, RelativeDate, Scalar, Target, Test,
-    builtin_field,
+    MAX_IN_VALUES, MAX_STRING_CHARS, Node, Op, RelativeDate, Scalar, Target, Test, builtin_field,
 };
 use crate::{FieldError, Invalid};
 
@@ -67,8 +66,7 @@ impl Span {
     }
 }
 
-const SHAPE: &str =
-    "must be an object: {\"and\": [..]}, {\"or\": [..]}, {\"not\": {..}} or {\"field\", \"op\", \"value\"}";
+const SHAPE: &str = "must be an object: {\"and\": [..]}, {\"or\": [..]}, {\"not\": {..}} or {\"field\", \"op\", \"value\"}";
 
 impl Parser<'_> {
     fn error(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
@@ -119,7 +117,11 @@ impl Parser<'_> {
 
     fn list(&mut self, raw: &Value, path: &str, depth: usize) -> Option<Vec<Node>> {
         let Some(items) = raw.as_array().filter(|a| !a.is_empty()) else {
-            self.error(path, "invalid_filter", "must be a non-empty array of filters");
+            self.error(
+                path,
+                "invalid_filter",
+                "must be a non-empty array of filters",
+            );
             return None;
         };
         let mut nodes = Vec::with_capacity(items.len());
@@ -327,7 +329,11 @@ impl Parser<'_> {
         };
         match exactly {
             Some(n) if items.len() != n => {
-                self.error(path, "invalid_value", format!("must hold exactly {n} values"));
+                self.error(
+                    path,
+                    "invalid_value",
+                    format!("must hold exactly {n} values"),
+                );
                 None
             }
             None if items.is_empty() => {
@@ -445,9 +451,7 @@ impl Parser<'_> {
             );
             return None;
         };
-        if timed
-            && let Ok(time) = DateTime::parse_from_rfc3339(text)
-        {
+        if timed && let Ok(time) = DateTime::parse_from_rfc3339(text) {
             let time = time.with_timezone(&Utc);
             if !(1..=9999).contains(&time.year()) {
                 self.error(path, "out_of_range", "must be between the years 1 and 9999");

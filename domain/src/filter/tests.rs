@@ -13,7 +13,10 @@ fn now() -> DateTime<Utc> {
 
 fn custom(key: &str) -> Option<FieldKind> {
     match key {
-        "tier" => Some(FieldKind::Choice(Some(vec!["gold".into(), "silver".into()]))),
+        "tier" => Some(FieldKind::Choice(Some(vec![
+            "gold".into(),
+            "silver".into(),
+        ]))),
         "budget" => Some(FieldKind::Number),
         "renewal" => Some(FieldKind::Date),
         "regions" => Some(FieldKind::Tags),
@@ -172,7 +175,10 @@ fn values_must_fit_the_kind() {
         ("custom_fields.tier", "eq", json!("bronze")),
     ] {
         let invalid = refused(json!({"field": field, "op": op, "value": value}));
-        assert!(first(&invalid).0.starts_with("filter.value"), "{field} {op}: {invalid}");
+        assert!(
+            first(&invalid).0.starts_with("filter.value"),
+            "{field} {op}: {invalid}"
+        );
     }
     for (field, op) in [
         ("tags", "eq"),

@@ -390,9 +390,7 @@ pub(crate) const FILTER_COLUMNS: Columns = Columns {
             "expected_start_date" => plain(column_name!(projects.expected_start_date), Date),
             "expected_duration" => plain(column_name!(projects.expected_duration), Text),
             "expected_finish_date" => plain(column_name!(projects.expected_finish_date), Date),
-            "proposal_received_date" => {
-                plain(column_name!(projects.proposal_received_date), Date)
-            }
+            "proposal_received_date" => plain(column_name!(projects.proposal_received_date), Date),
             "proposal_due_date" => plain(column_name!(projects.proposal_due_date), Date),
             "start_date" => plain(column_name!(projects.start_date), Date),
             "end_date" => plain(column_name!(projects.end_date), Date),
