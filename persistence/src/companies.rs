@@ -789,3 +789,11 @@ fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company
         .map(Company::from)
         .ok_or(StoreError::NotFound)
 }
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
+}

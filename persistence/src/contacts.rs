@@ -758,3 +758,11 @@ pub(crate) fn unlink_company(
     let after = get_many(conn, account_id, &linked)?;
     Ok(updated_events(outbox, &before, &after))
 }
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
+}

@@ -1178,3 +1178,11 @@ pub(crate) fn read_totals(column: Option<&str>) -> Result<ProjectTotals, StoreEr
     totals.won_value = won;
     Ok(totals)
 }
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
+}
