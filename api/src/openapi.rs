@@ -16,7 +16,8 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
-    import, me, meetings, oauth_clients, pipelines, posts, projects, search, tasks, tokens, users,
+    import, me, meetings, oauth_clients, pipelines, posts, projects, query, search, tasks, tokens,
+    users,
 };
 use crate::wire;
 
@@ -75,6 +76,7 @@ pub fn document() -> serde_json::Value {
         feed::projects::show_subscription, feed::projects::follow, feed::projects::unfollow,
         import::companies, import::contacts, import::projects,
         search::search,
+        query::companies, query::contacts, query::projects,
         crate::routes::webhooks::list, crate::routes::webhooks::create,
         crate::routes::webhooks::show, crate::routes::webhooks::update,
         crate::routes::webhooks::delete, crate::routes::webhooks::test,
@@ -116,6 +118,7 @@ pub fn document() -> serde_json::Value {
         wire::events::EventDataOut, wire::merges::MergeRequest,
         wire::feed::FeedList, wire::feed::SubscriptionOut,
         wire::search::SearchResults, wire::search::SearchHitOut,
+        wire::query::Filter, wire::query::CompanyQuery, wire::query::ContactQuery, wire::query::ProjectQuery,
         wire::import::ImportReport, wire::import::ImportRowOut, wire::import::ImportProblem,
         wire::webhooks::WebhookOut, wire::webhooks::WebhookWithSecretOut, wire::webhooks::WebhookList,
         wire::webhooks::WebhookCreate, wire::webhooks::WebhookUpdate, wire::webhooks::DeliveryOut, wire::webhooks::DeliveryList,

@@ -735,6 +735,57 @@ pub fn parse_currency(raw: &str) -> Result<String, ValueError> {
     Currency::parse(raw).map(|c| c.as_str().to_owned())
 }
 
+impl FieldRecordType {
+    /// The record type a filter of the filter language speaks of.
+    pub fn of_target(target: crate::filter::Target) -> Self {
+        use crate::filter::Target;
+        match target {
+            Target::Company => FieldRecordType::Company,
+            Target::Contact => FieldRecordType::Contact,
+            Target::Project => FieldRecordType::Project,
+        }
+    }
+}
+
+/// What the filter language compares a custom field's values as.
+pub fn filter_kind(spec: &FieldSpec) -> crate::filter::FieldKind {
+    use crate::filter::FieldKind;
+    match spec.field_type {
+        FieldType::Text
+        | FieldType::LongText
+        | FieldType::Url
+        | FieldType::Email
+        | FieldType::Phone => FieldKind::Text,
+        FieldType::Number | FieldType::Money => FieldKind::Number,
+        FieldType::Date => FieldKind::Date,
+        FieldType::DateTime => FieldKind::DateTime,
+        FieldType::Boolean => FieldKind::Boolean,
+        FieldType::Select => {
+            FieldKind::Choice(Some(spec.options.iter().map(|o| o.value.clone()).collect()))
+        }
+        FieldType::MultiSelect => FieldKind::Tags,
+        FieldType::User | FieldType::Record => FieldKind::Id,
+    }
+}
+
+/// Parses a filter of the filter language for a record type whose custom fields are
+/// `definitions`.
+pub fn parse_filter(
+    definitions: &[FieldDefinition],
+    raw: &Value,
+    root: &str,
+    target: crate::filter::Target,
+    now: DateTime<Utc>,
+) -> Result<crate::filter::Filter, Invalid> {
+    let custom = |key: &str| {
+        definitions
+            .iter()
+            .find(|d| d.key == key)
+            .map(|d| filter_kind(&d.spec))
+    };
+    crate::filter::parse(raw, root, target, &custom, now)
+}
+
 /// The JSON Schema of one custom field's value, as `GET /v1/schema/{record_type}` serves it.
 pub fn value_schema(def: &FieldDefinition) -> Value {
     use serde_json::json;

@@ -59,6 +59,7 @@ pub mod enquiry;
 pub mod event;
 pub mod feed;
 pub mod fields;
+pub mod filter;
 pub mod idempotency;
 pub mod links;
 pub mod listing;

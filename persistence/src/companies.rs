@@ -11,10 +11,12 @@ use diesel::sql_types::{Nullable, Text};
 use domain::Invalid;
 use domain::company::{Company, CompanyFields, CompanyPatch, CompanyPlace};
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::filter::Target;
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Outcome, Pipeline, RecordKind, Status};
 
 use crate::activity_dates::{self, ActivityFilter, filter_activity};
+use crate::filter::{Column, Columns, Storage, column_name, compile};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, keyset_page, lower, lower_nullable, read_page, text_value, time_value,
@@ -205,7 +207,47 @@ pub struct CompanyFilter {
     pub follow_up_due: Option<bool>,
     pub show_in_pipeline: Option<bool>,
     pub activity: ActivityFilter,
+    /// A filter of the filter language (`POST /v1/companies/query`).
+    pub matching: Option<domain::filter::Filter>,
 }
+
+/// Where a filter finds each field of a company.
+pub(crate) const FILTER_COLUMNS: Columns = Columns {
+    table: "companies",
+    target: Target::Company,
+    tags: ("company_tags", column_name!(company_tags.company_id)),
+    column: |field| {
+        use Storage::*;
+        let plain = |column, storage| Some(Column::Plain(column, storage));
+        match field {
+            "id" => plain(column_name!(companies.id), Int { scale: 0 }),
+            "name" => plain(column_name!(companies.name), Text),
+            "domain" => plain(column_name!(companies.domain), Text),
+            "website" => plain(column_name!(companies.website), Text),
+            "email" => plain(column_name!(companies.email), Text),
+            "phone" => plain(column_name!(companies.phone), Text),
+            "industry" => plain(column_name!(companies.industry), Text),
+            "size_band" => plain(column_name!(companies.size_band), Text),
+            "address" => plain(column_name!(companies.address), Text),
+            "description" => plain(column_name!(companies.description), Text),
+            "owner_id" => plain(column_name!(companies.owner_id), Int { scale: 0 }),
+            "tags" => Some(Column::Tags),
+            "show_in_pipeline" => plain(column_name!(companies.show_in_pipeline), Bool),
+            "pipeline_id" => plain(column_name!(companies.pipeline_id), Int { scale: 0 }),
+            "phase_id" => plain(column_name!(companies.phase_id), Int { scale: 0 }),
+            "relationship_status" => plain(column_name!(companies.relationship_status), Text),
+            "outcome" => plain(column_name!(companies.outcome), Text),
+            "outcome_reason" => plain(column_name!(companies.outcome_reason), Text),
+            "phase_entered_at" => plain(column_name!(companies.phase_entered_at), Timestamp),
+            "follow_up_due_at" => plain(column_name!(companies.follow_up_due_at), Timestamp),
+            "created_at" => plain(column_name!(companies.created_at), Timestamp),
+            "updated_at" => plain(column_name!(companies.updated_at), Timestamp),
+            "last_activity_at" => plain(column_name!(companies.last_activity_at), Timestamp),
+            "next_activity_at" => plain(column_name!(companies.next_activity_at), Timestamp),
+            _ => None,
+        }
+    },
+};
 
 /// Creates a company, placed straight into `phase_id` when given (its first history row).
 pub fn create(
@@ -638,6 +680,9 @@ pub fn list(
     if let Some(shown) = filter.show_in_pipeline {
         query = query.filter(companies::show_in_pipeline.eq(shown));
     }
+    if let Some(matching) = &filter.matching {
+        query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
+    }
     let query = filter_activity!(query, &filter.activity, companies);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
@@ -769,4 +814,12 @@ fn find_row(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<Company
         .optional()?
         .map(Company::from)
         .ok_or(StoreError::NotFound)
+}
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
 }

@@ -10,9 +10,11 @@ use diesel::prelude::*;
 use domain::Invalid;
 use domain::contact::{Contact, ContactFields, ContactPatch, ReportingError, check_reporting_line};
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::filter::Target;
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 
 use crate::activity_dates::{self, ActivityFilter, filter_activity};
+use crate::filter::{Column, Columns, Storage, column_name, compile};
 use crate::import::{self, ImportMode, ImportRow, Ref, RowOutcome};
 use crate::keyset::{
     contains_pattern, into_page, keyset_page, lower, lower_nullable, text_value, time_value,
@@ -130,7 +132,38 @@ pub struct ContactFilter {
     pub created_since: Option<DateTime<Utc>>,
     pub updated_since: Option<DateTime<Utc>>,
     pub activity: ActivityFilter,
+    /// A filter of the filter language (`POST /v1/contacts/query`).
+    pub matching: Option<domain::filter::Filter>,
 }
+
+/// Where a filter finds each field of a contact.
+pub(crate) const FILTER_COLUMNS: Columns = Columns {
+    table: "contacts",
+    target: Target::Contact,
+    tags: ("contact_tags", column_name!(contact_tags.contact_id)),
+    column: |field| {
+        use Storage::*;
+        let plain = |column, storage| Some(Column::Plain(column, storage));
+        match field {
+            "id" => plain(column_name!(contacts.id), Int { scale: 0 }),
+            "name" => plain(column_name!(contacts.full_name), Text),
+            "first_name" => plain(column_name!(contacts.first_name), Text),
+            "last_name" => plain(column_name!(contacts.last_name), Text),
+            "email" => Some(Column::Lowered(column_name!(contacts.email_normalized))),
+            "phone" => plain(column_name!(contacts.phone), Text),
+            "job_title" => plain(column_name!(contacts.job_title), Text),
+            "company_id" => plain(column_name!(contacts.company_id), Int { scale: 0 }),
+            "reports_to_id" => plain(column_name!(contacts.reports_to_id), Int { scale: 0 }),
+            "owner_id" => plain(column_name!(contacts.owner_id), Int { scale: 0 }),
+            "tags" => Some(Column::Tags),
+            "created_at" => plain(column_name!(contacts.created_at), Timestamp),
+            "updated_at" => plain(column_name!(contacts.updated_at), Timestamp),
+            "last_activity_at" => plain(column_name!(contacts.last_activity_at), Timestamp),
+            "next_activity_at" => plain(column_name!(contacts.next_activity_at), Timestamp),
+            _ => None,
+        }
+    },
+};
 
 pub fn create(
     conn: &mut DbConnection,
@@ -491,6 +524,9 @@ pub fn list(
     if let Some(since) = filter.updated_since {
         query = query.filter(contacts::updated_at.ge(since.naive_utc()));
     }
+    if let Some(matching) = &filter.matching {
+        query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
+    }
     let query = filter_activity!(query, &filter.activity, contacts);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
@@ -746,4 +782,12 @@ pub(crate) fn unlink_company(
     .execute(conn)?;
     let after = get_many(conn, account_id, &linked)?;
     Ok(updated_events(outbox, &before, &after))
+}
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
 }

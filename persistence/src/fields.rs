@@ -371,6 +371,25 @@ fn names(record_type: FieldRecordType) -> (&'static str, &'static str) {
     (record_type.as_str(), table_of(record_type))
 }
 
+/// Parses a filter of the filter language against the account's field definitions of the
+/// target record type (custom fields are `custom_fields.<key>`).
+pub fn parse_filter(
+    conn: &mut DbConnection,
+    account_id: i64,
+    target: domain::filter::Target,
+    raw: &Value,
+    root: &str,
+) -> Result<domain::filter::Filter, StoreError> {
+    let definitions = of_type(conn, account_id, FieldRecordType::of_target(target))?;
+    Ok(domain::fields::parse_filter(
+        &definitions,
+        raw,
+        root,
+        target,
+        chrono::Utc::now(),
+    )?)
+}
+
 /// The table of a record type, for the hand-written statements below.
 fn table_of(record_type: FieldRecordType) -> &'static str {
     match record_type {

@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 pub mod feed;
 pub mod fields;
+mod filter;
 pub mod idempotency;
 pub mod import;
 mod keyset;

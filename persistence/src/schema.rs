@@ -702,6 +702,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The index of custom field values, kept by triggers (one row per scalar value; several
+    /// per field for a multi-select). No key of its own: the one named here only serves the
+    /// DSL.
+    custom_values (account_id, record_type, record_id, field_key) {
+        account_id -> BigInt,
+        record_type -> Text,
+        record_id -> BigInt,
+        field_key -> Text,
+        value_text -> Nullable<Text>,
+        value_number -> Nullable<Double>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     field_definitions,
     accounts,
@@ -745,4 +759,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     enquiries,
     feed_items,
     subscriptions,
+    custom_values,
 );

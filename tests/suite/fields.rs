@@ -509,3 +509,58 @@ async fn definition_changes_are_events_with_the_previous_values() {
     let free = company_with(&app, json!({"sector": "anything"})).await;
     assert_eq!(free.status, StatusCode::CREATED, "{}", free.body);
 }
+
+#[tokio::test]
+async fn the_filter_language_types_custom_fields_by_their_definitions() {
+    let app = spawn_app().await;
+    sector(&app).await;
+    define(
+        &app,
+        json!({"record_type": "company", "key": "budget", "label": "Budget", "type": "money",
+               "currency": "EUR"}),
+    )
+    .await;
+    for (name, sector, amount) in [
+        ("Small studio", "architecture", "900"),
+        ("Big studio", "architecture", "25000.50"),
+        ("Big works", "engineering", "40000"),
+    ] {
+        let created = app
+            .post(
+                "/v1/companies",
+                json!({"name": name, "custom_fields": {"sector": sector, "budget": {"amount": amount}}}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let found = app
+        .post(
+            "/v1/companies/query",
+            json!({"filter": {"and": [
+                {"field": "custom_fields.sector", "op": "eq", "value": "architecture"},
+                {"field": "custom_fields.budget", "op": "gte", "value": 1000}
+            ]}}),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let names: Vec<&str> = found.body["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["Big studio"]);
+    // A select compares with its options only; an undefined key is unknown.
+    let bad = app
+        .post(
+            "/v1/companies/query",
+            json!({"filter": {"or": [
+                {"field": "custom_fields.sector", "op": "eq", "value": "banking"},
+                {"field": "custom_fields.nope", "op": "eq", "value": "x"}
+            ]}}),
+        )
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(
+        bad.error_fields(),
+        ["filter.or[0].value", "filter.or[1].field"]
+    );
+}

@@ -33,6 +33,7 @@ mod posts;
 mod project_engine;
 mod project_pipelines;
 mod projects;
+mod query;
 mod reminders;
 mod search;
 mod secrets;

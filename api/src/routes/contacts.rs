@@ -68,6 +68,7 @@ pub async fn list(
                 q.has_next_activity,
             ),
         )?,
+        matching: None,
     };
     let account = caller.account_id();
     let page = state

@@ -18,6 +18,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod query;
 pub mod search;
 pub mod tasks;
 pub mod tokens;
@@ -120,6 +121,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/companies/import").route(web::post().to(import::companies)),
                 )
+                .service(web::resource("/companies/query").route(web::post().to(query::companies)))
+                .service(web::resource("/contacts/query").route(web::post().to(query::contacts)))
+                .service(web::resource("/projects/query").route(web::post().to(query::projects)))
                 .service(
                     web::resource("/companies/{id}")
                         .route(web::get().to(companies::show))

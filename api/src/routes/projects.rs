@@ -148,6 +148,7 @@ async fn page(
                 q.has_next_activity,
             ),
         )?,
+        matching: None,
     };
     let page = state
         .run(move |conn| {

@@ -21,6 +21,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod query;
 mod schema;
 pub mod search;
 mod strict_json;

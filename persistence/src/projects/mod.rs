@@ -18,11 +18,13 @@ use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use domain::Invalid;
 use domain::company::{CompanyPlace, ProjectTotals};
 use domain::event::{EventType, NewEvent, Outbox};
+use domain::filter::Target;
 use domain::listing::{Page, PageSize, Position, Sort, SortField, SortValue};
 use domain::pipeline::{Move, Outcome, Pipeline, RecordKind, Status, Transition};
 use domain::project::{DateDuration, Money, Project, ProjectFields, ProjectPatch};
 
 use crate::activity_dates::{self, ActivityFilter, filter_activity};
+use crate::filter::{Column, Columns, Storage, column_name, compile};
 use crate::keyset::{
     contains_pattern, date_value, int_value, keyset_page, lower, read_page, text_value, time_value,
     unsupported_sort,
@@ -359,7 +361,58 @@ pub struct ProjectFilter {
     /// The value is in this currency.
     pub currency: Option<String>,
     pub activity: ActivityFilter,
+    /// A filter of the filter language (`POST /v1/projects/query`).
+    pub matching: Option<domain::filter::Filter>,
 }
+
+/// Where a filter finds each field of a project. Its list joins the project's phase, whose
+/// probability is the project's when it has none of its own.
+pub(crate) const FILTER_COLUMNS: Columns = Columns {
+    table: "projects",
+    target: Target::Project,
+    tags: ("project_tags", column_name!(project_tags.project_id)),
+    column: |field| {
+        use Storage::*;
+        let plain = |column, storage| Some(Column::Plain(column, storage));
+        match field {
+            "id" => plain(column_name!(projects.id), Int { scale: 0 }),
+            "name" => plain(column_name!(projects.name), Text),
+            "description" => plain(column_name!(projects.description), Text),
+            "company_id" => plain(column_name!(projects.company_id), Int { scale: 0 }),
+            "owner_id" => plain(column_name!(projects.owner_id), Int { scale: 0 }),
+            "external_id" => plain(column_name!(projects.external_id), Text),
+            // Ten-thousandths of the currency (`domain::project::Money`).
+            "value" => plain(column_name!(projects.value_units), Int { scale: 4 }),
+            "value_currency" => plain(column_name!(projects.value_currency), Text),
+            "probability" => Some(Column::Expr(
+                "COALESCE(projects.probability, phases.probability)",
+                Int { scale: 0 },
+            )),
+            "expected_start_date" => plain(column_name!(projects.expected_start_date), Date),
+            "expected_duration" => plain(column_name!(projects.expected_duration), Text),
+            "expected_finish_date" => plain(column_name!(projects.expected_finish_date), Date),
+            "proposal_received_date" => plain(column_name!(projects.proposal_received_date), Date),
+            "proposal_due_date" => plain(column_name!(projects.proposal_due_date), Date),
+            "start_date" => plain(column_name!(projects.start_date), Date),
+            "end_date" => plain(column_name!(projects.end_date), Date),
+            "won_at" => plain(column_name!(projects.won_at), Timestamp),
+            "close_date" => plain(column_name!(projects.close_date), Date),
+            "completed_date" => plain(column_name!(projects.completed_date), Date),
+            "tags" => Some(Column::Tags),
+            "pipeline_id" => plain(column_name!(projects.pipeline_id), Int { scale: 0 }),
+            "phase_id" => plain(column_name!(projects.phase_id), Int { scale: 0 }),
+            "state" => plain(column_name!(projects.state), Text),
+            "outcome" => plain(column_name!(projects.outcome), Text),
+            "outcome_reason" => plain(column_name!(projects.outcome_reason), Text),
+            "phase_entered_at" => plain(column_name!(projects.phase_entered_at), Timestamp),
+            "created_at" => plain(column_name!(projects.created_at), Timestamp),
+            "updated_at" => plain(column_name!(projects.updated_at), Timestamp),
+            "last_activity_at" => plain(column_name!(projects.last_activity_at), Timestamp),
+            "next_activity_at" => plain(column_name!(projects.next_activity_at), Timestamp),
+            _ => None,
+        }
+    },
+};
 
 /// Refuses references outside the account (owner, company), naming the field, and an
 /// `external_id` another project of the account has (409).
@@ -875,6 +928,9 @@ pub fn list(
     if let Some(currency) = &filter.currency {
         query = query.filter(projects::value_currency.eq(currency.clone()));
     }
+    if let Some(matching) = &filter.matching {
+        query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
+    }
     let query = filter_activity!(query, &filter.activity, projects);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
@@ -1140,4 +1196,12 @@ pub(crate) fn read_totals(column: Option<&str>) -> Result<ProjectTotals, StoreEr
     won.sort();
     totals.won_value = won;
     Ok(totals)
+}
+
+#[cfg(test)]
+mod filter_columns {
+    #[test]
+    fn every_filterable_field_has_a_column() {
+        crate::filter::assert_complete(&super::FILTER_COLUMNS);
+    }
 }
