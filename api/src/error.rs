@@ -402,6 +402,9 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::LastAdmin => ApiError::LastAdmin,
+            StoreError::NotOwner => ApiError::Denied(Denied::Forbidden {
+                needed: domain::access::Scope::Admin,
+            }),
             StoreError::LockConflict => ApiError::LockConflict,
             StoreError::Pool(e) => ApiError::Unavailable(format!("{e}")),
             other => ApiError::Internal(other.log_detail()),

@@ -17,7 +17,7 @@ use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
     import, me, meetings, oauth_clients, pipelines, posts, projects, query, search, tasks, tokens,
-    users,
+    users, views,
 };
 use crate::wire;
 
@@ -61,6 +61,9 @@ pub fn document() -> serde_json::Value {
         posts::list, posts::create, posts::show, posts::update, posts::delete,
         posts::list_comments, posts::create_comment, posts::show_comment, posts::update_comment, posts::delete_comment,
         meetings::list, meetings::create, meetings::show, meetings::update, meetings::delete,
+        views::list_views, views::create_view, views::show_view, views::update_view, views::delete_view,
+        views::list_lists, views::create_list, views::show_list, views::update_list, views::delete_list,
+        views::members, views::add_members, views::remove_members, views::remove_member,
         fields::list, fields::create, fields::show, fields::update, fields::delete, fields::schema,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete, tasks::complete, tasks::reopen,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
@@ -99,6 +102,9 @@ pub fn document() -> serde_json::Value {
         wire::projects::ProjectOut, wire::projects::ProjectList, wire::projects::ProjectCreate,
         wire::projects::ProjectUpdate, wire::projects::MoneyOut, wire::projects::ProjectMoveOut,
         wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
+        wire::views::ViewOut, wire::views::ViewList, wire::views::ViewCreate, wire::views::ViewUpdate,
+        wire::views::ListOut, wire::views::ListList, wire::views::ListCreate, wire::views::ListUpdate,
+        wire::views::MembersBody, wire::views::MembersChanged, wire::views::MemberPage,
         wire::fields::FieldOut, wire::fields::FieldList, wire::fields::FieldCreate, wire::fields::FieldUpdate, wire::fields::OptionBody,
         wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
         wire::links::LinkOut,
@@ -131,6 +137,7 @@ pub fn document() -> serde_json::Value {
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
+        (name = "views", description = "Saved views (a record type's filter, sort and columns, private or shared; applied with `?view_id=` on its list) and lists of records, static or dynamic (a view's records)"),
         (name = "fields", description = "The account's own fields: typed custom fields of companies, contacts and projects (select options are tiny+'s categories), checked on every write, and each record type's JSON Schema for forms"),
         (name = "tasks", description = "Tasks: what someone must do, by a day or a time, linked to the records it is about"),
         (name = "enquiries", description = "Enquiries: inbound requests as the enquirer wrote them (also from public web forms), converted into a company, contact and project in one step"),

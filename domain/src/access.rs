@@ -41,8 +41,9 @@ impl Role {
         for resource in Resource::ALL {
             set.insert(Scope::Read(resource));
         }
-        // Everyone manages their own tokens.
+        // Everyone manages their own tokens, and saves their own views and lists.
         set.insert(Scope::Write(Tokens));
+        set.insert(Scope::Write(Views));
         match self {
             Role::Viewer => {}
             Role::Member => {
@@ -80,6 +81,7 @@ wire_enum! {
         Posts = "posts",
         Enquiries = "enquiries",
         Fields = "fields",
+        Views = "views",
         Users = "users",
         Tokens = "tokens",
     }

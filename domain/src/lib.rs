@@ -77,6 +77,7 @@ pub mod totp;
 pub mod user;
 pub mod validation;
 pub mod values;
+pub mod views;
 pub mod webhook;
 
 pub use validation::{FieldError, Invalid};

@@ -17,6 +17,9 @@ pub enum StoreError {
     /// The write conflicts with existing data, such as a duplicate email.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Only the owner of a shared view or list, or an admin, may change or delete it.
+    #[error("only its owner or an admin may change it")]
+    NotOwner,
     /// The change would leave the account without an active admin.
     #[error("the account must keep at least one active admin")]
     LastAdmin,

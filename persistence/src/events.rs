@@ -129,6 +129,7 @@ pub fn record(
     };
     let at = now();
     crate::feed::record(conn, account_id, outbox.actor, &new, at)?;
+    crate::memberships::keep(conn, account_id, &new)?;
     let types: Vec<EventType> = new.iter().map(|e| e.event_type).collect();
     let rows: Vec<_> = new
         .into_iter()

@@ -21,6 +21,7 @@ pub mod import;
 mod keyset;
 mod links;
 pub mod meetings;
+mod memberships;
 pub mod merges;
 pub mod oauth;
 pub mod oauth_clients;
@@ -46,6 +47,7 @@ pub mod totp;
 pub mod transitions;
 pub mod users;
 pub mod vault;
+pub mod views;
 pub mod webhooks;
 
 pub use error::StoreError;

@@ -716,7 +716,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    views (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        record_type -> Text,
+        name -> Text,
+        filter -> Nullable<Text>,
+        sort -> Nullable<Text>,
+        #[sql_name = "columns"]
+        column_list -> Text,
+        visibility -> Text,
+        owner_id -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lists (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        record_type -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        view_id -> Nullable<BigInt>,
+        visibility -> Text,
+        owner_id -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    list_members (list_id, record_id) {
+        account_id -> BigInt,
+        list_id -> BigInt,
+        record_type -> Text,
+        record_id -> BigInt,
+        added_by -> Nullable<BigInt>,
+        added_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    views,
+    lists,
+    list_members,
     field_definitions,
     accounts,
     phase_counts,

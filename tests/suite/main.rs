@@ -40,4 +40,5 @@ mod secrets;
 mod tasks;
 mod totp;
 mod users;
+mod views;
 mod webhooks;

@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
+use domain::fields::FieldRecordType;
 use domain::pipeline::{Outcome, RecordKind, Status};
 use domain::validation::ValueError;
 use domain::{FieldError, Invalid};
@@ -46,9 +47,13 @@ pub async fn list(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
+    let view =
+        super::views::applied_view(&state, &caller, q.view_id, FieldRecordType::Company).await?;
     let (size, sort, after) = sorted_paging(
         q.limit,
-        q.sort.as_deref(),
+        q.sort
+            .as_deref()
+            .or(view.as_ref().and_then(|v| v.spec.sort.as_deref())),
         q.cursor.as_deref(),
         &domain::listing::SortField::COMPANY,
     )?;
@@ -58,7 +63,7 @@ pub async fn list(
             vec![FieldError::new(field, e.code, e.message)],
         )
     };
-    let filter = CompanyFilter {
+    let mut filter = CompanyFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         owner_id: q.owner_id,
         tag: q.tag,
@@ -97,7 +102,10 @@ pub async fn list(
     };
     let account = caller.account_id();
     let page = state
-        .run(move |conn| companies::list(conn, account, &filter, sort, size, after.as_ref()))
+        .run(move |conn| {
+            filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
+            companies::list(conn, account, &filter, sort, size, after.as_ref())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(CompanyList {
         next_cursor: page.next.as_ref().map(encode_cursor),

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
+use domain::fields::FieldRecordType;
 use domain::listing::SortField;
 use persistence::contacts::{self, ContactFilter};
 use persistence::merges;
@@ -41,13 +42,17 @@ pub async fn list(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
+    let view =
+        super::views::applied_view(&state, &caller, q.view_id, FieldRecordType::Contact).await?;
     let (size, sort, after) = sorted_paging(
         q.limit,
-        q.sort.as_deref(),
+        q.sort
+            .as_deref()
+            .or(view.as_ref().and_then(|v| v.spec.sort.as_deref())),
         q.cursor.as_deref(),
         &SortField::COMMON,
     )?;
-    let filter = ContactFilter {
+    let mut filter = ContactFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         owner_id: q.owner_id,
         tag: q.tag,
@@ -72,7 +77,10 @@ pub async fn list(
     };
     let account = caller.account_id();
     let page = state
-        .run(move |conn| contacts::list(conn, account, &filter, sort, size, after.as_ref()))
+        .run(move |conn| {
+            filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
+            contacts::list(conn, account, &filter, sort, size, after.as_ref())
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ContactList {
         next_cursor: page.next.as_ref().map(encode_cursor),

@@ -23,6 +23,7 @@ pub mod search;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use actix_web::http::header;
@@ -81,6 +82,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/schema/{record_type}").route(web::get().to(fields::schema)),
                 )
                 .configure(search::configure)
+                .service(
+                    web::resource("/views")
+                        .route(web::get().to(views::list_views))
+                        .route(web::post().to(views::create_view)),
+                )
+                .service(
+                    web::resource("/views/{id}")
+                        .route(web::get().to(views::show_view))
+                        .route(web::patch().to(views::update_view))
+                        .route(web::delete().to(views::delete_view)),
+                )
+                .service(
+                    web::resource("/lists")
+                        .route(web::get().to(views::list_lists))
+                        .route(web::post().to(views::create_list)),
+                )
+                .service(
+                    web::resource("/lists/{id}")
+                        .route(web::get().to(views::show_list))
+                        .route(web::patch().to(views::update_list))
+                        .route(web::delete().to(views::delete_list)),
+                )
+                .service(
+                    web::resource("/lists/{id}/members")
+                        .route(web::get().to(views::members))
+                        .route(web::post().to(views::add_members)),
+                )
+                .service(
+                    web::resource("/lists/{id}/members/remove")
+                        .route(web::post().to(views::remove_members)),
+                )
+                .service(
+                    web::resource("/lists/{id}/members/{record_id}")
+                        .route(web::delete().to(views::remove_member)),
+                )
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))
                 .service(web::resource("/me/calendar.ics").route(web::get().to(calendar::show)))

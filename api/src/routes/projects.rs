@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
+use domain::fields::FieldRecordType;
 use domain::pipeline::{Outcome, RecordKind};
 use domain::project::Project;
 use persistence::projects::people::{self, Member, Side};
@@ -43,7 +44,7 @@ pub async fn list(
     query: Query<ProjectListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READ)?;
-    page(state, caller.account_id(), query.0, None).await
+    page(state, &caller, query.0, None).await
 }
 
 /// List a company's projects
@@ -77,13 +78,13 @@ pub async fn list_of_company(
             ),
         ));
     }
-    page(state, caller.account_id(), query.0, Some(company)).await
+    page(state, &caller, query.0, Some(company)).await
 }
 
 /// A page of projects; of one company (which must exist) when `company` is given.
 async fn page(
     state: web::Data<AppState>,
-    account: i64,
+    caller: &Caller,
     q: ProjectListQuery,
     company: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
@@ -91,9 +92,14 @@ async fn page(
         ("created_since", q.created_since),
         ("updated_since", q.updated_since),
     ])?;
+    let account = caller.account_id();
+    let view =
+        super::views::applied_view(&state, caller, q.view_id, FieldRecordType::Project).await?;
     let (size, sort, after) = sorted_paging(
         q.limit,
-        q.sort.as_deref(),
+        q.sort
+            .as_deref()
+            .or(view.as_ref().and_then(|v| v.spec.sort.as_deref())),
         q.cursor.as_deref(),
         &domain::listing::SortField::PROJECT,
     )?;
@@ -109,7 +115,7 @@ async fn page(
         .map(|c| domain::project::Currency::parse(c).map_err(|e| bad_query("currency", e)))
         .transpose()?
         .map(|c| c.as_str().to_owned());
-    let filter = ProjectFilter {
+    let mut filter = ProjectFilter {
         q: q.q.filter(|s| !s.trim().is_empty()),
         company_id: company.or(q.company_id),
         owner_id: q.owner_id,
@@ -155,6 +161,7 @@ async fn page(
             if let Some(company) = company {
                 persistence::companies::get(conn, account, company)?;
             }
+            filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
             projects::list(conn, account, &filter, sort, size, after.as_ref())
         })
         .await?;

@@ -387,6 +387,9 @@ pub struct CompanyListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
+    /// the other parameters, and its sort applies unless `sort` is given.
+    pub view_id: Option<i64>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
     /// `phase_entered_at` or `follow_up_due_at`; prefix `-` for descending. Sorting by one of
     /// the last four leaves out the companies without it. Default `-created_at`.

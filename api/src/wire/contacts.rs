@@ -236,6 +236,9 @@ pub struct ContactListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
+    /// the other parameters, and its sort applies unless `sort` is given.
+    pub view_id: Option<i64>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at` or `next_activity_at`; prefix
     /// `-` for descending. Sorting by an activity leaves out the contacts without one.
     /// Default `-created_at`.

@@ -29,6 +29,7 @@ pub mod tasks;
 pub mod tokens;
 pub mod transitions;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use serde::{Deserialize, Deserializer};

@@ -525,6 +525,9 @@ pub struct ProjectListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
+    /// the other parameters, and its sort applies unless `sort` is given.
+    pub view_id: Option<i64>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
     /// `phase_entered_at` (time entered in the phase), `value` (the amount, whatever the
     /// currency) or `expected_finish_date`; prefix `-` for descending. Sorting by a field

@@ -318,3 +318,12 @@ pub(crate) fn search_types() -> Array {
         domain::search::SearchType::ALL.len(),
     )
 }
+pub(crate) fn view_visibility() -> Object {
+    one_of(
+        domain::views::Visibility::ALL.iter().map(|v| v.as_str()),
+        false,
+    )
+}
+pub(crate) fn list_kind() -> Object {
+    one_of(["static", "dynamic"], false)
+}

@@ -1,0 +1,3 @@
+DROP TABLE list_members;
+DROP TABLE lists;
+DROP TABLE views;
