@@ -16,7 +16,7 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
-    import, me, meetings, oauth_clients, pipelines, posts, projects, tasks, tokens, users,
+    import, me, meetings, oauth_clients, pipelines, posts, projects, roles, tasks, tokens, users,
 };
 use crate::wire;
 
@@ -61,6 +61,7 @@ pub fn document() -> serde_json::Value {
         posts::list_comments, posts::create_comment, posts::show_comment, posts::update_comment, posts::delete_comment,
         meetings::list, meetings::create, meetings::show, meetings::update, meetings::delete,
         fields::list, fields::create, fields::show, fields::update, fields::delete, fields::schema,
+        roles::list, roles::create, roles::show, roles::update, roles::delete,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete, tasks::complete, tasks::reopen,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
@@ -97,6 +98,7 @@ pub fn document() -> serde_json::Value {
         wire::projects::ProjectUpdate, wire::projects::MoneyOut, wire::projects::ProjectMoveOut,
         wire::projects::ProjectTransitionOut, wire::projects::ProjectTransitionList,
         wire::fields::FieldOut, wire::fields::FieldList, wire::fields::FieldCreate, wire::fields::FieldUpdate, wire::fields::OptionBody,
+        wire::roles::RoleOut, wire::roles::RoleList, wire::roles::RoleCreate, wire::roles::RoleUpdate, wire::roles::FieldRuleBody,
         wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
         wire::links::LinkOut,
         wire::agenda::AgendaOut, wire::agenda::AgendaTasks, wire::agenda::AgendaMeetings,
@@ -126,6 +128,7 @@ pub fn document() -> serde_json::Value {
         (name = "companies", description = "Companies"),
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
+        (name = "roles", description = "Roles: the built-in admin, member and viewer and the account's custom roles, each with its rights (the ceiling of its members' tokens), field-level security (hidden, read or write per field) and record visibility"),
         (name = "fields", description = "The account's own fields: typed custom fields of companies, contacts and projects (select options are tiny+'s categories), checked on every write, and each record type's JSON Schema for forms"),
         (name = "tasks", description = "Tasks: what someone must do, by a day or a time, linked to the records it is about"),
         (name = "enquiries", description = "Enquiries: inbound requests as the enquirer wrote them (also from public web forms), converted into a company, contact and project in one step"),

@@ -69,6 +69,7 @@ pub mod password;
 pub mod pipeline;
 pub mod post;
 pub mod project;
+pub mod roles;
 pub mod task;
 pub mod token;
 pub mod totp;

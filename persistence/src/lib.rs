@@ -33,6 +33,7 @@ pub mod projects;
 mod record;
 mod references;
 pub mod reminders;
+pub mod roles;
 pub mod schema;
 pub mod secrets;
 pub mod seed;

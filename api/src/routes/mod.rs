@@ -18,6 +18,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod roles;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
@@ -77,6 +78,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/schema/{record_type}").route(web::get().to(fields::schema)),
+                )
+                .service(
+                    web::resource("/roles")
+                        .route(web::get().to(roles::list))
+                        .route(web::post().to(roles::create)),
+                )
+                .service(
+                    web::resource("/roles/{id}")
+                        .route(web::get().to(roles::show))
+                        .route(web::patch().to(roles::update))
+                        .route(web::delete().to(roles::delete)),
                 )
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))

@@ -21,6 +21,7 @@ pub mod oauth_clients;
 pub mod pipelines;
 pub mod posts;
 pub mod projects;
+pub mod roles;
 mod schema;
 mod strict_json;
 pub mod tasks;
