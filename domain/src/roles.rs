@@ -285,7 +285,8 @@ impl FieldMask {
 
     /// Whether a write of the type may be refused for a field.
     pub fn limits_writes(&self, record_type: FieldRecordType) -> bool {
-        self.writes.contains(&record_type) && !self.fields_below(record_type, Access::Read).is_empty()
+        self.writes.contains(&record_type)
+            && !self.fields_below(record_type, Access::Read).is_empty()
     }
 
     /// Removes the hidden fields from a record of the type as the API shows it (or from the
@@ -389,13 +390,20 @@ mod tests {
                 rule(FieldRecordType::Company, "custom_fields.tier", Access::Read),
             ],
         );
-        let mut record = serde_json::json!({"name": "A", "industry": "x", "custom_fields": {"tier": 1, "b": 2}});
+        let mut record =
+            serde_json::json!({"name": "A", "industry": "x", "custom_fields": {"tier": 1, "b": 2}});
         if let Value::Object(map) = &mut record {
             mask.hide(FieldRecordType::Company, map);
         }
-        assert_eq!(record, serde_json::json!({"name": "A", "custom_fields": {"tier": 1, "b": 2}}));
+        assert_eq!(
+            record,
+            serde_json::json!({"name": "A", "custom_fields": {"tier": 1, "b": 2}})
+        );
         let body = serde_json::json!({"name": "B", "custom_fields": {"tier": 2}});
-        let refused = mask.refused_writes(FieldRecordType::Company, body.as_object().unwrap_or(&Map::new()));
+        let refused = mask.refused_writes(
+            FieldRecordType::Company,
+            body.as_object().unwrap_or(&Map::new()),
+        );
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].field, "custom_fields.tier");
         assert!(!mask.hides_any(FieldRecordType::Contact));
@@ -404,12 +412,38 @@ mod tests {
     #[test]
     fn rules_name_known_fields_once() {
         let none = |_: FieldRecordType| vec!["tier".to_owned()];
-        assert!(check_rules(&[rule(FieldRecordType::Project, "value", Access::Read)], &none).is_ok());
-        assert!(check_rules(&[rule(FieldRecordType::Project, "colour", Access::Read)], &none).is_err());
-        assert!(check_rules(&[rule(FieldRecordType::Company, "custom_fields.nope", Access::Read)], &none).is_err());
+        assert!(
+            check_rules(
+                &[rule(FieldRecordType::Project, "value", Access::Read)],
+                &none
+            )
+            .is_ok()
+        );
+        assert!(
+            check_rules(
+                &[rule(FieldRecordType::Project, "colour", Access::Read)],
+                &none
+            )
+            .is_err()
+        );
+        assert!(
+            check_rules(
+                &[rule(
+                    FieldRecordType::Company,
+                    "custom_fields.nope",
+                    Access::Read
+                )],
+                &none
+            )
+            .is_err()
+        );
         let twice = [
             rule(FieldRecordType::Company, "custom_fields.tier", Access::Read),
-            rule(FieldRecordType::Company, "custom_fields.tier", Access::Hidden),
+            rule(
+                FieldRecordType::Company,
+                "custom_fields.tier",
+                Access::Hidden,
+            ),
         ];
         assert!(check_rules(&twice, &none).is_err());
     }

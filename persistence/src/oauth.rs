@@ -18,12 +18,12 @@ use domain::user::User;
 use subtle::ConstantTimeEq;
 
 use crate::oauth_clients;
+use crate::roles::RoleRow;
 use crate::schema::{
     accounts, authorization_codes, authorization_requests, oauth_access_tokens,
     oauth_clients as clients, oauth_grants, oauth_refresh_tokens, signing_keys, users,
 };
 use crate::secrets;
-use crate::roles::RoleRow;
 use crate::users::UserRow;
 use crate::{DbConnection, StoreError, now, to_utc, write_transaction};
 
@@ -821,8 +821,9 @@ pub fn authenticate_access(
                 .inner_join(accounts::table.on(accounts::id.eq(oauth_grants::account_id)))
                 .left_join(users::table.on(users::id.nullable().eq(oauth_grants::user_id)))
                 .left_join(
-                    crate::schema::roles::table
-                        .on(crate::schema::roles::id.nullable().eq(users::role_id.nullable())),
+                    crate::schema::roles::table.on(crate::schema::roles::id
+                        .nullable()
+                        .eq(users::role_id.nullable())),
                 ),
         )
         .filter(oauth_access_tokens::jti.eq(jti))

@@ -3,12 +3,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use domain::Invalid;
 use domain::access::{Role, ScopeSet};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::fields::FieldRecordType;
 use domain::listing::{Page, PageSize, Position};
 use domain::roles::{Access, FieldRule, RoleDef, RoleSpec, UserRole, Visibility};
-use domain::Invalid;
 use serde_json::{Value, json};
 
 use crate::keyset::{id_position, into_page};
@@ -329,7 +329,11 @@ pub fn update(
 }
 
 /// Refuses rules that name an unknown field (custom fields: keys the account defined).
-fn check_rules(conn: &mut DbConnection, account_id: i64, spec: &RoleSpec) -> Result<(), StoreError> {
+fn check_rules(
+    conn: &mut DbConnection,
+    account_id: i64,
+    spec: &RoleSpec,
+) -> Result<(), StoreError> {
     let custom = spec
         .field_rules
         .iter()
@@ -406,5 +410,8 @@ pub fn of_users(
         .filter(users::id.eq_any(user_ids))
         .select((users::id, RoleRow::as_select()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(id, r)| (id, r.user_role())).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, r)| (id, r.user_role()))
+        .collect())
 }

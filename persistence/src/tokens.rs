@@ -218,7 +218,11 @@ pub fn authenticate(
 ) -> Result<Option<Authenticated>, StoreError> {
     let digest = secrets::digest(presented);
     let found = api_tokens::table
-        .inner_join(users::table.inner_join(accounts::table).inner_join(crate::schema::roles::table))
+        .inner_join(
+            users::table
+                .inner_join(accounts::table)
+                .inner_join(crate::schema::roles::table),
+        )
         .filter(api_tokens::secret_digest.eq(&digest))
         .filter(api_tokens::revoked_at.is_null())
         .select((

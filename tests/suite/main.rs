@@ -34,6 +34,7 @@ mod project_engine;
 mod project_pipelines;
 mod projects;
 mod reminders;
+mod roles;
 mod secrets;
 mod tasks;
 mod totp;

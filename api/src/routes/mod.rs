@@ -59,6 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .wrap(actix_web::middleware::from_fn(
+                    crate::field_security::middleware,
+                ))
+                .wrap(actix_web::middleware::from_fn(
                     crate::idempotency::middleware,
                 ))
                 .wrap(actix_web::middleware::from_fn(

@@ -310,10 +310,7 @@ pub(crate) fn visibility() -> Object {
     )
 }
 pub(crate) fn field_access() -> Object {
-    one_of(
-        domain::roles::Access::ALL.iter().map(|a| a.as_str()),
-        false,
-    )
+    one_of(domain::roles::Access::ALL.iter().map(|a| a.as_str()), false)
 }
 /// The rights a role may hold: every scope; `admin` only the built-in admin role holds.
 pub(crate) fn role_rights() -> Array {

@@ -68,7 +68,9 @@ fn choice(p: &mut Parser, role: Option<&str>, role_id: Option<i64>) -> Option<Ro
             );
             None
         }
-        (Some(name), None) => p.optional("role", Some(name), Role::parse).map(RoleChoice::Builtin),
+        (Some(name), None) => p
+            .optional("role", Some(name), Role::parse)
+            .map(RoleChoice::Builtin),
         (None, Some(id)) => Some(RoleChoice::Id(id)),
         (None, None) => None,
     }
