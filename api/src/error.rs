@@ -124,6 +124,9 @@ pub enum ApiError {
     HeadersTooLarge { why: String },
     #[error("invalid input")]
     Invalid(Invalid),
+    /// The caller's role may not write these fields (field-level security).
+    #[error("field forbidden")]
+    FieldForbidden(Vec<FieldError>),
     /// A refusal of the OAuth protocol (RFC 6749 5.2).
     #[error("{}", .0.description)]
     OAuth(domain::oauth::OAuthError),
@@ -175,6 +178,7 @@ impl ApiError {
             ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::HeadersTooLarge { .. } => "header_fields_too_large",
             ApiError::Invalid(_) => "validation_failed",
+            ApiError::FieldForbidden(_) => "field_forbidden",
             ApiError::OAuth(e) => e.error,
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::IdempotencyInProgress => "idempotency_request_in_progress",
@@ -233,6 +237,15 @@ impl ApiError {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
             }
             ApiError::Invalid(invalid) => invalid.to_string(),
+            ApiError::FieldForbidden(fields) => format!(
+                "your role may not write {}; leave {} out, or ask an admin to change the role's field rules",
+                fields
+                    .iter()
+                    .map(|f| format!("`{}`", f.field))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if fields.len() == 1 { "it" } else { "them" }
+            ),
             ApiError::OAuth(e) => e.description.clone(),
             ApiError::IdempotencyKeyReused => {
                 "this Idempotency-Key was already used for a different request (method, path, query or body); use a new key for a new request, or retry with the very same request".to_owned()
@@ -259,7 +272,9 @@ impl ApiError {
         let code = self.code();
         let errors = match self {
             ApiError::Invalid(invalid) => invalid.0.iter().map(ProblemField::from).collect(),
-            ApiError::BadRequest(_, fields) => fields.iter().map(ProblemField::from).collect(),
+            ApiError::BadRequest(_, fields) | ApiError::FieldForbidden(fields) => {
+                fields.iter().map(ProblemField::from).collect()
+            }
             _ => Vec::new(),
         };
         let oauth = match self {
@@ -311,6 +326,7 @@ impl ResponseError for ApiError {
             | ApiError::CalendarTokenOnly
             | ApiError::PreflightRefused { .. }
             | ApiError::UserRequired
+            | ApiError::FieldForbidden(_)
             | ApiError::NotAuthor => StatusCode::FORBIDDEN,
             ApiError::OAuth(e) if e.error == "invalid_client" => StatusCode::UNAUTHORIZED,
             ApiError::OAuth(_) => StatusCode::BAD_REQUEST,

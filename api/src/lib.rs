@@ -4,6 +4,7 @@
 pub mod auth_cache;
 pub mod error;
 pub mod extract;
+pub mod field_security;
 pub mod idempotency;
 pub(crate) mod middleware;
 pub mod oauth;

@@ -69,6 +69,9 @@ wire_enum! {
         FieldCreated = "field.created",
         FieldUpdated = "field.updated",
         FieldDeleted = "field.deleted",
+        RoleCreated = "role.created",
+        RoleUpdated = "role.updated",
+        RoleDeleted = "role.deleted",
     }
 }
 
@@ -110,6 +113,7 @@ impl EventType {
             EnquiryCreated | EnquiryUpdated | EnquiryClosed | EnquiryReopened
             | EnquiryConverted | EnquiryDeleted => RecordType::Enquiry,
             FieldCreated | FieldUpdated | FieldDeleted => RecordType::Field,
+            RoleCreated | RoleUpdated | RoleDeleted => RecordType::Role,
         }
     }
 }
@@ -129,6 +133,7 @@ wire_enum! {
         Comment = "comment",
         Enquiry = "enquiry",
         Field = "field",
+        Role = "role",
     }
 }
 
@@ -160,6 +165,8 @@ impl RecordType {
             RecordType::Post | RecordType::Comment => Scope::Read(Resource::Posts),
             RecordType::Enquiry => Scope::Read(Resource::Enquiries),
             RecordType::Field => Scope::Read(Resource::Fields),
+            // Roles are the team's administration, read with the team.
+            RecordType::Role => Scope::Read(Resource::Users),
         }
     }
 }
@@ -178,6 +185,7 @@ pub trait RecordJson: Send + Sync {
     fn comment(&self, comment: &Comment) -> Value;
     fn enquiry(&self, enquiry: &Enquiry) -> Value;
     fn field(&self, field: &crate::fields::FieldDefinition) -> Value;
+    fn role(&self, role: &crate::roles::RoleDef) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

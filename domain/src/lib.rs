@@ -70,6 +70,7 @@ pub mod password;
 pub mod pipeline;
 pub mod post;
 pub mod project;
+pub mod roles;
 pub mod search;
 pub mod task;
 pub mod token;

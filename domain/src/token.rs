@@ -159,8 +159,17 @@ impl Principal {
     /// What the actor may do at most: a user's role, or what the app was granted.
     fn rights_ceiling(&self) -> ScopeSet {
         match &self.actor {
-            Actor::User(user) => user.role.rights(),
+            Actor::User(user) => user.role.rights.clone(),
             Actor::App(app) => app.scopes.clone(),
+        }
+    }
+
+    /// The caller's field-level security: their role's rules; an app acting for its
+    /// account sees and writes every field.
+    pub fn field_mask(&self) -> crate::roles::FieldMask {
+        match &self.actor {
+            Actor::User(user) => user.role.field_mask(),
+            Actor::App(_) => crate::roles::FieldMask::unrestricted(),
         }
     }
 
@@ -234,7 +243,7 @@ mod tests {
                 account_id: 1,
                 email: "ada@acme.test".into(),
                 name: "Ada".into(),
-                role: Role::Viewer,
+                role: crate::roles::UserRole::builtin(Role::Viewer),
                 active: true,
                 version: 1,
                 created_at: Utc::now(),

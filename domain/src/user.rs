@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::access::Role;
+use crate::roles::UserRole;
 
 /// One customer firm: the tenant every record belongs to.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +19,8 @@ pub struct User {
     pub account_id: i64,
     pub email: String,
     pub name: String,
-    pub role: Role,
+    /// The role the member holds, with what it grants.
+    pub role: UserRole,
     pub active: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -28,7 +29,7 @@ pub struct User {
 
 impl User {
     pub fn is_active_admin(&self) -> bool {
-        self.active && self.role == Role::Admin
+        self.active && self.role.is_admin()
     }
 }
 
@@ -36,11 +37,11 @@ impl User {
 /// to manage the team. `remaining_admins` counts the active admins other than `user`.
 pub fn check_admin_remains(
     user: &User,
-    new_role: Role,
+    new_role_is_admin: bool,
     new_active: bool,
     remaining_admins: i64,
 ) -> Result<(), LastAdmin> {
-    let stays_admin = new_active && new_role == Role::Admin;
+    let stays_admin = new_active && new_role_is_admin;
     if user.is_active_admin() && !stays_admin && remaining_admins == 0 {
         Err(LastAdmin)
     } else {
@@ -55,6 +56,7 @@ pub struct LastAdmin;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Role;
 
     fn admin() -> User {
         User {
@@ -62,7 +64,7 @@ mod tests {
             account_id: 1,
             email: "a@example.com".into(),
             name: "A".into(),
-            role: Role::Admin,
+            role: UserRole::builtin(Role::Admin),
             active: true,
             version: 1,
             created_at: Utc::now(),
@@ -73,14 +75,14 @@ mod tests {
     #[test]
     fn the_last_admin_stays() {
         assert_eq!(
-            check_admin_remains(&admin(), Role::Member, true, 0),
+            check_admin_remains(&admin(), false, true, 0),
             Err(LastAdmin)
         );
         assert_eq!(
-            check_admin_remains(&admin(), Role::Admin, false, 0),
+            check_admin_remains(&admin(), true, false, 0),
             Err(LastAdmin)
         );
-        assert_eq!(check_admin_remains(&admin(), Role::Member, true, 1), Ok(()));
-        assert_eq!(check_admin_remains(&admin(), Role::Admin, true, 0), Ok(()));
+        assert_eq!(check_admin_remains(&admin(), false, true, 1), Ok(()));
+        assert_eq!(check_admin_remains(&admin(), true, true, 0), Ok(()));
     }
 }

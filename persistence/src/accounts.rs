@@ -90,13 +90,14 @@ fn insert(
         ))
         .returning(accounts::id)
         .get_result(conn)?;
+    crate::roles::create_builtins(conn, account_id)?;
     let admin = users::insert(
         conn,
         account_id,
         &NewUser {
             email: admin_email.clone(),
             name: admin_name.clone(),
-            role: Role::Admin,
+            role: crate::roles::RoleChoice::Builtin(Role::Admin),
             password: admin_password.cloned(),
         },
     )?;

@@ -35,6 +35,7 @@ pub mod projects;
 mod record;
 mod references;
 pub mod reminders;
+pub mod roles;
 pub mod schema;
 pub mod search;
 pub mod secrets;

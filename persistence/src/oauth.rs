@@ -18,6 +18,7 @@ use domain::user::User;
 use subtle::ConstantTimeEq;
 
 use crate::oauth_clients;
+use crate::roles::RoleRow;
 use crate::schema::{
     accounts, authorization_codes, authorization_requests, oauth_access_tokens,
     oauth_clients as clients, oauth_grants, oauth_refresh_tokens, signing_keys, users,
@@ -296,16 +297,17 @@ pub fn sign_in(
 ) -> Result<SignIn, StoreError> {
     let normalized = email.trim().to_lowercase();
     let found = users::table
+        .inner_join(crate::schema::roles::table)
         .filter(users::account_id.eq(account_id))
         .filter(users::email_normalized.eq(&normalized))
         .select((
-            UserRow::as_select(),
+            crate::users::UserWithRole::as_select(),
             users::password_hash,
             users::locked_until,
             users::totp_confirmed_at,
         ))
         .first::<(
-            UserRow,
+            crate::users::UserWithRole,
             Option<String>,
             Option<NaiveDateTime>,
             Option<NaiveDateTime>,
@@ -817,7 +819,12 @@ pub fn authenticate_access(
             oauth_grants::table
                 .inner_join(clients::table.on(clients::id.eq(oauth_grants::client_id)))
                 .inner_join(accounts::table.on(accounts::id.eq(oauth_grants::account_id)))
-                .left_join(users::table.on(users::id.nullable().eq(oauth_grants::user_id))),
+                .left_join(users::table.on(users::id.nullable().eq(oauth_grants::user_id)))
+                .left_join(
+                    crate::schema::roles::table.on(crate::schema::roles::id
+                        .nullable()
+                        .eq(users::role_id.nullable())),
+                ),
         )
         .filter(oauth_access_tokens::jti.eq(jti))
         .filter(key_is_live)
@@ -833,6 +840,7 @@ pub fn authenticate_access(
             clients::scopes,
             accounts::name,
             Option::<UserRow>::as_select(),
+            Option::<RoleRow>::as_select(),
         ))
         .first::<(
             NaiveDateTime,
@@ -846,6 +854,7 @@ pub fn authenticate_access(
             String,
             String,
             Option<UserRow>,
+            Option<RoleRow>,
         )>(conn)
         .optional()?;
     let Some((
@@ -860,6 +869,7 @@ pub fn authenticate_access(
         client_scopes,
         account_name,
         user,
+        role,
     )) = found
     else {
         return Ok(None);
@@ -875,7 +885,10 @@ pub fn authenticate_access(
     let scopes = claimed_scopes
         .intersect(&ScopeSet::from_stored(&grant_scopes))
         .intersect(&client_scopes);
-    let actor = match user.map(User::from) {
+    let actor = match user
+        .zip(role)
+        .map(|(user, role)| User::from(crate::users::UserWithRole { user, role }))
+    {
         Some(user) if user.active && user.account_id == account_id => Actor::User(user),
         Some(_) => return Ok(None),
         None => Actor::App(App {

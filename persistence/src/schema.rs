@@ -27,6 +27,26 @@ diesel::table! {
         totp_last_step -> Nullable<BigInt>,
         failed_sign_ins -> Integer,
         locked_until -> Nullable<Timestamp>,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        builtin -> Nullable<Text>,
+        name -> Text,
+        name_normalized -> Text,
+        description -> Nullable<Text>,
+        /// Scope names, space-separated; empty for a built-in role.
+        rights -> Text,
+        /// JSON: `[{record_type, field, access}]`.
+        field_rules -> Text,
+        visibility -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -341,6 +361,8 @@ diesel::table! {
         updated_at -> Timestamp,
         /// The secret's first characters, to recognise it in a list.
         secret_prefix -> Text,
+        /// The user who made it: deliveries show what their role may see.
+        created_by -> Nullable<BigInt>,
     }
 }
 
@@ -604,6 +626,7 @@ diesel::joinable!(oauth_grants -> users (user_id));
 diesel::joinable!(oauth_access_tokens -> oauth_grants (grant_id));
 diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(users -> roles (role_id));
 diesel::joinable!(phases -> pipelines (pipeline_id));
 diesel::joinable!(companies -> users (owner_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -766,6 +789,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lists,
     list_members,
     field_definitions,
+    roles,
     accounts,
     phase_counts,
     users,

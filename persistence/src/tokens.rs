@@ -9,6 +9,7 @@ use domain::values::WebOrigin;
 use subtle::ConstantTimeEq;
 
 use crate::keyset::{id_position, into_page};
+use crate::roles::RoleRow;
 use crate::schema::{accounts, api_tokens, token_origins, users};
 use crate::secrets;
 use crate::users::UserRow;
@@ -217,7 +218,11 @@ pub fn authenticate(
 ) -> Result<Option<Authenticated>, StoreError> {
     let digest = secrets::digest(presented);
     let found = api_tokens::table
-        .inner_join(users::table.inner_join(accounts::table))
+        .inner_join(
+            users::table
+                .inner_join(accounts::table)
+                .inner_join(crate::schema::roles::table),
+        )
         .filter(api_tokens::secret_digest.eq(&digest))
         .filter(api_tokens::revoked_at.is_null())
         .select((
@@ -228,6 +233,7 @@ pub fn authenticate(
             api_tokens::expires_at,
             api_tokens::last_used_at,
             UserRow::as_select(),
+            RoleRow::as_select(),
             accounts::name,
         ))
         .first::<(
@@ -238,11 +244,21 @@ pub fn authenticate(
             Option<NaiveDateTime>,
             Option<NaiveDateTime>,
             UserRow,
+            RoleRow,
             String,
         )>(conn)
         .optional()?;
-    let Some((token_id, kind, stored_digest, scopes, expires_at, last_used_at, user, account_name)) =
-        found
+    let Some((
+        token_id,
+        kind,
+        stored_digest,
+        scopes,
+        expires_at,
+        last_used_at,
+        user,
+        role,
+        account_name,
+    )) = found
     else {
         return Ok(None);
     };
@@ -255,7 +271,7 @@ pub fn authenticate(
     if expires_at.is_some_and(|e| e <= at) {
         return Ok(None);
     }
-    let user = domain::user::User::from(user);
+    let user = domain::user::User::from(crate::users::UserWithRole { user, role });
     if !user.active {
         return Ok(None);
     }

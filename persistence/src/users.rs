@@ -11,7 +11,8 @@ use domain::user::{User, check_admin_remains};
 use domain::values::{Email, Name};
 
 use crate::keyset::{id_position, into_page};
-use crate::schema::users;
+use crate::roles::{RoleChoice, RoleRow};
+use crate::schema::{roles, users};
 use crate::secrets;
 use crate::{
     DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
@@ -24,22 +25,30 @@ pub(crate) struct UserRow {
     account_id: i64,
     email: String,
     name: String,
-    role: String,
     active: bool,
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
 
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> User {
+/// A user as read with the role they hold (`users` joined with `roles`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserWithRole {
+    #[diesel(embed)]
+    pub(crate) user: UserRow,
+    #[diesel(embed)]
+    pub(crate) role: RoleRow,
+}
+
+impl From<UserWithRole> for User {
+    fn from(UserWithRole { user: row, role }: UserWithRole) -> User {
         User {
             id: row.id,
             account_id: row.account_id,
             email: row.email,
             name: row.name,
-            // The column's CHECK constraint admits only the three roles.
-            role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            role: role.user_role(),
             active: row.active,
             version: row.version,
             created_at: to_utc(row.created_at),
@@ -51,7 +60,7 @@ impl From<UserRow> for User {
 pub struct NewUser {
     pub email: Email,
     pub name: Name,
-    pub role: Role,
+    pub role: RoleChoice,
     /// An initial password for the sign-in page.
     pub password: Option<Password>,
 }
@@ -59,8 +68,14 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub name: Option<Name>,
-    pub role: Option<Role>,
+    pub role: Option<RoleChoice>,
     pub active: Option<bool>,
+}
+
+/// The old `role` column: the built-in role's name, or `viewer` for a custom role, the
+/// least any reader of the column would grant. `role_id` is what counts.
+fn legacy_role(builtin: Option<Role>) -> &'static str {
+    builtin.unwrap_or(Role::Viewer).as_str()
 }
 
 /// Inserts a user inside the caller's transaction.
@@ -81,6 +96,7 @@ pub(crate) fn insert(
             user.email.as_str()
         )));
     }
+    let (role_id, builtin) = crate::roles::resolve(conn, account_id, user.role)?;
     let at = now();
     let password_hash = user
         .password
@@ -95,7 +111,8 @@ pub(crate) fn insert(
             users::email.eq(user.email.as_str()),
             users::email_normalized.eq(user.email.normalized()),
             users::name.eq(user.name.as_str()),
-            users::role.eq(user.role.as_str()),
+            users::role.eq(legacy_role(builtin)),
+            users::role_id.eq(role_id),
             users::active.eq(true),
             users::version.eq(1),
             users::created_at.eq(at),
@@ -130,19 +147,23 @@ pub fn update(
         lock_account(conn, account_id)?;
         let current = find(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
-        let role = patch.role.unwrap_or(current.role);
+        let (role_id, builtin) = match patch.role {
+            Some(choice) => crate::roles::resolve(conn, account_id, choice)?,
+            None => (current.role.id, current.role.builtin),
+        };
         let active = patch.active.unwrap_or(current.active);
         let other_admins = users::table
+            .inner_join(roles::table)
             .filter(users::account_id.eq(account_id))
-            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(roles::builtin.eq(Role::Admin.as_str()))
             .filter(users::active.eq(true))
             .filter(users::id.ne(id))
             .count()
             .get_result::<i64>(conn)?;
-        check_admin_remains(&current, role, active, other_admins)
+        check_admin_remains(&current, builtin == Some(Role::Admin), active, other_admins)
             .map_err(|_| StoreError::LastAdmin)?;
         let name = patch.name.map_or(current.name.clone(), Name::into_inner);
-        if name == current.name && role == current.role && active == current.active {
+        if name == current.name && role_id == current.role.id && active == current.active {
             // Nothing changes: no new version.
             return Ok(current);
         }
@@ -153,7 +174,8 @@ pub fn update(
         )
         .set((
             users::name.eq(name),
-            users::role.eq(role.as_str()),
+            users::role.eq(legacy_role(builtin)),
+            users::role_id.eq(role_id),
             users::active.eq(active),
             users::version.eq(current.version + 1),
             users::updated_at.eq(now()),
@@ -170,23 +192,25 @@ pub fn list(
     after: Option<&Position>,
 ) -> Result<Page<User>, StoreError> {
     let mut query = users::table
+        .inner_join(roles::table)
         .filter(users::account_id.eq(account_id))
-        .select(UserRow::as_select())
+        .select(UserWithRole::as_select())
         .order(users::id.asc())
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(users::id.gt(after.id));
     }
-    let rows: Vec<UserRow> = query.limit(size.get() + 1).load(conn)?;
-    Ok(into_page(rows, size, |row| id_position(row.id)))
+    let rows: Vec<UserWithRole> = query.limit(size.get() + 1).load(conn)?;
+    Ok(into_page(rows, size, |row| id_position(row.user.id)))
 }
 
 pub(crate) fn find(conn: &mut DbConnection, account_id: i64, id: i64) -> Result<User, StoreError> {
     users::table
+        .inner_join(roles::table)
         .filter(users::id.eq(id))
         .filter(users::account_id.eq(account_id))
-        .select(UserRow::as_select())
-        .first(conn)
+        .select(UserWithRole::as_select())
+        .first::<UserWithRole>(conn)
         .optional()?
         .map(User::from)
         .ok_or(StoreError::NotFound)

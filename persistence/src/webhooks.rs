@@ -68,6 +68,9 @@ pub struct NewWebhook {
     pub target_url: TargetUrl,
     pub events: Vec<EventType>,
     pub description: Option<Description>,
+    /// The team member who made it, whose role decides which fields deliveries show; `None`
+    /// (an app, or a webhook made before roles) shows every field.
+    pub created_by: Option<i64>,
 }
 
 /// Changes to a subscription: `None` leaves a field alone.
@@ -131,6 +134,7 @@ pub fn create(
                 // Sealed below, once the row has the id the seal binds it to.
                 webhooks::secret.eq(""),
                 webhooks::secret_prefix.eq(""),
+                webhooks::created_by.eq(new.created_by),
                 webhooks::active.eq(true),
                 webhooks::version.eq(1),
                 webhooks::created_at.eq(at),
@@ -346,6 +350,9 @@ pub struct Claimed {
     pub target_url: String,
     pub secret: String,
     pub event: Event,
+    /// The field-level security of the webhook's creator, applied to the body when it is
+    /// sent (so that a rule changed since the event counts); `None`: every field.
+    pub mask: Option<domain::roles::FieldMask>,
 }
 
 impl std::fmt::Debug for Claimed {
@@ -374,6 +381,7 @@ struct ClaimRow {
     first_attempt_at: Option<NaiveDateTime>,
     target_url: String,
     secret: String,
+    created_by: Option<i64>,
 }
 
 /// Claims up to `limit` due deliveries, each the oldest pending one of an active
@@ -451,6 +459,7 @@ pub fn claim_due(
                     deliveries::first_attempt_at,
                     webhooks::target_url,
                     webhooks::secret,
+                    webhooks::created_by,
                 ))
                 .load(conn)?,
         )
@@ -464,6 +473,15 @@ pub fn claim_due(
         .into_iter()
         .map(|e| (e.row_id, e))
         .collect();
+    // The creators' roles as they are now: one query for the round.
+    let mut creators: Vec<i64> = claimed.iter().filter_map(|c| c.created_by).collect();
+    creators.sort_unstable();
+    creators.dedup();
+    let masks: std::collections::HashMap<i64, domain::roles::FieldMask> =
+        crate::roles::of_users(conn, &creators)?
+            .into_iter()
+            .map(|(id, role)| (id, role.field_mask()))
+            .collect();
     Ok(claimed
         .into_iter()
         .filter_map(|row| {
@@ -486,6 +504,7 @@ pub fn claim_due(
                 target_url: row.target_url,
                 secret,
                 event,
+                mask: row.created_by.and_then(|id| masks.get(&id).cloned()),
             })
         })
         .collect())

@@ -529,6 +529,7 @@ fn store_secrets(url: &str, env: &[(&str, &str)], vault: &persistence::vault::Va
             domain::event::EventType::parse("company.created").unwrap_or_else(|e| panic!("{e:?}")),
         ],
         description: None,
+        created_by: None,
     };
     let (webhook, secret) = persistence::webhooks::create(&mut conn, vault, account, &new)
         .unwrap_or_else(|e| panic!("{e:?}"));

@@ -563,7 +563,8 @@ async fn a_javascript_token_asked_for_without_scopes_reads_crm_data_only() {
             "pipelines:read",
             "posts:read",
             "projects:read",
-            "tasks:read"
+            "tasks:read",
+            "views:read"
         ]
     );
     let named = app

@@ -35,6 +35,7 @@ mod project_pipelines;
 mod projects;
 mod query;
 mod reminders;
+mod roles;
 mod search;
 mod secrets;
 mod tasks;

@@ -162,6 +162,11 @@ fn describe(event_type: EventType) -> &'static str {
         FieldDeleted => {
             "A field definition was deleted; the values records hold under its key stay, untyped."
         }
+        RoleCreated => "A custom role was defined (`POST /v1/roles`).",
+        RoleUpdated => {
+            "A role changed (its rights, field rules, visibility, name or description); `data.previous` holds the old values."
+        }
+        RoleDeleted => "A custom role was deleted.",
         TaskDue => {
             "An open task fell due (its `due_at`, or the start of its `due_date` in UTC): recorded once per due, for automations to act on."
         }
@@ -300,6 +305,16 @@ fn example(event_type: EventType) -> Value {
             }),
             (event_type == PipelineUpdated).then(|| json!({"name": "Project work"})),
         ),
+        RoleCreated | RoleUpdated | RoleDeleted => (
+            json!({
+                "id": 4, "name": "Sales", "description": "Account managers", "builtin": false,
+                "rights": ["companies:read", "companies:write", "contacts:read", "projects:read"],
+                "field_rules": [{"record_type": "project", "field": "custom_fields.fee_rate", "access": "hidden"}],
+                "visibility": "all", "version": 1,
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            }),
+            (event_type == RoleUpdated).then(|| json!({"visibility": "all"})),
+        ),
         FieldCreated | FieldUpdated | FieldDeleted => (
             json!({
                 "id": 4, "record_type": "company", "key": "sector", "label": "Sector",
@@ -397,5 +412,6 @@ fn object_id(record: RecordType) -> i64 {
         RecordType::Comment => 21,
         RecordType::Enquiry => 14,
         RecordType::Field => 4,
+        RecordType::Role => 4,
     }
 }

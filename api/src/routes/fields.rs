@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use domain::FieldError;
 use domain::access::{Resource, Scope};
 use domain::fields::FieldRecordType;
+use domain::roles::{Access, CUSTOM_PREFIX};
 use persistence::fields;
 use serde_json::{Map, Value, json};
 
@@ -218,15 +219,43 @@ pub async fn schema(
     let definitions = state
         .run(move |conn| fields::of_type(conn, account, record_type))
         .await?;
+    // The caller's field-level security: hidden fields are left out, read-only ones marked.
+    let mask = caller.0.field_mask();
     let mut custom = Map::new();
     let mut required = Vec::new();
     for def in &definitions {
-        custom.insert(def.key.clone(), domain::fields::value_schema(def));
+        let access = mask.access(record_type, &format!("{CUSTOM_PREFIX}{}", def.key));
+        if access == Access::Hidden {
+            continue;
+        }
+        let mut schema = domain::fields::value_schema(def);
+        if access == Access::Read {
+            schema["readOnly"] = Value::Bool(true);
+        }
+        custom.insert(def.key.clone(), schema);
         if def.spec.required && def.spec.default.is_none() {
             required.push(Value::String(def.key.clone()));
         }
     }
     let mut document = bases.of(record_type).clone();
+    for field in domain::roles::builtin_fields(record_type) {
+        match mask.access(record_type, field) {
+            Access::Hidden => {
+                if let Some(properties) = document["properties"].as_object_mut() {
+                    properties.remove(*field);
+                }
+                if let Some(list) = document["required"].as_array_mut() {
+                    list.retain(|r| r != field);
+                }
+            }
+            Access::Read => {
+                if let Some(property) = document["properties"].get_mut(*field) {
+                    property["readOnly"] = Value::Bool(true);
+                }
+            }
+            Access::Write => {}
+        }
+    }
     document["$id"] = Value::String(format!("/v1/schema/{}", record_type.as_str()));
     document["properties"]["custom_fields"] = json!({
         "type": "object",

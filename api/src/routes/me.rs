@@ -41,7 +41,7 @@ pub async fn show(caller: Caller) -> Result<HttpResponse, ApiError> {
         ),
     };
     Ok(HttpResponse::Ok().json(MeOut {
-        role: user.as_ref().map(|u| u.role.as_str().to_owned()),
+        role: user.as_ref().map(|u| u.role.name.clone()),
         scopes: principal.scopes.names(),
         effective_scopes: rights.effective().names(),
         token_type: token_type.to_owned(),

@@ -19,6 +19,7 @@ pub mod pipelines;
 pub mod posts;
 pub mod projects;
 pub mod query;
+pub mod roles;
 pub mod search;
 pub mod tasks;
 pub mod tokens;
@@ -60,6 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::field_security::middleware,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::idempotency::middleware,
                 ))
@@ -116,6 +120,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/lists/{id}/members/{record_id}")
                         .route(web::delete().to(views::remove_member)),
+                )
+                .service(
+                    web::resource("/roles")
+                        .route(web::get().to(roles::list))
+                        .route(web::post().to(roles::create)),
+                )
+                .service(
+                    web::resource("/roles/{id}")
+                        .route(web::get().to(roles::show))
+                        .route(web::patch().to(roles::update))
+                        .route(web::delete().to(roles::delete)),
                 )
                 .service(web::resource("/me").route(web::get().to(me::show)))
                 .service(web::resource("/me/agenda").route(web::get().to(agenda::show)))

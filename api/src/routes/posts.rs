@@ -24,7 +24,11 @@ const WRITE: Scope = Scope::Write(Resource::Posts);
 
 /// Refuses a change by anyone but the author or an admin.
 fn require_author(caller: &Caller, author: Option<i64>) -> Result<(), ApiError> {
-    let editor = caller.0.user().map(|u| (u.id, u.role));
+    // Custom roles never hold `admin`: their members edit what they wrote.
+    let editor = caller
+        .0
+        .user()
+        .map(|u| (u.id, u.role.builtin.unwrap_or(domain::access::Role::Member)));
     if may_edit(author, editor) {
         Ok(())
     } else {

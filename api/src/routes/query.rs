@@ -37,6 +37,22 @@ fn prepare(
     Ok((size, sort, after, filter.cloned()))
 }
 
+/// A filter may not name a field the caller's role hides: it is unknown to them.
+pub(crate) fn refuse_hidden(
+    caller: &Caller,
+    record_type: domain::fields::FieldRecordType,
+    raw: Option<&Value>,
+    root: &str,
+) -> Result<(), ApiError> {
+    match raw {
+        Some(raw) => Ok(caller
+            .0
+            .field_mask()
+            .refuse_hidden_in_filter(record_type, raw, root)?),
+        None => Ok(()),
+    }
+}
+
 /// The body's filter, typed by the account's field definitions.
 fn parsed(
     conn: &mut persistence::DbConnection,
@@ -77,6 +93,12 @@ pub async fn companies(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read(Resource::Companies))?;
     let q = body.0;
+    refuse_hidden(
+        &caller,
+        domain::fields::FieldRecordType::Company,
+        q.filter.as_ref(),
+        "filter",
+    )?;
     let (size, sort, after, matching) = prepare(
         q.filter.as_ref(),
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),
@@ -124,6 +146,12 @@ pub async fn contacts(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read(Resource::Contacts))?;
     let q = body.0;
+    refuse_hidden(
+        &caller,
+        domain::fields::FieldRecordType::Contact,
+        q.filter.as_ref(),
+        "filter",
+    )?;
     let (size, sort, after, matching) = prepare(
         q.filter.as_ref(),
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),
@@ -172,6 +200,12 @@ pub async fn projects(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Read(Resource::Projects))?;
     let q = body.0;
+    refuse_hidden(
+        &caller,
+        domain::fields::FieldRecordType::Project,
+        q.filter.as_ref(),
+        "filter",
+    )?;
     let (size, sort, after, matching) = prepare(
         q.filter.as_ref(),
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),

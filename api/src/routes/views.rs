@@ -143,6 +143,7 @@ pub async fn create_view(
     caller.require(WRITE)?;
     let (record_type, spec) = body.0.into_parts()?;
     check_sort(record_type, &spec)?;
+    super::query::refuse_hidden(&caller, record_type, spec.filter.as_ref(), "filter")?;
     let (account, who) = (caller.account_id(), viewer(&caller));
     let view = state
         .run(move |conn| {
@@ -215,7 +216,9 @@ pub async fn update_view(
         .run(move |conn| views::get_view(conn, account, who, id))
         .await?;
     let record_type = current.record_type;
-    check_sort(record_type, &change.apply(&current.spec)?)?;
+    let changed = change.apply(&current.spec)?;
+    check_sort(record_type, &changed)?;
+    super::query::refuse_hidden(&caller, record_type, changed.filter.as_ref(), "filter")?;
     let view = state
         .run(move |conn| {
             views::update_view(
@@ -285,7 +288,21 @@ pub(crate) async fn applied_view(
         )
     };
     match found {
-        Ok(view) if view.record_type == record_type => Ok(Some(view)),
+        Ok(view) if view.record_type == record_type => {
+            // A shared view may filter on a field this caller's role hides.
+            super::query::refuse_hidden(
+                caller,
+                record_type,
+                view.spec.filter.as_ref(),
+                "view.filter",
+            )
+            .map_err(|_| {
+                refused(format!(
+                    "names a view that filters on a field you cannot see ({id})"
+                ))
+            })?;
+            Ok(Some(view))
+        }
         Ok(view) => Err(refused(format!(
             "names a view of {}s",
             view.record_type.as_str()
@@ -547,6 +564,7 @@ pub async fn members(
     let list = state
         .run(move |conn| views::get_list(conn, account, who, id))
         .await?;
+    let record_type = list.record_type.as_str().to_owned();
     let resource = match list.record_type {
         FieldRecordType::Company => Resource::Companies,
         FieldRecordType::Contact => Resource::Contacts,
@@ -582,6 +600,7 @@ pub async fn members(
         }
     };
     Ok(HttpResponse::Ok().json(MemberPage {
+        record_type,
         data,
         next_cursor: next.as_ref().map(encode_cursor),
     }))

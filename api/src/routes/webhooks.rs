@@ -61,9 +61,11 @@ pub async fn create(
     body: Body<WebhookCreate>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
-    let new = body
+    let mut new = body
         .0
         .into_new(state.settings.webhooks.allow_private_targets)?;
+    // Deliveries show what the creator's role may see.
+    new.created_by = caller.user_id().ok();
     let account = caller.account_id();
     let vault = state.vault();
     let (webhook, secret) = state

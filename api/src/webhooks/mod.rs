@@ -171,7 +171,13 @@ async fn send(
     timestamp: i64,
 ) -> Result<i32, (Option<i32>, String)> {
     let event = &claimed.event;
-    let body = serde_json::to_vec(&EventOut::from(event.clone()))
+    let mut rendered = serde_json::to_value(EventOut::from(event.clone()))
+        .map_err(|e| (None, format!("cannot render the event: {e}")))?;
+    // What the webhook's creator may see, by their role as it is now.
+    if let Some(mask) = &claimed.mask {
+        crate::field_security::mask_event(mask, &mut rendered);
+    }
+    let body = serde_json::to_vec(&rendered)
         .map_err(|e| (None, format!("cannot render the event: {e}")))?;
     let signature = signature_header(&claimed.secret, timestamp, &body);
     let response = client

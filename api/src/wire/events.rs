@@ -73,6 +73,10 @@ impl RecordJson for WireJson {
         to_value(super::fields::FieldOut::from(field.clone()))
     }
 
+    fn role(&self, role: &domain::roles::RoleDef) -> Value {
+        to_value(super::roles::RoleOut::from(role.clone()))
+    }
+
     fn task(&self, task: &domain::task::Task) -> Value {
         to_value(super::tasks::TaskOut::from(task.clone()))
     }

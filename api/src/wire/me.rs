@@ -15,10 +15,10 @@ pub struct MeOut {
     #[schema(required = true)]
     pub client: Option<MeClientOut>,
     pub account: AccountOut,
-    /// The user's role; `null` for an app.
+    /// The name of the user's role (`admin`, `member`, `viewer` or a custom role's); `null`
+    /// for an app.
     #[schema(example = "admin")]
     #[schema(required = true)]
-    #[schema(schema_with = super::schema::role_or_null)]
     pub role: Option<String>,
     /// The kind of credential: `personal`, `javascript` or `oauth`.
     #[schema(example = "personal")]

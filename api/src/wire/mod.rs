@@ -22,6 +22,7 @@ pub mod pipelines;
 pub mod posts;
 pub mod projects;
 pub mod query;
+pub mod roles;
 mod schema;
 pub mod search;
 mod strict_json;

@@ -236,9 +236,6 @@ pub(crate) fn email_input() -> utoipa::openapi::schema::Schema {
     utoipa::openapi::schema::Schema::AnyOf(any)
 }
 
-pub(crate) fn role_or_null() -> Object {
-    one_of(Role::ALL.iter().map(|r| r.as_str()), true)
-}
 /// `action` of a move (`wire::transitions::MoveRequest::into_move` reads them).
 pub(crate) fn move_action() -> Object {
     one_of(["reopen", "remove"], false)
@@ -326,4 +323,17 @@ pub(crate) fn view_visibility() -> Object {
 }
 pub(crate) fn list_kind() -> Object {
     one_of(["static", "dynamic"], false)
+}
+pub(crate) fn visibility() -> Object {
+    one_of(
+        domain::roles::Visibility::ALL.iter().map(|v| v.as_str()),
+        false,
+    )
+}
+pub(crate) fn field_access() -> Object {
+    one_of(domain::roles::Access::ALL.iter().map(|a| a.as_str()), false)
+}
+/// The rights a role may hold: every scope; `admin` only the built-in admin role holds.
+pub(crate) fn role_rights() -> Array {
+    scopes()
 }

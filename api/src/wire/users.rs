@@ -6,6 +6,7 @@ use domain::access::Role;
 use domain::password::Password;
 use domain::user::User;
 use domain::values::{Email, Name};
+use persistence::roles::RoleChoice;
 use persistence::users::{NewUser, UserPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,10 +24,12 @@ pub struct UserOut {
     pub email: String,
     #[schema(example = "Ana Lima")]
     pub name: String,
-    /// `admin`, `member` or `viewer`.
+    /// The name of the role held: `admin`, `member`, `viewer` or a custom role's.
     #[schema(example = "member")]
-    #[schema(schema_with = super::schema::role)]
     pub role: String,
+    /// The role held (`/v1/roles/{id}`).
+    #[schema(example = 2)]
+    pub role_id: i64,
     /// Deactivated members cannot sign in and their tokens stop working.
     pub active: bool,
     pub version: i64,
@@ -40,7 +43,8 @@ impl From<User> for UserOut {
             id: u.id,
             email: u.email,
             name: u.name,
-            role: u.role.as_str().to_owned(),
+            role: u.role.name,
+            role_id: u.role.id,
             active: u.active,
             version: u.version,
             created_at: u.created_at,
@@ -50,6 +54,27 @@ impl From<User> for UserOut {
 }
 
 list_of!(UserList, UserOut, "team members");
+
+/// The role a body names: a built-in one by `role`, or any by `role_id`, not both.
+fn choice(p: &mut Parser, role: Option<&str>, role_id: Option<i64>) -> Option<RoleChoice> {
+    match (role, role_id) {
+        (Some(_), Some(_)) => {
+            p.check::<()>(
+                "role_id",
+                Err(domain::validation::ValueError::new(
+                    "conflicting",
+                    "send `role` or `role_id`, not both",
+                )),
+            );
+            None
+        }
+        (Some(name), None) => p
+            .optional("role", Some(name), Role::parse)
+            .map(RoleChoice::Builtin),
+        (None, Some(id)) => Some(RoleChoice::Id(id)),
+        (None, None) => None,
+    }
+}
 
 /// A new team member.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -62,10 +87,14 @@ pub struct UserCreate {
     #[schema(example = "Ana Lima")]
     #[schema(max_length = 200)]
     pub name: String,
-    /// `admin`, `member` or `viewer`; default `member`.
+    /// A built-in role: `admin`, `member` or `viewer`; default `member` (unless `role_id`
+    /// is sent).
     #[schema(example = "member")]
     #[schema(schema_with = super::schema::role)]
     pub role: Option<String>,
+    /// Any role of the account, custom ones too (`/v1/roles`); instead of `role`.
+    #[schema(example = 4)]
+    pub role_id: Option<i64>,
     /// An initial password for the sign-in page: at least 12 characters, not a common one.
     #[schema(format = Password, min_length = 12)]
     pub password: Option<String>,
@@ -77,9 +106,8 @@ impl UserCreate {
         let mut p = Parser::default();
         let email = p.required("email", &self.email, Email::parse);
         let name = p.required("name", &self.name, Name::parse);
-        let role = p
-            .optional("role", self.role.as_deref(), Role::parse)
-            .unwrap_or(Role::Member);
+        let role = choice(&mut p, self.role.as_deref(), self.role_id)
+            .unwrap_or(RoleChoice::Builtin(Role::Member));
         let password = self
             .password
             .as_deref()
@@ -105,11 +133,15 @@ pub struct UserUpdate {
     #[schema(nullable = false)]
     #[schema(max_length = 200)]
     pub name: Option<String>,
-    /// `admin`, `member` or `viewer`.
+    /// A built-in role: `admin`, `member` or `viewer`.
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     #[schema(schema_with = super::schema::role)]
     pub role: Option<String>,
+    /// Any role of the account (`/v1/roles`); instead of `role`.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false, example = 4)]
+    pub role_id: Option<i64>,
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
@@ -120,7 +152,7 @@ impl UserUpdate {
         let mut p = Parser::default();
         let patch = UserPatch {
             name: p.patch_required("name", self.name.as_deref(), Name::parse),
-            role: p.patch_required("role", self.role.as_deref(), Role::parse),
+            role: choice(&mut p, self.role.as_deref(), self.role_id),
             active: self.active,
         };
         p.finish()?;

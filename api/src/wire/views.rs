@@ -392,6 +392,9 @@ pub struct MembersChanged {
 /// projects), as their own `GET` shows them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberPage {
+    /// The list's record type: what `data` holds.
+    #[schema(schema_with = super::schema::field_record_type)]
+    pub record_type: String,
     #[schema(value_type = Vec<Object>)]
     pub data: Vec<Value>,
     /// Pass as `cursor` to get the next page; `null` on the last page.

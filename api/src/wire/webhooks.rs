@@ -116,6 +116,8 @@ impl WebhookCreate {
                 target_url,
                 events,
                 description,
+                // The route names the creator.
+                created_by: None,
             }),
             _ => None,
         })
