@@ -7,6 +7,16 @@
 //! `id IN (SELECT record_id FROM custom_values WHERE account_id = ? AND record_type = ..
 //! AND field_key = ? AND value_.. <op> ?)`, tags their side table the same way.
 //!
+//! Indexes: every built-in field with `eq`, `in` or a range reads an `(account_id, column, ..)`
+//! index, or the account's rows in the list's order when the planner finds that cheaper (a
+//! column with few values: `size_band`, `show_in_pipeline`, `phase_id`). These cannot use one:
+//! `contains` and `starts_with` (they ignore case, and `contains` has no prefix), which read
+//! the account's rows in order and test each; `neq`, `not` and `is_null: true` on a built-in
+//! column (they match most rows); the long texts `description`, `address`, `outcome_reason`
+//! and `expected_duration` (no index: they are only ever searched); a project's `probability`
+//! (its own or its phase's, a `COALESCE` across the join). Tags and custom fields read their
+//! side table's index; custom text is indexed up to 255 characters.
+//!
 //! The statement is not kept prepared: filters are shaped by their callers, so caching each
 //! shape would grow every connection's statement cache without bound.
 

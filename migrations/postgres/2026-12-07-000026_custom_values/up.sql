@@ -124,7 +124,7 @@ FROM projects AS c CROSS JOIN LATERAL custom_value_rows(c.custom_fields) AS r
 WHERE c.custom_fields <> '{}';
 
 -- Filters on these built-in fields read an index range of the account's records (the other
--- filterable fields had one already, or cannot use one: see BENCHMARKS.md).
+-- filterable fields had one already, or cannot use one: see persistence/src/filter.rs).
 CREATE INDEX companies_website_filter ON companies (account_id, website, id);
 CREATE INDEX companies_email_filter ON companies (account_id, email, id);
 CREATE INDEX companies_phone_filter ON companies (account_id, phone, id);

@@ -209,7 +209,7 @@ INSERT INTO custom_values (account_id, record_type, record_id, field_key, value_
         AND json_extract(f.value, '$.amount') GLOB '*[0-9]*';
 
 -- Filters on these built-in fields read an index range of the account's records (the other
--- filterable fields had one already, or cannot use one: see BENCHMARKS.md).
+-- filterable fields had one already, or cannot use one: see persistence/src/filter.rs).
 CREATE INDEX companies_website_filter ON companies (account_id, website, id);
 CREATE INDEX companies_email_filter ON companies (account_id, email, id);
 CREATE INDEX companies_phone_filter ON companies (account_id, phone, id);
