@@ -10,9 +10,9 @@ use domain::filter::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
 };
-use utoipa::openapi::{Ref, RefOr};
+use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 /// The filter language's schema (a recursive `oneOf`), for `value_type` on the fields that
@@ -73,80 +73,47 @@ strings at most {MAX_STRING_CHARS} characters (`too_long`). An unknown field is 
     )
 }
 
-fn filter_ref() -> Ref {
-    Ref::from_schema_name("Filter")
-}
-
 impl PartialSchema for Filter {
     fn schema() -> RefOr<Schema> {
-        let branch = |key: &str, inner: RefOr<Schema>| {
+        // One object with every key optional (a condition's, or one of `and`, `or`, `not`),
+        // nested filters free-form: client generators read it, where a recursive `oneOf`
+        // stops some of them. The description says which keys go together.
+        let free = || {
             ObjectBuilder::new()
-                .property(key, inner)
-                .required(key)
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .schema_type(SchemaType::Type(Type::Object))
+                .additional_properties(Some(AdditionalProperties::FreeForm(true)))
                 .build()
         };
-        let list = || {
+        let nested = || {
             RefOr::T(Schema::Array(
                 ArrayBuilder::new()
-                    .items(filter_ref())
+                    .items(free())
                     .min_items(Some(1))
                     .max_items(Some(MAX_CONDITIONS))
                     .build(),
             ))
         };
-        let op = ObjectBuilder::new()
-            .schema_type(SchemaType::Type(Type::String))
-            .enum_values(Some(Op::ALL.iter().map(|o| o.as_str())));
-        let condition = ObjectBuilder::new()
-            .title(Some("condition"))
-            .property(
-                "field",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::Type(Type::String))
-                    .max_length(Some(64 + domain::filter::CUSTOM_PREFIX.len()))
-                    .description(Some(
-                        "A built-in field's name, or `custom_fields.<key>`",
-                    )),
-            )
-            .required("field")
-            .property("op", op)
-            .required("op")
-            .property(
-                "value",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::AnyValue)
-                    .description(Some(
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .property("and", nested())
+                .property("or", nested())
+                .property("not", free())
+                .property(
+                    "field",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .max_length(Some(64 + domain::filter::CUSTOM_PREFIX.len()))
+                        .description(Some("A built-in field's name, or `custom_fields.<key>`")),
+                )
+                .property("op", op_schema())
+                .property(
+                    "value",
+                    ObjectBuilder::new().schema_type(SchemaType::AnyValue).description(Some(
                         "Of the field's kind: a string, number, boolean, id, date, an array (`in`, `between`), or `true`/`false` (`is_null`)",
                     )),
-            )
-            .required("value")
-            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-            .build();
-        RefOr::T(Schema::OneOf(
-            OneOfBuilder::new()
-                .item(
-                    ObjectBuilder::new()
-                        .title(Some("and"))
-                        .property("and", list())
-                        .required("and")
-                        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-                        .build(),
                 )
-                .item(
-                    ObjectBuilder::new()
-                        .title(Some("or"))
-                        .property("or", list())
-                        .required("or")
-                        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
-                        .build(),
-                )
-                .item({
-                    let mut not = branch("not", RefOr::Ref(filter_ref()));
-                    not.title = Some("not".into());
-                    not
-                })
-                .item(condition)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
                 .description(Some(description()))
                 .examples([
                     json!({"field": "industry", "op": "eq", "value": "Engineering"}),
@@ -155,14 +122,16 @@ impl PartialSchema for Filter {
                         {"field": "created_at", "op": "gte", "value": "last_30_days"},
                         {"not": {"field": "tags", "op": "contains", "value": "churned"}}
                     ]}),
-                    json!({"or": [
-                        {"field": "custom_fields.tier", "op": "in", "value": ["gold", "silver"]},
-                        {"field": "custom_fields.budget", "op": "between", "value": [10000, 50000]}
-                    ]}),
                 ])
                 .build(),
         ))
     }
+}
+
+fn op_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .enum_values(Some(Op::ALL.iter().map(|o| o.as_str())))
 }
 
 impl ToSchema for Filter {
