@@ -9,10 +9,10 @@ use domain::filter::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
 };
-use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 /// The filter language's schema (a recursive `oneOf`), for `value_type` on the fields that
