@@ -114,6 +114,7 @@ mod tests {
         Principal {
             account_id: 1,
             account_name: "Acme".into(),
+            records: Default::default(),
             actor: Actor::App(App {
                 id: 1,
                 client_id: "clt_app_x".into(),

@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod openapi;
 mod query_rules;
 pub mod rate_limit;
+pub mod record_visibility;
 mod record_schemas;
 mod reminders;
 pub mod routes;

@@ -16,7 +16,7 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
-    import, me, meetings, oauth_clients, pipelines, posts, projects, query, roles, search, tasks,
+    import, me, meetings, oauth_clients, pipelines, posts, projects, query, roles, search, tasks, units,
     tokens, users, views,
 };
 use crate::wire;
@@ -66,6 +66,7 @@ pub fn document() -> serde_json::Value {
         views::members, views::add_members, views::remove_members, views::remove_member,
         fields::list, fields::create, fields::show, fields::update, fields::delete, fields::schema,
         roles::list, roles::create, roles::show, roles::update, roles::delete,
+        units::list, units::create, units::show, units::update, units::delete, units::memberships, units::set_memberships,
         tasks::list, tasks::create, tasks::show, tasks::update, tasks::delete, tasks::complete, tasks::reopen,
         contacts::list, contacts::create, contacts::show, contacts::update, contacts::delete,
         pipelines::list, pipelines::create, pipelines::show, pipelines::update, pipelines::delete,
@@ -108,6 +109,7 @@ pub fn document() -> serde_json::Value {
         wire::views::MembersBody, wire::views::MembersChanged, wire::views::MemberPage,
         wire::fields::FieldOut, wire::fields::FieldList, wire::fields::FieldCreate, wire::fields::FieldUpdate, wire::fields::OptionBody,
         wire::roles::RoleOut, wire::roles::RoleList, wire::roles::RoleCreate, wire::roles::RoleUpdate, wire::roles::FieldRuleBody,
+        wire::units::UnitOut, wire::units::UnitList, wire::units::UnitCreate, wire::units::UnitUpdate, wire::units::MembershipsBody,
         wire::tasks::TaskOut, wire::tasks::TaskList, wire::tasks::TaskCreate, wire::tasks::TaskUpdate,
         wire::links::LinkOut,
         wire::agenda::AgendaOut, wire::agenda::AgendaTasks, wire::agenda::AgendaMeetings,
@@ -140,6 +142,7 @@ pub fn document() -> serde_json::Value {
         (name = "contacts", description = "Contacts"),
         (name = "projects", description = "Projects on their own pipelines: the work a firm pitches for and delivers"),
         (name = "views", description = "Saved views (a record type's filter, sort and columns, private or shared; applied with `?view_id=` on its list) and lists of records, static or dynamic (a view's records)"),
+        (name = "units", description = "Units: the account's teams, territories, subsidiaries and departments as a tree, and the units each team member belongs to; records belong to a unit, and roles see records by unit"),
         (name = "roles", description = "Roles: the built-in admin, member and viewer and the account's custom roles, each with its rights (the ceiling of its members' tokens), field-level security (hidden, read or write per field) and record visibility"),
         (name = "fields", description = "The account's own fields: typed custom fields of companies, contacts and projects (select options are tiny+'s categories), checked on every write, and each record type's JSON Schema for forms"),
         (name = "tasks", description = "Tasks: what someone must do, by a day or a time, linked to the records it is about"),

@@ -26,6 +26,8 @@ pub struct Company {
     pub address: Option<String>,
     pub description: Option<String>,
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): by default its owner's primary unit.
+    pub unit_id: Option<i64>,
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
     pub show_in_pipeline: bool,
@@ -94,6 +96,8 @@ pub struct CompanyFields {
     pub address: Option<Address>,
     pub description: Option<Description>,
     pub owner_id: Option<i64>,
+    /// `None` on create: the owner's primary unit, else the creator's.
+    pub unit_id: Option<i64>,
     pub tags: Tags,
     pub custom_fields: CustomFields,
     pub show_in_pipeline: bool,
@@ -112,6 +116,7 @@ pub struct CompanyPatch {
     pub address: Option<Option<Address>>,
     pub description: Option<Option<Description>>,
     pub owner_id: Option<Option<i64>>,
+    pub unit_id: Option<Option<i64>>,
     pub tags: Option<Tags>,
     /// A merge patch of the custom fields: `null` removes a key.
     pub custom_fields: Option<Map<String, Value>>,
@@ -152,6 +157,7 @@ impl CompanyPatch {
                 Description::from_stored,
             ),
             owner_id: self.owner_id.unwrap_or(current.owner_id),
+            unit_id: self.unit_id.unwrap_or(current.unit_id),
             tags: self
                 .tags
                 .unwrap_or_else(|| Tags::from_stored(current.tags.clone())),

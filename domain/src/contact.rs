@@ -20,6 +20,8 @@ pub struct Contact {
     pub company_id: Option<i64>,
     pub reports_to_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): by default its owner's primary unit.
+    pub unit_id: Option<i64>,
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
     pub version: i64,
@@ -40,6 +42,8 @@ pub struct ContactFields {
     pub company_id: Option<i64>,
     pub reports_to_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// `None` on create: the owner's primary unit, else the creator's.
+    pub unit_id: Option<i64>,
     pub tags: Tags,
     pub custom_fields: CustomFields,
 }
@@ -55,6 +59,7 @@ pub struct ContactPatch {
     pub company_id: Option<Option<i64>>,
     pub reports_to_id: Option<Option<i64>>,
     pub owner_id: Option<Option<i64>>,
+    pub unit_id: Option<Option<i64>>,
     pub tags: Option<Tags>,
     /// A merge patch of the custom fields: `null` removes a key.
     pub custom_fields: Option<Map<String, Value>>,
@@ -81,6 +86,7 @@ impl ContactPatch {
             company_id: self.company_id.unwrap_or(current.company_id),
             reports_to_id: self.reports_to_id.unwrap_or(current.reports_to_id),
             owner_id: self.owner_id.unwrap_or(current.owner_id),
+            unit_id: self.unit_id.unwrap_or(current.unit_id),
             tags: self
                 .tags
                 .unwrap_or_else(|| Tags::from_stored(current.tags.clone())),

@@ -75,6 +75,7 @@ pub mod search;
 pub mod task;
 pub mod token;
 pub mod totp;
+pub mod units;
 pub mod user;
 pub mod validation;
 pub mod values;

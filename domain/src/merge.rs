@@ -143,6 +143,7 @@ pub fn merge_company(survivor: &Company, duplicates: &[Company]) -> Result<Compa
     let tags: Vec<&[String]> = d.iter().map(|c| c.tags.as_slice()).collect();
     let custom: Vec<&Map<String, Value>> = d.iter().map(|c| &c.custom_fields).collect();
     let owners: Vec<&Option<i64>> = d.iter().map(|c| &c.owner_id).collect();
+    let units: Vec<&Option<i64>> = d.iter().map(|c| &c.unit_id).collect();
     let mut invalid = Invalid::default();
     let tags = invalid.check("duplicate_ids", union_tags(&s.tags, &tags));
     let custom_fields = invalid.check(
@@ -170,6 +171,7 @@ pub fn merge_company(survivor: &Company, duplicates: &[Company]) -> Result<Compa
             Description::from_stored,
         ),
         owner_id: first_present(&s.owner_id, &owners),
+        unit_id: first_present(&s.unit_id, &units),
         tags,
         custom_fields,
         show_in_pipeline: s.show_in_pipeline,
@@ -193,6 +195,7 @@ pub fn merge_contact(survivor: &Contact, duplicates: &[Contact]) -> Result<Conta
     let tags: Vec<&[String]> = d.iter().map(|c| c.tags.as_slice()).collect();
     let custom: Vec<&Map<String, Value>> = d.iter().map(|c| &c.custom_fields).collect();
     let owners: Vec<&Option<i64>> = d.iter().map(|c| &c.owner_id).collect();
+    let units: Vec<&Option<i64>> = d.iter().map(|c| &c.unit_id).collect();
     let companies: Vec<&Option<i64>> = d.iter().map(|c| &c.company_id).collect();
     let mut invalid = Invalid::default();
     let tags = invalid.check("duplicate_ids", union_tags(&s.tags, &tags));
@@ -212,6 +215,7 @@ pub fn merge_contact(survivor: &Contact, duplicates: &[Contact]) -> Result<Conta
         company_id: first_present(&s.company_id, &companies),
         reports_to_id: s.reports_to_id,
         owner_id: first_present(&s.owner_id, &owners),
+        unit_id: first_present(&s.unit_id, &units),
         tags,
         custom_fields,
     })
@@ -306,6 +310,7 @@ pub fn merge_project(survivor: &Project, duplicates: &[Project]) -> Result<Proje
         description: fill(s, d, |p| &p.description).map(Description::from_stored),
         company_id: fill(s, d, |p| &p.company_id),
         owner_id: fill(s, d, |p| &p.owner_id),
+        unit_id: fill(s, d, |p| &p.unit_id),
         external_id: fill(s, d, |p| &p.external_id).map(ExternalId::from_stored),
         value: fill(s, d, |p| &p.value),
         probability: fill(s, d, |p| &p.probability),
@@ -338,6 +343,7 @@ mod tests {
             address: None,
             description: None,
             owner_id: None,
+            unit_id: None,
             tags: Vec::new(),
             custom_fields: Map::new(),
             show_in_pipeline: true,

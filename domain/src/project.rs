@@ -19,6 +19,8 @@ pub struct Project {
     pub description: Option<String>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): by default its owner's primary unit.
+    pub unit_id: Option<i64>,
     /// Its id in another system, unique in the account; imports upsert on it.
     pub external_id: Option<String>,
     pub value: Option<Money>,
@@ -411,6 +413,8 @@ pub struct ProjectFields {
     pub description: Option<Description>,
     pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
+    /// `None` on create: the owner's primary unit, else the creator's.
+    pub unit_id: Option<i64>,
     pub external_id: Option<ExternalId>,
     pub value: Option<Money>,
     pub probability: Option<i64>,
@@ -435,6 +439,7 @@ pub struct ProjectPatch {
     pub description: Option<Option<Description>>,
     pub company_id: Option<Option<i64>>,
     pub owner_id: Option<Option<i64>>,
+    pub unit_id: Option<Option<i64>>,
     pub external_id: Option<Option<ExternalId>>,
     pub value: Option<Option<Money>>,
     pub probability: Option<Option<i64>>,
@@ -490,6 +495,7 @@ impl ProjectPatch {
                 .unwrap_or_else(|| current.description.clone().map(Description::from_stored)),
             company_id: self.company_id.unwrap_or(current.company_id),
             owner_id: self.owner_id.unwrap_or(current.owner_id),
+            unit_id: self.unit_id.unwrap_or(current.unit_id),
             external_id: self
                 .external_id
                 .unwrap_or_else(|| current.external_id.clone().map(ExternalId::from_stored)),

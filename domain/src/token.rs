@@ -147,6 +147,8 @@ pub struct Principal {
     pub actor: Actor,
     pub credential: Credential,
     pub scopes: ScopeSet,
+    /// Which companies, contacts and projects the caller sees.
+    pub records: crate::units::RecordScope,
 }
 
 impl Principal {
@@ -238,6 +240,7 @@ mod tests {
         Principal {
             account_id: 1,
             account_name: "Acme".into(),
+            records: Default::default(),
             actor: Actor::User(User {
                 id: 1,
                 account_id: 1,

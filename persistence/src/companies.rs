@@ -96,6 +96,7 @@ pub(crate) struct CompanyRow {
     address: Option<String>,
     description: Option<String>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     tags: String,
     custom_fields: String,
     show_in_pipeline: bool,
@@ -128,6 +129,7 @@ impl From<CompanyRow> for Company {
             address: row.address,
             description: row.description,
             owner_id: row.owner_id,
+            unit_id: row.unit_id,
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             custom_fields: serde_json::from_str(&row.custom_fields).unwrap_or_default(),
             show_in_pipeline: row.show_in_pipeline,
@@ -164,6 +166,7 @@ pub(crate) struct CompanyValues {
     address: Option<String>,
     description: Option<String>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     tags: String,
     custom_fields: String,
     show_in_pipeline: bool,
@@ -182,6 +185,7 @@ impl From<&CompanyFields> for CompanyValues {
             address: f.address.as_ref().map(|v| v.as_str().to_owned()),
             description: f.description.as_ref().map(|v| v.as_str().to_owned()),
             owner_id: f.owner_id,
+            unit_id: f.unit_id,
             tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
             custom_fields: f.custom_fields.to_json_string(),
             show_in_pipeline: f.show_in_pipeline,
@@ -209,6 +213,8 @@ pub struct CompanyFilter {
     pub activity: ActivityFilter,
     /// A filter of the filter language (`POST /v1/companies/query`).
     pub matching: Option<domain::filter::Filter>,
+    /// The records the caller sees, and the unit filter.
+    pub reach: crate::units::Reach,
 }
 
 /// Where a filter finds each field of a company.
@@ -231,6 +237,7 @@ pub(crate) const FILTER_COLUMNS: Columns = Columns {
             "address" => plain(column_name!(companies.address), Text),
             "description" => plain(column_name!(companies.description), Text),
             "owner_id" => plain(column_name!(companies.owner_id), Int { scale: 0 }),
+            "unit_id" => plain(column_name!(companies.unit_id), Int { scale: 0 }),
             "tags" => Some(Column::Tags),
             "show_in_pipeline" => plain(column_name!(companies.show_in_pipeline), Bool),
             "pipeline_id" => plain(column_name!(companies.pipeline_id), Int { scale: 0 }),
@@ -260,6 +267,8 @@ pub fn create(
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
         let mut fields = fields.clone();
+        fields.unit_id =
+            crate::units::place_new(conn, account_id, fields.unit_id, fields.owner_id, outbox.actor)?;
         fields.custom_fields = crate::fields::check(
             conn,
             account_id,
@@ -409,6 +418,9 @@ impl Versioned for Companies {
     ) -> Result<CompanyFields, StoreError> {
         if patch.owner_id.is_some() {
             check_owner(conn, account_id, "owner_id", patch.new_owner())?;
+        }
+        if let Some(unit) = patch.unit_id {
+            crate::units::check_unit(conn, account_id, unit)?;
         }
         let mut fields = patch
             .apply(current)
@@ -684,6 +696,7 @@ pub fn list(
         query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
     }
     let query = filter_activity!(query, &filter.activity, companies);
+    let query = crate::units::filter_reach!(query, &filter.reach, companies);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,

@@ -44,6 +44,7 @@ pub(crate) struct ContactRow {
     company_id: Option<i64>,
     reports_to_id: Option<i64>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     tags: String,
     custom_fields: String,
     version: i64,
@@ -66,6 +67,7 @@ impl From<ContactRow> for Contact {
             company_id: row.company_id,
             reports_to_id: row.reports_to_id,
             owner_id: row.owner_id,
+            unit_id: row.unit_id,
             tags: serde_json::from_str(&row.tags).unwrap_or_default(),
             custom_fields: serde_json::from_str(&row.custom_fields).unwrap_or_default(),
             version: row.version,
@@ -89,6 +91,7 @@ pub(crate) struct ContactValues {
     company_id: Option<i64>,
     reports_to_id: Option<i64>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     tags: String,
     custom_fields: String,
 }
@@ -111,6 +114,7 @@ impl From<&ContactFields> for ContactValues {
             company_id: f.company_id,
             reports_to_id: f.reports_to_id,
             owner_id: f.owner_id,
+            unit_id: f.unit_id,
             tags: serde_json::Value::from(f.tags.to_vec()).to_string(),
             custom_fields: f.custom_fields.to_json_string(),
         }
@@ -134,6 +138,8 @@ pub struct ContactFilter {
     pub activity: ActivityFilter,
     /// A filter of the filter language (`POST /v1/contacts/query`).
     pub matching: Option<domain::filter::Filter>,
+    /// The records the caller sees, and the unit filter.
+    pub reach: crate::units::Reach,
 }
 
 /// Where a filter finds each field of a contact.
@@ -155,6 +161,7 @@ pub(crate) const FILTER_COLUMNS: Columns = Columns {
             "company_id" => plain(column_name!(contacts.company_id), Int { scale: 0 }),
             "reports_to_id" => plain(column_name!(contacts.reports_to_id), Int { scale: 0 }),
             "owner_id" => plain(column_name!(contacts.owner_id), Int { scale: 0 }),
+            "unit_id" => plain(column_name!(contacts.unit_id), Int { scale: 0 }),
             "tags" => Some(Column::Tags),
             "created_at" => plain(column_name!(contacts.created_at), Timestamp),
             "updated_at" => plain(column_name!(contacts.updated_at), Timestamp),
@@ -174,6 +181,8 @@ pub fn create(
     write_transaction(conn, |conn| {
         check_links(conn, account_id, None, fields)?;
         let mut fields = fields.clone();
+        fields.unit_id =
+            crate::units::place_new(conn, account_id, fields.unit_id, fields.owner_id, outbox.actor)?;
         fields.custom_fields = crate::fields::check(
             conn,
             account_id,
@@ -266,6 +275,9 @@ impl Versioned for Contacts {
             lock_account(conn, account_id)?;
         }
         let owner_change = patch.owner_id.is_some();
+        if let Some(unit) = patch.unit_id {
+            crate::units::check_unit(conn, account_id, unit)?;
+        }
         let company_change = patch.company_id.is_some();
         let mut fields = patch
             .apply(current)
@@ -528,6 +540,7 @@ pub fn list(
         query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
     }
     let query = filter_activity!(query, &filter.activity, contacts);
+    let query = crate::units::filter_reach!(query, &filter.reach, contacts);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,

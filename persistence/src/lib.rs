@@ -46,6 +46,7 @@ pub mod tasks;
 pub mod tokens;
 pub mod totp;
 pub mod transitions;
+pub mod units;
 pub mod users;
 pub mod vault;
 pub mod views;

@@ -898,9 +898,14 @@ pub fn authenticate_access(
             scopes: client_scopes,
         }),
     };
+    let records = match &actor {
+        Actor::User(user) => crate::units::record_scope(conn, user)?,
+        Actor::App(_) => domain::units::RecordScope::All,
+    };
     Ok(Some(Principal {
         account_id,
         account_name,
+        records,
         actor,
         credential: Credential::OAuth {
             jti: jti.to_owned(),

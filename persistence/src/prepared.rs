@@ -94,6 +94,18 @@ impl Prepared {
         }
     }
 
+    /// A list of ids for `IN (...)`, as one bind whatever their number: the elements of an
+    /// array on PostgreSQL, of a JSON array on SQLite.
+    pub(crate) fn ids_in(&mut self, backend: Backend, ids: &[i64]) -> &mut Prepared {
+        match backend {
+            Backend::Postgres => self.sql("SELECT unnest(").ids(backend, ids).sql(")"),
+            Backend::Sqlite => self
+                .sql("SELECT value FROM json_each(")
+                .ids(backend, ids)
+                .sql(")"),
+        }
+    }
+
     /// Runs the statement and reads its rows by column name.
     pub(crate) fn load<U>(&self, conn: &mut DbConnection) -> QueryResult<Vec<U>>
     where

@@ -96,6 +96,8 @@ diesel::table! {
         follow_up_due_at -> Nullable<Timestamp>,
         last_activity_at -> Nullable<Timestamp>,
         next_activity_at -> Nullable<Timestamp>,
+        /// The unit the record belongs to (`units`).
+        unit_id -> Nullable<BigInt>,
     }
 }
 
@@ -128,6 +130,8 @@ diesel::table! {
         updated_at -> Timestamp,
         last_activity_at -> Nullable<Timestamp>,
         next_activity_at -> Nullable<Timestamp>,
+        /// The unit the record belongs to (`units`).
+        unit_id -> Nullable<BigInt>,
     }
 }
 
@@ -422,6 +426,8 @@ diesel::table! {
         external_id -> Nullable<Text>,
         last_activity_at -> Nullable<Timestamp>,
         next_activity_at -> Nullable<Timestamp>,
+        /// The unit the record belongs to (`units`).
+        unit_id -> Nullable<BigInt>,
     }
 }
 
@@ -627,6 +633,7 @@ diesel::joinable!(oauth_access_tokens -> oauth_grants (grant_id));
 diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(users -> roles (role_id));
+diesel::joinable!(user_units -> units (unit_id));
 diesel::joinable!(phases -> pipelines (pipeline_id));
 diesel::joinable!(companies -> users (owner_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -785,6 +792,8 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    user_units,
     views,
     lists,
     list_members,
@@ -833,3 +842,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     custom_values,
 );
+
+diesel::table! {
+    units (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        name -> Text,
+        name_normalized -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_units (user_id, unit_id) {
+        account_id -> BigInt,
+        user_id -> BigInt,
+        unit_id -> BigInt,
+        is_primary -> Bool,
+    }
+}

@@ -289,9 +289,11 @@ pub fn authenticate(
     } else {
         Vec::new()
     };
+    let records = crate::units::record_scope(conn, &user)?;
     let principal = Principal {
         account_id: user.account_id,
         account_name,
+        records,
         actor: Actor::User(user),
         credential: Credential::Token {
             id: token_id,

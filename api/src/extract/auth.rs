@@ -50,6 +50,16 @@ impl Caller {
         }
     }
 
+    /// Which companies, contacts and projects the caller sees.
+    pub fn records(&self) -> domain::units::RecordScope {
+        self.0.records.clone()
+    }
+
+    /// Whether the caller sees a record owned by `owner` in `unit`.
+    pub fn sees(&self, owner: Option<i64>, unit: Option<i64>) -> bool {
+        self.0.records.sees(owner, unit)
+    }
+
     pub fn rights(&self) -> Rights {
         self.0.rights()
     }

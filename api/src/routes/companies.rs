@@ -99,11 +99,14 @@ pub async fn list(
             ),
         )?,
         matching: None,
+        reach: Default::default(),
     };
     let account = caller.account_id();
+    let (scope, unit, subunits) = (caller.records(), q.unit_id, q.include_subunits.unwrap_or(false));
     let page = state
         .run(move |conn| {
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
+            filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
             companies::list(conn, account, &filter, sort, size, after.as_ref())
         })
         .await?;

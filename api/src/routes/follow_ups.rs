@@ -66,6 +66,10 @@ pub async fn list(
         owner_id: q.owner_id,
         pipeline_id: q.pipeline_id,
         follow_up_due: Some(true),
+        reach: persistence::units::Reach {
+            scope: caller.records(),
+            units: None,
+        },
         ..CompanyFilter::default()
     };
     let account = caller.account_id();

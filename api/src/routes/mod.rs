@@ -20,6 +20,7 @@ pub mod posts;
 pub mod projects;
 pub mod query;
 pub mod roles;
+pub mod units;
 pub mod search;
 pub mod tasks;
 pub mod tokens;
@@ -61,6 +62,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(
+                    crate::record_visibility::middleware,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::field_security::middleware,
                 ))
@@ -120,6 +124,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     web::resource("/lists/{id}/members/{record_id}")
                         .route(web::delete().to(views::remove_member)),
+                )
+                .service(
+                    web::resource("/units")
+                        .route(web::get().to(units::list))
+                        .route(web::post().to(units::create)),
+                )
+                .service(
+                    web::resource("/units/{id}")
+                        .route(web::get().to(units::show))
+                        .route(web::patch().to(units::update))
+                        .route(web::delete().to(units::delete)),
+                )
+                .service(
+                    web::resource("/users/{id}/units")
+                        .route(web::get().to(units::memberships))
+                        .route(web::put().to(units::set_memberships)),
                 )
                 .service(
                     web::resource("/roles")

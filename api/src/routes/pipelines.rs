@@ -365,13 +365,22 @@ pub async fn board(
             )],
         ));
     }
-    let filter = BoardFilter {
+    let mut filter = BoardFilter {
         owner_id: q.owner_id,
         tag: q.tag.clone(),
+        reach: Default::default(),
     };
     let account = caller.account_id();
+    let (scope, unit, subunits) = (
+        caller.records(),
+        q.unit_id,
+        q.include_subunits.unwrap_or(false),
+    );
     let (pipeline, columns) = state
-        .run(move |conn| pipelined::board(conn, account, id, &filter, per_phase))
+        .run(move |conn| {
+            filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
+            pipelined::board(conn, account, id, &filter, per_phase)
+        })
         .await?;
     let (resource, list) = match pipeline.record_type {
         RecordKind::Company => (Resource::Companies, "/v1/companies"),
@@ -386,6 +395,12 @@ pub async fn board(
     let mut extra = String::new();
     if let Some(owner) = q.owner_id {
         extra.push_str(&format!("&owner_id={owner}"));
+    }
+    if let Some(unit) = q.unit_id {
+        extra.push_str(&format!("&unit_id={unit}"));
+        if q.include_subunits == Some(true) {
+            extra.push_str("&include_subunits=true");
+        }
     }
     if let Some(tag) = &q.tag {
         extra.push_str("&tag=");

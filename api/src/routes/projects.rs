@@ -155,13 +155,16 @@ async fn page(
             ),
         )?,
         matching: None,
+        reach: Default::default(),
     };
+    let (scope, unit, subunits) = (caller.records(), q.unit_id, q.include_subunits.unwrap_or(false));
     let page = state
         .run(move |conn| {
             if let Some(company) = company {
                 persistence::companies::get(conn, account, company)?;
             }
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
+            filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
             projects::list(conn, account, &filter, sort, size, after.as_ref())
         })
         .await?;

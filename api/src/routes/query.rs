@@ -104,11 +104,12 @@ pub async fn companies(
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),
         &SortField::COMPANY,
     )?;
-    let account = caller.account_id();
+    let (account, scope) = (caller.account_id(), caller.records());
     let page = state
         .run(move |conn| {
             let filter = CompanyFilter {
                 matching: parsed(conn, account, Target::Company, matching.as_ref())?,
+                reach: persistence::units::Reach { scope, units: None },
                 ..CompanyFilter::default()
             };
             companies::list(conn, account, &filter, sort, size, after.as_ref())
@@ -157,11 +158,12 @@ pub async fn contacts(
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),
         &SortField::COMMON,
     )?;
-    let account = caller.account_id();
+    let (account, scope) = (caller.account_id(), caller.records());
     let page = state
         .run(move |conn| {
             let filter = ContactFilter {
                 matching: parsed(conn, account, Target::Contact, matching.as_ref())?,
+                reach: persistence::units::Reach { scope, units: None },
                 ..ContactFilter::default()
             };
             contacts::list(conn, account, &filter, sort, size, after.as_ref())
@@ -211,11 +213,12 @@ pub async fn projects(
         (q.limit, q.sort.as_deref(), q.cursor.as_deref()),
         &SortField::PROJECT,
     )?;
-    let account = caller.account_id();
+    let (account, scope) = (caller.account_id(), caller.records());
     let page = state
         .run(move |conn| {
             let filter = ProjectFilter {
                 matching: parsed(conn, account, Target::Project, matching.as_ref())?,
+                reach: persistence::units::Reach { scope, units: None },
                 ..ProjectFilter::default()
             };
             projects::list(conn, account, &filter, sort, size, after.as_ref())

@@ -499,12 +499,14 @@ fn view_members(
     account: i64,
     view: &View,
     (size, sort, after): (PageSize, Sort, Option<Position>),
+    reach: persistence::units::Reach,
 ) -> Result<(Vec<Value>, Option<Position>), StoreError> {
     let matching = view_filter(conn, account, Some(view))?;
     Ok(match view.record_type {
         FieldRecordType::Company => {
             let filter = CompanyFilter {
                 matching,
+                reach: reach.clone(),
                 ..CompanyFilter::default()
             };
             let page = companies::list(conn, account, &filter, sort, size, after.as_ref())?;
@@ -516,6 +518,7 @@ fn view_members(
         FieldRecordType::Contact => {
             let filter = ContactFilter {
                 matching,
+                reach: reach.clone(),
                 ..ContactFilter::default()
             };
             let page = contacts::list(conn, account, &filter, sort, size, after.as_ref())?;
@@ -527,6 +530,7 @@ fn view_members(
         FieldRecordType::Project => {
             let filter = ProjectFilter {
                 matching,
+                reach: reach.clone(),
                 ..ProjectFilter::default()
             };
             let page = projects::list(conn, account, &filter, sort, size, after.as_ref())?;
@@ -577,10 +581,28 @@ pub async fn members(
             let (found, next) = state
                 .run(move |conn| views::members(conn, account, &list, size, after.as_ref()))
                 .await?;
+            // Members the caller does not see are left out of the page (its cursor still
+            // moves past them).
+            let seen = |owner, unit| caller.sees(owner, unit);
             let data = match found {
-                Members::Companies(c) => to_values(c.into_iter().map(CompanyOut::from).collect()),
-                Members::Contacts(c) => to_values(c.into_iter().map(ContactOut::from).collect()),
-                Members::Projects(p) => to_values(p.into_iter().map(ProjectOut::from).collect()),
+                Members::Companies(c) => to_values(
+                    c.into_iter()
+                        .filter(|c| seen(c.owner_id, c.unit_id))
+                        .map(CompanyOut::from)
+                        .collect(),
+                ),
+                Members::Contacts(c) => to_values(
+                    c.into_iter()
+                        .filter(|c| seen(c.owner_id, c.unit_id))
+                        .map(ContactOut::from)
+                        .collect(),
+                ),
+                Members::Projects(p) => to_values(
+                    p.into_iter()
+                        .filter(|p| seen(p.owner_id, p.unit_id))
+                        .map(ProjectOut::from)
+                        .collect(),
+                ),
             };
             (data, next)
         }
@@ -588,6 +610,10 @@ pub async fn members(
             let view = state
                 .run(move |conn| views::get_view(conn, account, who, view_id))
                 .await?;
+            let reach = persistence::units::Reach {
+                scope: caller.records(),
+                units: None,
+            };
             let paged = sorted_paging(
                 q.limit,
                 view.spec.sort.as_deref(),
@@ -595,7 +621,7 @@ pub async fn members(
                 sort_fields(view.record_type),
             )?;
             state
-                .run(move |conn| view_members(conn, account, &view, paged))
+                .run(move |conn| view_members(conn, account, &view, paged, reach))
                 .await?
         }
     };

@@ -45,6 +45,9 @@ pub struct CompanyOut {
     /// The team member who owns the relationship.
     #[schema(required = true)]
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): what unit-limited roles see it by.
+    #[schema(required = true)]
+    pub unit_id: Option<i64>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
@@ -166,6 +169,7 @@ impl From<Company> for CompanyOut {
             address: c.address,
             description: c.description,
             owner_id: c.owner_id,
+            unit_id: c.unit_id,
             tags: c.tags,
             custom_fields: c.custom_fields,
             show_in_pipeline: c.show_in_pipeline,
@@ -214,6 +218,10 @@ pub struct CompanyCreate {
     /// An active team member of the account.
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
+    /// A unit of the account (`/v1/units`). Defaults to the owner's primary unit, else
+    /// yours.
+    #[schema(minimum = 1)]
+    pub unit_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
     #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
@@ -246,6 +254,7 @@ impl CompanyCreate {
             Description::parse,
         );
         let owner_id = p.id("owner_id", self.owner_id);
+        let unit_id = p.id("unit_id", self.unit_id);
         let tags = p.tags(self.tags.as_deref());
         let custom_fields = p.custom_fields(self.custom_fields.as_ref());
         p.build(match (name, tags, custom_fields) {
@@ -260,6 +269,7 @@ impl CompanyCreate {
                 address,
                 description,
                 owner_id,
+                unit_id,
                 tags,
                 custom_fields,
                 show_in_pipeline: self.show_in_pipeline.unwrap_or(true),
@@ -311,6 +321,9 @@ pub struct CompanyUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub unit_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Option<Vec<String>>>,
@@ -368,6 +381,7 @@ impl CompanyUpdate {
                 Description::parse,
             ),
             owner_id: self.owner_id.map(|owner| p.id("owner_id", owner)),
+            unit_id: self.unit_id.map(|unit| p.id("unit_id", unit)),
             tags: p.tags_patch(self.tags.as_ref().map(Option::as_deref)),
             custom_fields: p.custom_fields_patch(self.custom_fields),
             show_in_pipeline: self.show_in_pipeline,
@@ -390,6 +404,11 @@ pub struct CompanyListQuery {
     /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
     /// the other parameters, and its sort applies unless `sort` is given.
     pub view_id: Option<i64>,
+    /// Only records of this unit (`/v1/units`).
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// With `unit_id`: also the records of the units below it.
+    pub include_subunits: Option<bool>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
     /// `phase_entered_at` or `follow_up_due_at`; prefix `-` for descending. Sorting by one of
     /// the last four leaves out the companies without it. Default `-created_at`.

@@ -37,6 +37,9 @@ pub struct ContactOut {
     pub reports_to_id: Option<i64>,
     #[schema(required = true)]
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): what unit-limited roles see it by.
+    #[schema(required = true)]
+    pub unit_id: Option<i64>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
@@ -69,6 +72,7 @@ impl From<Contact> for ContactOut {
             company_id: c.company_id,
             reports_to_id: c.reports_to_id,
             owner_id: c.owner_id,
+            unit_id: c.unit_id,
             tags: c.tags,
             custom_fields: c.custom_fields,
             version: c.version,
@@ -109,6 +113,10 @@ pub struct ContactCreate {
     /// An active team member of the account.
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
+    /// A unit of the account (`/v1/units`). Defaults to the owner's primary unit, else
+    /// yours.
+    #[schema(minimum = 1)]
+    pub unit_id: Option<i64>,
     /// At most 50 tags of 1 to 50 characters, without commas.
     #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
@@ -129,6 +137,7 @@ impl ContactCreate {
         let company_id = p.id("company_id", self.company_id);
         let reports_to_id = p.id("reports_to_id", self.reports_to_id);
         let owner_id = p.id("owner_id", self.owner_id);
+        let unit_id = p.id("unit_id", self.unit_id);
         let tags = p.tags(self.tags.as_deref());
         let custom_fields = p.custom_fields(self.custom_fields.as_ref());
         p.build(match (first_name, tags, custom_fields) {
@@ -141,6 +150,7 @@ impl ContactCreate {
                 company_id,
                 reports_to_id,
                 owner_id,
+                unit_id,
                 tags,
                 custom_fields,
             }),
@@ -183,6 +193,9 @@ pub struct ContactUpdate {
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub unit_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
     #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "super::strict_json::patch")]
@@ -218,6 +231,7 @@ impl ContactUpdate {
             company_id: self.company_id.map(|id| p.id("company_id", id)),
             reports_to_id: self.reports_to_id.map(|id| p.id("reports_to_id", id)),
             owner_id: self.owner_id.map(|id| p.id("owner_id", id)),
+            unit_id: self.unit_id.map(|id| p.id("unit_id", id)),
             tags: p.tags_patch(self.tags.as_ref().map(Option::as_deref)),
             custom_fields: p.custom_fields_patch(self.custom_fields),
         };
@@ -239,6 +253,11 @@ pub struct ContactListQuery {
     /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
     /// the other parameters, and its sort applies unless `sort` is given.
     pub view_id: Option<i64>,
+    /// Only records of this unit (`/v1/units`).
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// With `unit_id`: also the records of the units below it.
+    pub include_subunits: Option<bool>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at` or `next_activity_at`; prefix
     /// `-` for descending. Sorting by an activity leaves out the contacts without one.
     /// Default `-created_at`.

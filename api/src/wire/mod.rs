@@ -23,6 +23,7 @@ pub mod posts;
 pub mod projects;
 pub mod query;
 pub mod roles;
+pub mod units;
 mod schema;
 pub mod search;
 mod strict_json;

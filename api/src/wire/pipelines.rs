@@ -353,6 +353,11 @@ pub struct BoardQuery {
     pub cards_per_phase: Option<i64>,
     pub owner_id: Option<i64>,
     pub tag: Option<String>,
+    /// Only records of this unit (`/v1/units`).
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// With `unit_id`: also the records of the units below it.
+    pub include_subunits: Option<bool>,
 }
 
 /// A record on the board: a company or a project (see the pipeline's `record_type`). Fields

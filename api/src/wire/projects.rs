@@ -64,6 +64,9 @@ pub struct ProjectOut {
     /// The team member responsible.
     #[schema(required = true)]
     pub owner_id: Option<i64>,
+    /// The unit it belongs to (`/v1/units`): what unit-limited roles see it by.
+    #[schema(required = true)]
+    pub unit_id: Option<i64>,
     /// Its id in another system (an ERP, a spreadsheet); unique in the account. Imports with
     /// `mode=upsert` match on it.
     #[schema(required = true, example = "ERP-2027-014")]
@@ -228,6 +231,7 @@ impl From<Project> for ProjectOut {
             description: p.description,
             company_id: p.company_id,
             owner_id: p.owner_id,
+            unit_id: p.unit_id,
             external_id: p.external_id,
             value: p.value.as_ref().map(MoneyOut::from),
             probability,
@@ -307,6 +311,10 @@ pub struct ProjectCreate {
     /// An active team member of the account.
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
+    /// A unit of the account (`/v1/units`). Defaults to the owner's primary unit, else
+    /// yours.
+    #[schema(minimum = 1)]
+    pub unit_id: Option<i64>,
     /// Its id in another system: 1 to 255 characters on one line, unique in the account
     /// (another project's answers 409).
     #[schema(example = "ERP-2027-014", max_length = 255)]
@@ -347,6 +355,7 @@ impl ProjectCreate {
         );
         let company_id = p.id("company_id", self.company_id);
         let owner_id = p.id("owner_id", self.owner_id);
+        let unit_id = p.id("unit_id", self.unit_id);
         let external_id = p.optional(
             "external_id",
             self.external_id.as_deref(),
@@ -388,6 +397,7 @@ impl ProjectCreate {
                     description,
                     company_id,
                     owner_id,
+                    unit_id,
                     external_id,
                     value,
                     probability,
@@ -420,6 +430,9 @@ pub struct ProjectUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub unit_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 255)]
     pub external_id: Option<Option<String>>,
@@ -482,6 +495,7 @@ impl ProjectUpdate {
             ),
             company_id: id(&mut p, "company_id", self.company_id),
             owner_id: id(&mut p, "owner_id", self.owner_id),
+            unit_id: id(&mut p, "unit_id", self.unit_id),
             external_id: p.patch(
                 "external_id",
                 self.external_id.as_ref().map(Option::as_deref),
@@ -528,6 +542,11 @@ pub struct ProjectListQuery {
     /// A saved view of this record type (`/v1/views`): its filter narrows the list beside
     /// the other parameters, and its sort applies unless `sort` is given.
     pub view_id: Option<i64>,
+    /// Only records of this unit (`/v1/units`).
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// With `unit_id`: also the records of the units below it.
+    pub include_subunits: Option<bool>,
     /// `created_at`, `updated_at`, `name`, `last_activity_at`, `next_activity_at`,
     /// `phase_entered_at` (time entered in the phase), `value` (the amount, whatever the
     /// currency) or `expected_finish_date`; prefix `-` for descending. Sorting by a field

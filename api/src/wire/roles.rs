@@ -49,7 +49,10 @@ pub struct RoleOut {
     /// Rules by field; a field without one is `write` when the role may write its record
     /// type, else `read`.
     pub field_rules: Vec<FieldRuleBody>,
-    /// Which records members see: stored now, enforced once units exist.
+    /// Which companies, contacts and projects members see: `own` (those they own),
+    /// `unit` (also those of their units, primary and secondary), `unit_and_below` (also
+    /// those of the units below theirs) or `all`. Enforced on every read, list, board,
+    /// search, feed entry, event and webhook delivery.
     #[schema(schema_with = super::schema::visibility)]
     pub visibility: String,
     pub version: i64,

@@ -132,11 +132,13 @@ pub(crate) fn parse_sum(raw: &str) -> i128 {
 pub struct BoardFilter {
     pub owner_id: Option<i64>,
     pub tag: Option<String>,
+    /// The records the caller sees, and the unit filter.
+    pub reach: crate::units::Reach,
 }
 
 impl BoardFilter {
     pub fn is_empty(&self) -> bool {
-        self.owner_id.is_none() && self.tag.is_none()
+        self.owner_id.is_none() && self.tag.is_none() && self.reach.is_everything()
     }
 }
 
@@ -282,6 +284,16 @@ fn columns_statement(
             .sql(sql.on_board);
         if let Some(owner) = filter.owner_id {
             q.sql(" AND r.owner_id = ").bigint(owner);
+        }
+        if let Some(units) = &filter.reach.units {
+            q.sql(" AND r.unit_id IN (").ids_in(backend, units).sql(")");
+        }
+        if let domain::units::RecordScope::Limited { user_id, units } = &filter.reach.scope {
+            q.sql(" AND (r.owner_id = ")
+                .bigint(*user_id)
+                .sql(" OR r.unit_id IN (")
+                .ids_in(backend, units)
+                .sql("))");
         }
         if let Some(tag) = &filter.tag {
             let (tags, column) = sql.tags;

@@ -138,6 +138,7 @@ impl Pipelined for ProjectPlacement {
         if let Some(tag) = &filter.tag {
             query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
         }
+        let query = crate::units::filter_reach!(query, &filter.reach, projects);
         let rows: Vec<(i64, String, Option<i64>, i64)> = query.load(conn)?;
         Ok(placement::fold_values(
             pipeline,
@@ -169,6 +170,7 @@ struct ProjectRow {
     description: Option<String>,
     company_id: Option<i64>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     external_id: Option<String>,
     value_units: Option<i64>,
     value_currency: Option<String>,
@@ -239,6 +241,7 @@ fn from_row(row: ProjectRow, phase_probability: Option<i64>) -> Project {
             description: row.description,
             company_id: row.company_id,
             owner_id: row.owner_id,
+            unit_id: row.unit_id,
             external_id: row.external_id,
             value: row
                 .value_units
@@ -291,6 +294,7 @@ struct ProjectValues {
     description: Option<String>,
     company_id: Option<i64>,
     owner_id: Option<i64>,
+    unit_id: Option<i64>,
     external_id: Option<String>,
     value_units: Option<i64>,
     value_currency: Option<String>,
@@ -317,6 +321,7 @@ impl From<&ProjectFields> for ProjectValues {
             description: f.description.as_ref().map(|d| d.as_str().to_owned()),
             company_id: f.company_id,
             owner_id: f.owner_id,
+            unit_id: f.unit_id,
             external_id: f.external_id.as_ref().map(|e| e.as_str().to_owned()),
             value_units: f.value.as_ref().map(|v| v.units),
             value_currency: f.value.as_ref().map(|v| v.currency.clone()),
@@ -363,6 +368,8 @@ pub struct ProjectFilter {
     pub activity: ActivityFilter,
     /// A filter of the filter language (`POST /v1/projects/query`).
     pub matching: Option<domain::filter::Filter>,
+    /// The records the caller sees, and the unit filter.
+    pub reach: crate::units::Reach,
 }
 
 /// Where a filter finds each field of a project. Its list joins the project's phase, whose
@@ -380,6 +387,7 @@ pub(crate) const FILTER_COLUMNS: Columns = Columns {
             "description" => plain(column_name!(projects.description), Text),
             "company_id" => plain(column_name!(projects.company_id), Int { scale: 0 }),
             "owner_id" => plain(column_name!(projects.owner_id), Int { scale: 0 }),
+            "unit_id" => plain(column_name!(projects.unit_id), Int { scale: 0 }),
             "external_id" => plain(column_name!(projects.external_id), Text),
             // Ten-thousandths of the currency (`domain::project::Money`).
             "value" => plain(column_name!(projects.value_units), Int { scale: 4 }),
@@ -483,6 +491,8 @@ pub fn create(
     write_transaction(conn, |conn| {
         check_references(conn, account_id, fields, None)?;
         let mut fields = fields.clone();
+        fields.unit_id =
+            crate::units::place_new(conn, account_id, fields.unit_id, fields.owner_id, outbox.actor)?;
         fields.custom_fields = crate::fields::check(
             conn,
             account_id,
@@ -672,6 +682,9 @@ impl Versioned for Projects {
         current: &Project,
         patch: ProjectPatch,
     ) -> Result<ProjectFields, StoreError> {
+        if let Some(unit) = patch.unit_id {
+            crate::units::check_unit(conn, account_id, unit)?;
+        }
         let changes = (
             patch.owner_id.is_some(),
             patch.company_id.is_some(),
@@ -932,6 +945,7 @@ pub fn list(
         query = query.filter(compile(matching, account_id, &FILTER_COLUMNS)?);
     }
     let query = filter_activity!(query, &filter.activity, projects);
+    let query = crate::units::filter_reach!(query, &filter.reach, projects);
     let query = match sort.field {
         SortField::CreatedAt => keyset_page!(
             query,
