@@ -16,8 +16,8 @@ use crate::error::{Problem, ProblemField, problem_response};
 use crate::idempotency::Documentation as IdempotencyKeyDocs;
 use crate::routes::{
     agenda, calendar, companies, contacts, enquiries, events, feed, fields, follow_ups, health,
-    import, me, meetings, oauth_clients, pipelines, posts, projects, query, roles, search, tasks, units,
-    tokens, users, views,
+    import, me, meetings, oauth_clients, pipelines, posts, projects, query, roles, search, tasks,
+    tokens, units, users, views,
 };
 use crate::wire;
 

@@ -102,7 +102,11 @@ impl Tree {
             }
         }
         let mut seen = BTreeSet::new();
-        let mut stack: Vec<i64> = roots.iter().copied().filter(|r| self.contains(*r)).collect();
+        let mut stack: Vec<i64> = roots
+            .iter()
+            .copied()
+            .filter(|r| self.contains(*r))
+            .collect();
         while let Some(id) = stack.pop() {
             if seen.insert(id)
                 && let Some(below) = children.get(&id)
@@ -137,7 +141,10 @@ impl Tree {
             Err(Invalid(vec![FieldError::new("parent_id", code, message)]))
         };
         if !self.contains(parent) {
-            return refuse("unknown_unit", "there is no such unit in this account".into());
+            return refuse(
+                "unknown_unit",
+                "there is no such unit in this account".into(),
+            );
         }
         let mut moved = self.clone();
         let id = unit.unwrap_or(i64::MIN);
@@ -216,7 +223,11 @@ impl Memberships {
 }
 
 fn unknown(field: &str) -> FieldError {
-    FieldError::new(field, "unknown_unit", "there is no such unit in this account")
+    FieldError::new(
+        field,
+        "unknown_unit",
+        "there is no such unit in this account",
+    )
 }
 
 /// The check of a record's `unit_id` as written: a unit of the account.
@@ -242,7 +253,12 @@ pub enum RecordScope {
 
 impl RecordScope {
     /// What a role's visibility lets a member see, given their units and the account's tree.
-    pub fn of(visibility: Visibility, user_id: i64, memberships: &Memberships, tree: &Tree) -> Self {
+    pub fn of(
+        visibility: Visibility,
+        user_id: i64,
+        memberships: &Memberships,
+        tree: &Tree,
+    ) -> Self {
         let units = match visibility {
             Visibility::All => return RecordScope::All,
             Visibility::Own => Vec::new(),
@@ -258,6 +274,23 @@ impl RecordScope {
 
     pub fn is_all(&self) -> bool {
         matches!(self, RecordScope::All)
+    }
+
+    /// Whether an event (or feed entry) about a record of `record_type` whose payload is
+    /// `data` is in sight: for companies, contacts and projects, by the owner and unit the
+    /// payload carries (the record's, or a `company`, `contact` or `project` inside it);
+    /// every other kind is.
+    pub fn sees_event(&self, record_type: &str, data: &serde_json::Value) -> bool {
+        if self.is_all() || !matches!(record_type, "company" | "contact" | "project") {
+            return true;
+        }
+        let record = if data.get("owner_id").is_some() || data.get("unit_id").is_some() {
+            data
+        } else {
+            data.get(record_type).unwrap_or(data)
+        };
+        let id = |key: &str| record.get(key).and_then(serde_json::Value::as_i64);
+        self.sees(id("owner_id"), id("unit_id"))
     }
 
     /// Whether a record owned by `owner` in `unit` is in sight.

@@ -267,8 +267,13 @@ pub fn create(
     write_transaction(conn, |conn| {
         check_owner(conn, account_id, "owner_id", fields.owner_id)?;
         let mut fields = fields.clone();
-        fields.unit_id =
-            crate::units::place_new(conn, account_id, fields.unit_id, fields.owner_id, outbox.actor)?;
+        fields.unit_id = crate::units::place_new(
+            conn,
+            account_id,
+            fields.unit_id,
+            fields.owner_id,
+            outbox.actor,
+        )?;
         fields.custom_fields = crate::fields::check(
             conn,
             account_id,

@@ -16,12 +16,13 @@ use domain::event::{Event, EventType, NewEvent, RecordType};
 use domain::feed::{self, FollowReason, Followable, Subscription};
 use domain::listing::PageSize;
 use domain::token::ActorRef;
+use domain::units::RecordScope;
 use serde_json::Value;
 
 use crate::pool::on_backend;
 use crate::prepared::Prepared;
 use crate::schema::{companies, contacts, feed_items, projects, subscriptions};
-use crate::{DbConnection, StoreError, now, to_utc};
+use crate::{Backend, DbConnection, StoreError, now, to_utc};
 
 /// Writes the entries of the changes `events` describe, and keeps followers in step with
 /// them; inside the caller's transaction, beside the events.
@@ -334,6 +335,9 @@ pub struct FeedFilter {
     pub types: Vec<EventType>,
     /// Only entries older than this one (the cursor).
     pub before: Option<i64>,
+    /// The companies, contacts and projects the reader sees: entries filed under others
+    /// are left out.
+    pub scope: domain::units::RecordScope,
 }
 
 #[derive(QueryableByName)]
@@ -396,13 +400,14 @@ pub fn list(
     size: PageSize,
 ) -> Result<(Vec<Event>, bool), StoreError> {
     let limit = size.get() + 1;
+    let backend = conn.backend();
     let mut q = Prepared::new();
     q.sql("SELECT ").sql(COLUMNS).sql(" FROM ");
     match filter.about {
         About::Everything => {
             q.sql("feed_items f WHERE f.account_id = ")
                 .bigint(account_id);
-            narrow(&mut q, "f", filter);
+            narrow(&mut q, "f", filter, backend);
         }
         About::Mentioning(user) => {
             q.sql("mentions m JOIN feed_items f ON f.account_id = m.account_id")
@@ -411,7 +416,7 @@ pub fn list(
                 .bigint(account_id)
                 .sql(" AND m.user_id = ")
                 .bigint(user);
-            narrow(&mut q, "f", filter);
+            narrow(&mut q, "f", filter, backend);
         }
         About::Record(kind, id) => {
             q.sql("feed_items f WHERE f.id IN (SELECT id FROM (SELECT i.id FROM feed_items i")
@@ -421,7 +426,7 @@ pub fn list(
                 .text(kind.as_str())
                 .sql(" AND i.subject_id = ")
                 .bigint(id);
-            cut(&mut q, filter, limit, "own");
+            cut(&mut q, filter, limit, "own", backend);
             q.sql(" UNION SELECT id FROM (SELECT i.id FROM record_links l")
                 .sql(LINKED_ITEMS)
                 .sql(" WHERE l.account_id = ")
@@ -430,7 +435,7 @@ pub fn list(
                 .text(kind.as_str())
                 .sql(" AND l.record_id = ")
                 .bigint(id);
-            cut(&mut q, filter, limit, "linked");
+            cut(&mut q, filter, limit, "linked", backend);
             q.sql(")");
         }
         About::Followed(user) => {
@@ -441,7 +446,7 @@ pub fn list(
                 .bigint(account_id)
                 .sql(" AND s.user_id = ")
                 .bigint(user);
-            cut(&mut q, filter, limit, "own");
+            cut(&mut q, filter, limit, "own", backend);
             q.sql(" UNION SELECT id FROM (SELECT i.id FROM subscriptions s")
                 .sql(" JOIN record_links l ON l.account_id = s.account_id")
                 .sql(" AND l.record_type = s.record_type AND l.record_id = s.record_id")
@@ -450,7 +455,7 @@ pub fn list(
                 .bigint(account_id)
                 .sql(" AND s.user_id = ")
                 .bigint(user);
-            cut(&mut q, filter, limit, "linked");
+            cut(&mut q, filter, limit, "linked", backend);
             q.sql(")");
         }
     }
@@ -482,8 +487,8 @@ const LINKED_ITEMS: &str = " JOIN feed_items i ON i.account_id = l.account_id \
     AND i.subject_type = l.owner_type AND i.subject_id = l.owner_id";
 
 /// A branch of a union: narrowed as the page is, newest first, cut at the page size.
-fn cut(q: &mut Prepared, filter: &FeedFilter, limit: i64, name: &str) {
-    narrow(q, "i", filter);
+fn cut(q: &mut Prepared, filter: &FeedFilter, limit: i64, name: &str, backend: Backend) {
+    narrow(q, "i", filter, backend);
     q.sql(" ORDER BY i.id DESC LIMIT ")
         .bigint(limit)
         .sql(") ")
@@ -492,7 +497,29 @@ fn cut(q: &mut Prepared, filter: &FeedFilter, limit: i64, name: &str) {
 
 /// What every statement keeps: entries the reader may read, of the kinds asked for, older
 /// than the cursor.
-fn narrow(q: &mut Prepared, alias: &str, filter: &FeedFilter) {
+fn narrow(q: &mut Prepared, alias: &str, filter: &FeedFilter, backend: Backend) {
+    if let RecordScope::Limited { user_id, units } = &filter.scope {
+        // An entry filed under a company, contact or project shows when the reader sees the
+        // record now: one primary-key read per entry the page scans.
+        q.sql(&format!(
+            " AND ({alias}.subject_type NOT IN ('company', 'contact', 'project')"
+        ));
+        for (kind, table) in [
+            ("company", "companies"),
+            ("contact", "contacts"),
+            ("project", "projects"),
+        ] {
+            q.sql(&format!(
+                " OR ({alias}.subject_type = '{kind}' AND EXISTS (SELECT 1 FROM {table} v \
+                 WHERE v.id = {alias}.subject_id AND (v.owner_id = "
+            ))
+            .bigint(*user_id)
+            .sql(" OR v.unit_id IN (")
+            .ids_in(backend, units)
+            .sql("))))");
+        }
+        q.sql(")");
+    }
     in_list(
         q,
         &format!(" AND {alias}.subject_type IN ("),

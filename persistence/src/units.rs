@@ -11,7 +11,9 @@ use domain::user::User;
 
 use crate::keyset::{id_position, into_page};
 use crate::schema::{companies, contacts, projects, units, user_units, users};
-use crate::{DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction};
+use crate::{
+    DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = units)]
@@ -477,4 +479,32 @@ pub fn in_sight(
             .optional()?,
     };
     Ok(found.is_none_or(|(owner, unit)| scope.sees(owner, unit)))
+}
+
+/// What each of some team members sees, by user id, from their roles as
+/// [`crate::roles::of_users`] reads them: nothing to read for roles that see all.
+pub(crate) fn scopes_of(
+    conn: &mut DbConnection,
+    roles: &[(i64, domain::roles::UserRole)],
+) -> Result<std::collections::HashMap<i64, RecordScope>, StoreError> {
+    let mut scopes = std::collections::HashMap::new();
+    for (user_id, role) in roles {
+        let scope = if role.visibility == Visibility::All {
+            RecordScope::All
+        } else {
+            let account_id: i64 = users::table
+                .filter(users::id.eq(user_id))
+                .select(users::account_id)
+                .first(conn)?;
+            let memberships = memberships(conn, account_id, *user_id)?;
+            let tree = if role.visibility == Visibility::UnitAndBelow {
+                tree(conn, account_id)?
+            } else {
+                Tree::default()
+            };
+            RecordScope::of(role.visibility, *user_id, &memberships, &tree)
+        };
+        scopes.insert(*user_id, scope);
+    }
+    Ok(scopes)
 }

@@ -477,11 +477,25 @@ pub fn claim_due(
     let mut creators: Vec<i64> = claimed.iter().filter_map(|c| c.created_by).collect();
     creators.sort_unstable();
     creators.dedup();
-    let masks: std::collections::HashMap<i64, domain::roles::FieldMask> =
-        crate::roles::of_users(conn, &creators)?
-            .into_iter()
-            .map(|(id, role)| (id, role.field_mask()))
-            .collect();
+    let roles = crate::roles::of_users(conn, &creators)?;
+    let masks: std::collections::HashMap<i64, domain::roles::FieldMask> = roles
+        .iter()
+        .map(|(id, role)| (*id, role.field_mask()))
+        .collect();
+    let scopes = crate::units::scopes_of(conn, &roles)?;
+    // A webhook delivers only the events its creator sees: the others are dropped from its
+    // queue, as if it had never subscribed to them.
+    let (claimed, hidden): (Vec<_>, Vec<_>) = claimed.into_iter().partition(|row| {
+        let scope = row.created_by.and_then(|id| scopes.get(&id));
+        match (scope, events.get(&row.event_id)) {
+            (Some(scope), Some(event)) => scope.sees_event(&event.record_type, &event.data),
+            _ => true,
+        }
+    });
+    if !hidden.is_empty() {
+        let ids: Vec<i64> = hidden.iter().map(|row| row.delivery_id).collect();
+        diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(conn)?;
+    }
     Ok(claimed
         .into_iter()
         .filter_map(|row| {

@@ -40,6 +40,7 @@ mod search;
 mod secrets;
 mod tasks;
 mod totp;
+mod units;
 mod users;
 mod views;
 mod webhooks;

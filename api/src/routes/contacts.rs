@@ -77,7 +77,11 @@ pub async fn list(
         reach: Default::default(),
     };
     let account = caller.account_id();
-    let (scope, unit, subunits) = (caller.records(), q.unit_id, q.include_subunits.unwrap_or(false));
+    let (scope, unit, subunits) = (
+        caller.records(),
+        q.unit_id,
+        q.include_subunits.unwrap_or(false),
+    );
     let page = state
         .run(move |conn| {
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;

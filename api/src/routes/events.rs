@@ -111,8 +111,15 @@ pub async fn list(
     } else {
         None
     };
+    // Events about records the caller does not see are left out of the page (the cursor
+    // still moves past them).
+    let scope = caller.records();
     Ok(HttpResponse::Ok().json(EventList {
-        data: page.into_iter().map(EventOut::from).collect(),
+        data: page
+            .into_iter()
+            .filter(|e| scope.sees_event(&e.record_type, &e.data))
+            .map(EventOut::from)
+            .collect(),
         next_cursor,
     }))
 }
@@ -138,7 +145,8 @@ pub async fn show(
     let event = state
         .run(move |conn| events::get(conn, account, id))
         .await?;
-    let visible = RecordType::parse(&event.record_type).is_ok_and(|t| readable.contains(&t));
+    let visible = RecordType::parse(&event.record_type).is_ok_and(|t| readable.contains(&t))
+        && caller.0.records.sees_event(&event.record_type, &event.data);
     if !visible {
         return Err(ApiError::NotFound);
     }

@@ -44,6 +44,7 @@ async fn page(
         readable: readable(caller)?,
         types: event_types(caller, types)?,
         before,
+        scope: caller.records(),
     };
     let account = caller.account_id();
     let (entries, more) = state

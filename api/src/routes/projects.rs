@@ -157,7 +157,11 @@ async fn page(
         matching: None,
         reach: Default::default(),
     };
-    let (scope, unit, subunits) = (caller.records(), q.unit_id, q.include_subunits.unwrap_or(false));
+    let (scope, unit, subunits) = (
+        caller.records(),
+        q.unit_id,
+        q.include_subunits.unwrap_or(false),
+    );
     let page = state
         .run(move |conn| {
             if let Some(company) = company {

@@ -331,7 +331,10 @@ pub(crate) fn visibility() -> Object {
     )
 }
 pub(crate) fn unit_kind() -> Object {
-    one_of(domain::units::UnitKind::ALL.iter().map(|k| k.as_str()), false)
+    one_of(
+        domain::units::UnitKind::ALL.iter().map(|k| k.as_str()),
+        false,
+    )
 }
 pub(crate) fn field_access() -> Object {
     one_of(domain::roles::Access::ALL.iter().map(|a| a.as_str()), false)

@@ -491,8 +491,13 @@ pub fn create(
     write_transaction(conn, |conn| {
         check_references(conn, account_id, fields, None)?;
         let mut fields = fields.clone();
-        fields.unit_id =
-            crate::units::place_new(conn, account_id, fields.unit_id, fields.owner_id, outbox.actor)?;
+        fields.unit_id = crate::units::place_new(
+            conn,
+            account_id,
+            fields.unit_id,
+            fields.owner_id,
+            outbox.actor,
+        )?;
         fields.custom_fields = crate::fields::check(
             conn,
             account_id,
