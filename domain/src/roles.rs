@@ -1,6 +1,6 @@
 //! Roles and field-level security: what a team member may do at most (a role's rights, in
 //! the scope vocabulary of [`crate::access`]), which fields of companies, contacts and
-//! projects they see and write, and which records they see (stored for units to enforce).
+//! projects they see and write, and which records they see (by unit: see [`crate::units`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,8 @@ use crate::validation::ValueError;
 use crate::{FieldError, Invalid};
 
 wire_enum! {
-    /// Which records a role's members see (enforced once units exist; stored now).
+    /// Which records a role's members see: their own, their units', their units' and those
+    /// below, or all.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum Visibility {
         Own = "own",
@@ -66,6 +67,7 @@ pub fn builtin_fields(record_type: FieldRecordType) -> &'static [&'static str] {
             "address",
             "description",
             "owner_id",
+            "unit_id",
             "tags",
             "show_in_pipeline",
         ],
@@ -78,6 +80,7 @@ pub fn builtin_fields(record_type: FieldRecordType) -> &'static [&'static str] {
             "company_id",
             "reports_to_id",
             "owner_id",
+            "unit_id",
             "tags",
         ],
         FieldRecordType::Project => &[
@@ -85,6 +88,7 @@ pub fn builtin_fields(record_type: FieldRecordType) -> &'static [&'static str] {
             "description",
             "company_id",
             "owner_id",
+            "unit_id",
             "external_id",
             "value",
             "probability",

@@ -383,6 +383,13 @@ async fn lists_and_boards_filter_by_unit_with_or_without_subunits() {
         .get(&format!("/v1/companies?unit_id={}", w.north_east))
         .await;
     assert_eq!(names(&east), ["Eastwind"]);
+    let queried = app
+        .post(
+            "/v1/companies/query",
+            json!({"filter": {"field": "unit_id", "op": "in", "value": [w.north_east, w.south]}}),
+        )
+        .await;
+    assert_eq!(names(&queried), ["Eastwind", "Southwind"]);
     let pipeline = default_pipeline(&app).await;
     let id = pipeline["id"].as_i64().unwrap_or_default();
     let board = app

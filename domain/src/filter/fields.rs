@@ -33,6 +33,7 @@ pub fn builtin_fields(target: Target) -> Vec<(&'static str, FieldKind)> {
             ("address", Text),
             ("description", Text),
             ("owner_id", Id),
+            ("unit_id", Id),
             ("tags", Tags),
             ("show_in_pipeline", Boolean),
             ("pipeline_id", Id),
@@ -56,6 +57,7 @@ pub fn builtin_fields(target: Target) -> Vec<(&'static str, FieldKind)> {
             ("company_id", Id),
             ("reports_to_id", Id),
             ("owner_id", Id),
+            ("unit_id", Id),
             ("tags", Tags),
         ]),
         Target::Project => fields.extend([
@@ -63,6 +65,7 @@ pub fn builtin_fields(target: Target) -> Vec<(&'static str, FieldKind)> {
             ("description", Text),
             ("company_id", Id),
             ("owner_id", Id),
+            ("unit_id", Id),
             ("external_id", Text),
             ("value", Number),
             ("value_currency", Text),
