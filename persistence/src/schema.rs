@@ -722,6 +722,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        computed -> Nullable<Text>,
     }
 }
 

@@ -7,6 +7,7 @@ use domain::access::{Resource, Scope};
 use domain::filter::{Filter, Target};
 use domain::listing::{PageSize, Position, Sort, SortField};
 use persistence::companies::{self, CompanyFilter};
+use persistence::computed;
 use persistence::contacts::{self, ContactFilter};
 use persistence::projects::{self, ProjectFilter};
 use serde_json::Value;
@@ -105,6 +106,8 @@ pub async fn companies(
         &SortField::COMPANY,
     )?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = CompanyFilter {
@@ -112,6 +115,7 @@ pub async fn companies(
                 ..CompanyFilter::default()
             };
             companies::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(CompanyList {
@@ -158,6 +162,8 @@ pub async fn contacts(
         &SortField::COMMON,
     )?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = ContactFilter {
@@ -165,6 +171,7 @@ pub async fn contacts(
                 ..ContactFilter::default()
             };
             contacts::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ContactList {
@@ -212,6 +219,8 @@ pub async fn projects(
         &SortField::PROJECT,
     )?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = ProjectFilter {
@@ -219,6 +228,7 @@ pub async fn projects(
                 ..ProjectFilter::default()
             };
             projects::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ProjectList {
