@@ -415,6 +415,22 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Stale { current } => ApiError::PreconditionFailed { current },
+            // A filter or sort on a lookup or rollup asks for something not supported, not
+            // for a value to be fixed: 400, as an unsupported query parameter is.
+            StoreError::Invalid(invalid)
+                if invalid
+                    .0
+                    .iter()
+                    .any(|e| e.code == domain::fields::NOT_FILTERABLE) =>
+            {
+                let detail = invalid
+                    .0
+                    .iter()
+                    .find(|e| e.code == domain::fields::NOT_FILTERABLE)
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .unwrap_or_default();
+                ApiError::BadRequest(detail, invalid.0)
+            }
             StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::LastAdmin => ApiError::LastAdmin,

@@ -3,13 +3,16 @@
 //!
 //! Values stay in the record's `custom_fields` object under the definition's key. A key with
 //! no definition is kept as written (free-form, as before definitions existed); a defined key
-//! holds only values of its type, within its bounds.
+//! holds only values of its type, within its bounds. Lookup and rollup fields (see
+//! [`crate::computed`]) hold nothing: their values are computed when records are read, and a
+//! write that names one is refused.
 
 use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
+use crate::computed::{self, Computed, CustomInfo, RawLookup, RawRollup, ValueKind};
 use crate::project::Currency;
 use crate::validation::{FieldError, Invalid, ValueError};
 use crate::values::{Email, WebAddress};
@@ -43,11 +46,21 @@ wire_enum! {
         Url = "url",
         Email = "email",
         Phone = "phone",
+        /// A field of the record a reference points at, computed when read.
+        Lookup = "lookup",
+        /// An aggregate of the records of another type that reference this one, computed
+        /// when read.
+        Rollup = "rollup",
     }
 }
 parse_choice!(FieldType);
 
 impl FieldType {
+    /// Whether values are computed when records are read (never written).
+    pub fn is_computed(self) -> bool {
+        matches!(self, FieldType::Lookup | FieldType::Rollup)
+    }
+
     /// Whether values are strings that `max_length` and `pattern` bound.
     pub fn is_textual(self) -> bool {
         matches!(
@@ -76,7 +89,12 @@ impl FieldType {
     pub fn can_be_unique(self) -> bool {
         !matches!(
             self,
-            FieldType::Boolean | FieldType::MultiSelect | FieldType::LongText | FieldType::Money
+            FieldType::Boolean
+                | FieldType::MultiSelect
+                | FieldType::LongText
+                | FieldType::Money
+                | FieldType::Lookup
+                | FieldType::Rollup
         )
     }
 
@@ -129,6 +147,8 @@ pub struct FieldSpec {
     /// For `money` fields: the currency every value is in, when the field fixes one.
     pub currency: Option<String>,
     pub position: i32,
+    /// For `lookup` and `rollup` fields: what the value is computed from.
+    pub computed: Option<Computed>,
 }
 
 /// A stored definition.
@@ -184,6 +204,7 @@ pub struct RawOption {
 pub fn check_spec(spec: &FieldSpec) -> Result<(), Invalid> {
     let mut invalid = Invalid::default();
     let t = spec.field_type;
+    check_computed_parts(spec, &mut invalid);
     if t.has_options() {
         if spec.options.is_empty() {
             invalid.push(FieldError::new(
@@ -312,6 +333,54 @@ pub fn check_spec(spec: &FieldSpec) -> Result<(), Invalid> {
         }
     }
     invalid.into_result()
+}
+
+/// A lookup or rollup has its configuration and none of the parts that bound written values;
+/// another field has no configuration.
+fn check_computed_parts(spec: &FieldSpec, invalid: &mut Invalid) {
+    let t = spec.field_type;
+    match (t, &spec.computed) {
+        (FieldType::Lookup, Some(Computed::Lookup(_)))
+        | (FieldType::Rollup, Some(Computed::Rollup(_))) => {}
+        (FieldType::Lookup, _) => invalid.push(FieldError::new(
+            "lookup",
+            "required",
+            "a lookup field names the reference it follows and the field it shows: {\"through\": \"company_id\", \"field\": \"industry\"}",
+        )),
+        (FieldType::Rollup, _) => invalid.push(FieldError::new(
+            "rollup",
+            "required",
+            "a rollup field names the related records, the function and the field it aggregates: {\"record_type\": \"project\", \"through\": \"company_id\", \"function\": \"count\"}",
+        )),
+        (_, Some(c)) => invalid.push(FieldError::new(
+            match c {
+                Computed::Lookup(_) => "lookup",
+                Computed::Rollup(_) => "rollup",
+            },
+            "not_allowed",
+            "only lookup and rollup fields have a lookup or rollup configuration",
+        )),
+        (_, None) => {}
+    }
+    if !t.is_computed() {
+        return;
+    }
+    let parts = [
+        ("required", spec.required),
+        ("default", spec.default.is_some()),
+        ("min", spec.bounds.min.is_some()),
+        ("max", spec.bounds.max.is_some()),
+        ("currency", spec.currency.is_some()),
+    ];
+    for (field, set) in parts {
+        if set {
+            invalid.push(FieldError::new(
+                field,
+                "not_allowed",
+                "a lookup or rollup field is computed, never written: it takes no required, default, bounds or currency",
+            ));
+        }
+    }
 }
 
 /// How a `min` or `max` compares: numbers as numbers, dates and date-times as their ISO text
@@ -513,9 +582,20 @@ pub fn check_value(
             Value::Array(chosen)
         }
         FieldType::User | FieldType::Record => Value::from(positive_id(value)?),
+        FieldType::Lookup | FieldType::Rollup => return Err(read_only(t)),
     };
     check_bounds(spec, &stored)?;
     Ok(stored)
+}
+
+fn read_only(t: FieldType) -> ValueError {
+    ValueError::new(
+        "read_only",
+        format!(
+            "is a {} field, computed when the record is read: leave it out of the write (or send null)",
+            t.as_str()
+        ),
+    )
 }
 
 fn money(spec: &FieldSpec, value: &Value) -> Result<Value, ValueError> {
@@ -669,6 +749,20 @@ pub fn check_values(
     };
     for def in definitions {
         let path = format!("custom_fields.{}", def.key);
+        if def.spec.field_type.is_computed() {
+            // Never stored: a value sent is refused, a null (a merge patch's removal) dropped.
+            match values.get(&def.key) {
+                Some(Value::Null) => {
+                    checked.values.remove(&def.key);
+                }
+                Some(_) => {
+                    let e = read_only(def.spec.field_type);
+                    invalid.push(FieldError::new(path, e.code, e.message));
+                }
+                None => {}
+            }
+            continue;
+        }
         let before = previous.and_then(|p| p.get(&def.key));
         match values.get(&def.key).filter(|v| !v.is_null()) {
             None => {
@@ -727,7 +821,8 @@ pub fn check_values(
 /// Whether a value a record already holds fits a (changed) definition; for the count of
 /// misfits that refuses a change of type, options or bounds.
 pub fn fits(spec: &FieldSpec, value: &Value) -> bool {
-    value.is_null() || check_value(spec, value, Some(value)).is_ok()
+    value.is_null()
+        || (!spec.field_type.is_computed() && check_value(spec, value, Some(value)).is_ok())
 }
 
 /// A money field's currency, checked.
@@ -765,6 +860,8 @@ pub fn filter_kind(spec: &FieldSpec) -> crate::filter::FieldKind {
         }
         FieldType::MultiSelect => FieldKind::Tags,
         FieldType::User | FieldType::Record => FieldKind::Id,
+        // Never reached: `parse_filter` refuses computed fields first.
+        FieldType::Lookup | FieldType::Rollup => FieldKind::Text,
     }
 }
 
@@ -777,19 +874,195 @@ pub fn parse_filter(
     target: crate::filter::Target,
     now: DateTime<Utc>,
 ) -> Result<crate::filter::Filter, Invalid> {
+    refuse_computed_in_filter(definitions, raw, root)?;
     let custom = |key: &str| {
         definitions
             .iter()
-            .find(|d| d.key == key)
+            .find(|d| d.key == key && !d.spec.field_type.is_computed())
             .map(|d| filter_kind(&d.spec))
     };
     crate::filter::parse(raw, root, target, &custom, now)
 }
 
+/// The error code of a filter condition on a lookup or rollup field (answered as a 400: not
+/// supported, rather than a value to fix).
+pub const NOT_FILTERABLE: &str = "not_filterable";
+
+/// The conditions of a raw filter that name a lookup or rollup field: their values are
+/// computed when records are read, so no index (nor row) holds them to filter on.
+fn refuse_computed_in_filter(
+    definitions: &[FieldDefinition],
+    raw: &Value,
+    root: &str,
+) -> Result<(), Invalid> {
+    fn walk(defs: &[FieldDefinition], raw: &Value, path: &str, out: &mut Invalid, depth: usize) {
+        if depth > crate::filter::MAX_DEPTH + 1 {
+            return;
+        }
+        let Value::Object(node) = raw else { return };
+        for group in ["and", "or"] {
+            if let Some(Value::Array(items)) = node.get(group) {
+                for (i, item) in items.iter().enumerate() {
+                    walk(defs, item, &format!("{path}.{group}[{i}]"), out, depth + 1);
+                }
+            }
+        }
+        if let Some(inner) = node.get("not") {
+            walk(defs, inner, &format!("{path}.not"), out, depth + 1);
+        }
+        let key = node
+            .get("field")
+            .and_then(Value::as_str)
+            .and_then(|f| f.strip_prefix(crate::filter::CUSTOM_PREFIX));
+        if let Some(def) = key.and_then(|k| defs.iter().find(|d| d.key == k))
+            && def.spec.field_type.is_computed()
+        {
+            out.push(FieldError::new(
+                format!("{path}.field"),
+                NOT_FILTERABLE,
+                format!(
+                    "`custom_fields.{}` is a {} field, computed when records are read: it cannot be filtered or sorted on",
+                    def.key,
+                    def.spec.field_type.as_str()
+                ),
+            ));
+        }
+    }
+    if !definitions.iter().any(|d| d.spec.field_type.is_computed()) {
+        return Ok(());
+    }
+    let mut invalid = Invalid::default();
+    walk(definitions, raw, root, &mut invalid, 0);
+    invalid.into_result()
+}
+
+/// What lookups and rollups know of the custom fields `definitions` (of every record type).
+pub fn resolver(
+    definitions: &[FieldDefinition],
+) -> impl Fn(crate::filter::Target, &str) -> Option<CustomInfo> + '_ {
+    move |target, key| {
+        let record_type = FieldRecordType::of_target(target);
+        let def = definitions
+            .iter()
+            .find(|d| d.record_type == record_type && d.key == key)?;
+        Some(custom_info(def))
+    }
+}
+
+fn custom_info(def: &FieldDefinition) -> CustomInfo {
+    let s = &def.spec;
+    let kind = match s.field_type {
+        FieldType::Number => ValueKind::Number,
+        FieldType::Money => ValueKind::Money(s.currency.clone()),
+        FieldType::Date => ValueKind::Date,
+        FieldType::DateTime => ValueKind::DateTime,
+        FieldType::Boolean => ValueKind::Boolean,
+        FieldType::User | FieldType::Record => ValueKind::Id,
+        FieldType::MultiSelect => ValueKind::List,
+        FieldType::Text
+        | FieldType::LongText
+        | FieldType::Url
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::Select => ValueKind::Text,
+        FieldType::Lookup | FieldType::Rollup => ValueKind::Other,
+    };
+    CustomInfo {
+        kind,
+        references: match s.field_type {
+            FieldType::Record => s.target.map(|t| match t {
+                FieldRecordType::Company => crate::filter::Target::Company,
+                FieldRecordType::Contact => crate::filter::Target::Contact,
+                FieldRecordType::Project => crate::filter::Target::Project,
+            }),
+            _ => None,
+        },
+        computed: s.field_type.is_computed(),
+    }
+}
+
+impl FieldRecordType {
+    /// The filter language's name for the record type.
+    pub fn target(self) -> crate::filter::Target {
+        use crate::filter::Target;
+        match self {
+            FieldRecordType::Company => Target::Company,
+            FieldRecordType::Contact => Target::Contact,
+            FieldRecordType::Project => Target::Project,
+        }
+    }
+}
+
+/// A lookup or rollup configuration as a request states it.
+#[derive(Debug, Clone)]
+pub enum RawComputed {
+    Lookup(RawLookup),
+    Rollup(RawRollup),
+}
+
+/// Checks a lookup or rollup configuration of a field `key` of `record_type` against the
+/// account's definitions (of every record type): references, fields, function and filter
+/// (parsed as of `now`). Errors are under `lookup.*` and `rollup.*`.
+pub fn resolve_computed(
+    record_type: FieldRecordType,
+    key: &str,
+    raw: &RawComputed,
+    definitions: &[FieldDefinition],
+    now: DateTime<Utc>,
+) -> Result<Computed, Invalid> {
+    let others = definitions
+        .iter()
+        .filter(|d| d.record_type == record_type && d.key != key && d.spec.field_type.is_computed())
+        .count();
+    if others >= computed::MAX_COMPUTED {
+        let field = match raw {
+            RawComputed::Lookup(_) => "lookup",
+            RawComputed::Rollup(_) => "rollup",
+        };
+        return Err(Invalid::one(
+            field,
+            "too_many",
+            format!(
+                "a {} has at most {} lookup and rollup fields: each is computed for every record read",
+                record_type.as_str(),
+                computed::MAX_COMPUTED
+            ),
+        ));
+    }
+    let custom = resolver(definitions);
+    let this = record_type.target();
+    match raw {
+        RawComputed::Lookup(l) => computed::check_lookup(this, l, &custom).map(Computed::Lookup),
+        RawComputed::Rollup(r) => {
+            let rollup = computed::check_rollup(this, r, &custom)?;
+            if let Some(filter) = &rollup.filter {
+                let related = FieldRecordType::of_target(rollup.record_type);
+                let of_related: Vec<FieldDefinition> = definitions
+                    .iter()
+                    .filter(|d| d.record_type == related)
+                    .cloned()
+                    .collect();
+                parse_filter(
+                    &of_related,
+                    filter,
+                    "rollup.filter",
+                    rollup.record_type,
+                    now,
+                )?;
+            }
+            Ok(Computed::Rollup(rollup))
+        }
+    }
+}
+
 /// The JSON Schema of one custom field's value, as `GET /v1/schema/{record_type}` serves it.
-pub fn value_schema(def: &FieldDefinition) -> Value {
+/// `definitions` (of every record type) describe what lookups and rollups compute from.
+pub fn value_schema(def: &FieldDefinition, definitions: &[FieldDefinition]) -> Value {
     use serde_json::json;
     let s = &def.spec;
+    if let Some(computed) = &s.computed {
+        return computed_schema(def, computed, definitions);
+    }
     let mut schema = match s.field_type {
         FieldType::Text | FieldType::LongText | FieldType::Phone => json!({"type": "string"}),
         FieldType::Url => json!({"type": "string", "format": "uri"}),
@@ -818,6 +1091,7 @@ pub fn value_schema(def: &FieldDefinition) -> Value {
             "maxItems": MAX_SELECTED,
         }),
         FieldType::User | FieldType::Record => json!({"type": "integer", "minimum": 1}),
+        FieldType::Lookup | FieldType::Rollup => json!({}),
     };
     let Some(obj) = schema.as_object_mut() else {
         return schema;
@@ -886,6 +1160,97 @@ pub fn value_schema(def: &FieldDefinition) -> Value {
     schema
 }
 
+fn money_schema(currency: Option<&String>) -> Value {
+    use serde_json::json;
+    json!({
+        "type": "object",
+        "properties": {
+            "amount": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,4})?$"},
+            "currency": match currency {
+                Some(c) => json!({"type": "string", "const": c}),
+                None => json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
+            },
+        },
+        "required": ["amount", "currency"],
+        "additionalProperties": false,
+    })
+}
+
+/// A lookup's or rollup's schema: read-only, the shape of what it computes (a looked-up
+/// custom field's own schema), `null` when there is nothing to compute from (no reference,
+/// no related record for min, max and avg).
+fn computed_schema(
+    def: &FieldDefinition,
+    computed: &Computed,
+    definitions: &[FieldDefinition],
+) -> Value {
+    use serde_json::json;
+    let custom = resolver(definitions);
+    let shown = match computed {
+        Computed::Lookup(l) => match &l.field {
+            computed::FieldRef::Custom(key) => definitions
+                .iter()
+                .find(|d| d.record_type == FieldRecordType::of_target(l.target) && &d.key == key)
+                .filter(|d| !d.spec.field_type.is_computed()),
+            computed::FieldRef::Builtin(_) => None,
+        },
+        Computed::Rollup(_) => None,
+    };
+    let is_count =
+        matches!(computed, Computed::Rollup(r) if r.function == computed::RollupFunction::Count);
+    let mut schema = match shown {
+        Some(shown) => {
+            let mut schema = value_schema(shown, definitions);
+            if let Some(obj) = schema.as_object_mut() {
+                for k in ["default", "x-unique", "x-group"] {
+                    obj.remove(k);
+                }
+            }
+            schema
+        }
+        None if is_count => json!({"type": "integer", "minimum": 0}),
+        None => match computed::value_kind(computed, &custom) {
+            ValueKind::Number => json!({"type": "number"}),
+            ValueKind::Money(c) => money_schema(c.as_ref()),
+            ValueKind::Date => json!({"type": "string", "format": "date"}),
+            ValueKind::DateTime => json!({"type": "string", "format": "date-time"}),
+            ValueKind::Boolean => json!({"type": "boolean"}),
+            ValueKind::Id => json!({"type": "integer", "minimum": 1}),
+            ValueKind::Text => json!({"type": "string"}),
+            ValueKind::List | ValueKind::Other => json!({}),
+        },
+    };
+    let Some(obj) = schema.as_object_mut() else {
+        return schema;
+    };
+    if !is_count && let Some(Value::String(t)) = obj.get("type").cloned() {
+        obj.insert("type".into(), json!([t, "null"]));
+    }
+    obj.insert("title".into(), Value::String(def.spec.label.clone()));
+    match &def.spec.description {
+        Some(d) => {
+            obj.insert("description".into(), Value::String(d.clone()));
+        }
+        None => {
+            obj.remove("description");
+        }
+    }
+    obj.insert("readOnly".into(), Value::Bool(true));
+    obj.insert(
+        "x-field-type".into(),
+        Value::String(def.spec.field_type.as_str().into()),
+    );
+    obj.insert(
+        format!("x-{}", def.spec.field_type.as_str()),
+        Value::Object(computed.wire()),
+    );
+    obj.insert(
+        "x-group".into(),
+        def.spec.group.clone().map_or(Value::Null, Value::String),
+    );
+    schema
+}
+
 fn sorted_options(spec: &FieldSpec) -> Vec<&FieldOption> {
     let mut options: Vec<&FieldOption> = spec.options.iter().collect();
     options.sort_by_key(|o| o.position);
@@ -919,6 +1284,7 @@ mod tests {
             target: None,
             currency: None,
             position: 0,
+            computed: None,
         }
     }
 

@@ -54,6 +54,7 @@ macro_rules! parse_choice {
 
 pub mod access;
 pub mod company;
+pub mod computed;
 pub mod contact;
 pub mod enquiry;
 pub mod event;

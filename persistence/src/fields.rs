@@ -46,6 +46,7 @@ struct DefinitionRow {
     version: i64,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
+    computed: Option<String>,
 }
 
 fn parse_json(raw: Option<String>) -> Option<Value> {
@@ -109,6 +110,9 @@ impl From<DefinitionRow> for FieldDefinition {
                     .and_then(|t| FieldRecordType::parse(t).ok()),
                 currency: row.currency,
                 position: row.position,
+                computed: parse_json(row.computed)
+                    .as_ref()
+                    .and_then(domain::computed::Computed::from_json),
             },
             version: row.version,
             created_at: to_utc(row.created_at),
@@ -136,6 +140,7 @@ struct SpecValues {
     target_record_type: Option<String>,
     currency: Option<String>,
     position: i32,
+    computed: Option<String>,
 }
 
 impl From<&FieldSpec> for SpecValues {
@@ -156,6 +161,7 @@ impl From<&FieldSpec> for SpecValues {
             target_record_type: s.target.map(|t| t.as_str().to_owned()),
             currency: s.currency.clone(),
             position: s.position,
+            computed: s.computed.as_ref().map(|c| c.to_json().to_string()),
         }
     }
 }
@@ -192,6 +198,20 @@ pub fn of_type(
     let rows: Vec<DefinitionRow> = field_definitions::table
         .filter(field_definitions::account_id.eq(account_id))
         .filter(field_definitions::record_type.eq(record_type.as_str()))
+        .select(DefinitionRow::as_select())
+        .order((
+            field_definitions::position.asc(),
+            field_definitions::id.asc(),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(FieldDefinition::from).collect())
+}
+
+/// Every definition of the account, of every record type, in form order: what lookups and
+/// rollups resolve their references and fields against.
+pub fn all(conn: &mut DbConnection, account_id: i64) -> Result<Vec<FieldDefinition>, StoreError> {
+    let rows: Vec<DefinitionRow> = field_definitions::table
+        .filter(field_definitions::account_id.eq(account_id))
         .select(DefinitionRow::as_select())
         .order((
             field_definitions::position.asc(),

@@ -8,6 +8,7 @@ pub mod agenda;
 mod bulk;
 pub mod calendar;
 pub mod companies;
+pub mod computed;
 pub mod contacts;
 mod delivery_queue;
 pub mod enquiries;

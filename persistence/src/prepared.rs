@@ -38,6 +38,8 @@ pub(crate) enum Bind {
 enum Part {
     Sql(String),
     Bind(Bind),
+    /// A compiled filter, with its own binds (it keeps the statement from being cached).
+    Filter(crate::filter::FilterSql),
 }
 
 /// SQL text with its binds, in the order they appear.
@@ -63,6 +65,13 @@ impl Prepared {
     /// Appends a bind placeholder for `value`.
     pub(crate) fn bind(&mut self, value: Bind) -> &mut Prepared {
         self.parts.push(Part::Bind(value));
+        self
+    }
+
+    /// Appends a compiled filter's condition. The statement is then never kept prepared:
+    /// filters are shaped by their callers.
+    pub(crate) fn filter(&mut self, filter: crate::filter::FilterSql) -> &mut Prepared {
+        self.parts.push(Part::Filter(filter));
         self
     }
 
@@ -144,6 +153,7 @@ impl QueryFragment<Pg> for PreparedQuery<'_> {
                 Part::Bind(Bind::Ids(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
                 Part::Bind(Bind::JsonIds(v)) => out.push_bind_param::<Text, _>(v)?,
                 Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+                Part::Filter(f) => f.walk_ast(out.reborrow())?,
             }
         }
         Ok(())
@@ -160,6 +170,7 @@ impl QueryFragment<Sqlite> for PreparedQuery<'_> {
                     out.push_bind_param::<Text, _>(v)?
                 }
                 Part::Bind(Bind::Timestamp(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+                Part::Filter(f) => f.walk_ast(out.reborrow())?,
                 Part::Bind(Bind::Ids(_)) => {
                     return Err(diesel::result::Error::QueryBuilderError(
                         "SQLite binds no arrays: bind a list of ids with Prepared::ids".into(),

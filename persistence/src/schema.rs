@@ -729,6 +729,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        computed -> Nullable<Text>,
     }
 }
 

@@ -20,6 +20,7 @@ mod idempotency;
 mod import;
 mod import_command;
 mod javascript_tokens;
+mod lookups;
 mod meetings;
 mod merge;
 mod moves;

@@ -8,6 +8,7 @@ use domain::pipeline::{Outcome, RecordKind, Status};
 use domain::validation::ValueError;
 use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
+use persistence::computed;
 use persistence::{merges, transitions};
 
 use super::{activity_filter, check_times, created, paging, path_id, record, sorted_paging};
@@ -107,11 +108,14 @@ pub async fn list(
         q.unit_id,
         q.include_subunits.unwrap_or(false),
     );
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
             filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
             companies::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(CompanyList {
@@ -146,8 +150,13 @@ pub async fn create(
         )));
     }
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let company = state
-        .run(move |conn| companies::create(conn, account, &fields, phase, &outbox))
+        .run(move |conn| {
+            companies::create(conn, account, &fields, phase, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(created(
         format!("/v1/companies/{}", company.id),
@@ -173,8 +182,13 @@ pub async fn show(
     caller.require(READ)?;
     let id = path_id(&id)?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let company = state
-        .run(move |conn| companies::get(conn, account, id))
+        .run(move |conn| {
+            companies::get(conn, account, id)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(company.version, CompanyOut::from(company)))
 }
@@ -206,8 +220,13 @@ pub async fn update(
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let company = state
-        .run(move |conn| companies::update(conn, account, id, if_match.0, patch, &outbox))
+        .run(move |conn| {
+            companies::update(conn, account, id, if_match.0, patch, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(company.version, CompanyOut::from(company)))
 }
@@ -312,8 +331,14 @@ pub async fn transition(
     let id = path_id(&id)?;
     let request = body.0.into_move(RecordKind::Company)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let (transition, company) = state
-        .run(move |conn| transitions::move_company(conn, account, id, if_match.0, request, &outbox))
+        .run(move |conn| {
+            transitions::move_company(conn, account, id, if_match.0, request, &outbox).and_then(
+                |(moved, record)| Ok((moved, computed::fill_one(conn, account, &mask, record)?)),
+            )
+        })
         .await?;
     let version = company.version;
     let body = MoveOut {
@@ -375,9 +400,12 @@ pub async fn merge(
     let id = path_id(&id)?;
     let duplicates = body.0.into_duplicates(id)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let company = state
         .run(move |conn| {
             merges::merge_companies(conn, account, id, &duplicates, if_match.0, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
         })
         .await?;
     Ok(record(company.version, CompanyOut::from(company)))

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use domain::access::{Resource, Scope};
 use domain::fields::FieldRecordType;
 use domain::listing::SortField;
+use persistence::computed;
 use persistence::contacts::{self, ContactFilter};
 use persistence::merges;
 
@@ -82,11 +83,14 @@ pub async fn list(
         q.unit_id,
         q.include_subunits.unwrap_or(false),
     );
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
             filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
             contacts::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ContactList {
@@ -113,8 +117,13 @@ pub async fn create(
     caller.require(WRITE)?;
     let fields = body.0.into_fields()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let contact = state
-        .run(move |conn| contacts::create(conn, account, &fields, &outbox))
+        .run(move |conn| {
+            contacts::create(conn, account, &fields, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(created(
         format!("/v1/contacts/{}", contact.id),
@@ -140,8 +149,13 @@ pub async fn show(
     caller.require(READ)?;
     let id = path_id(&id)?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let contact = state
-        .run(move |conn| contacts::get(conn, account, id))
+        .run(move |conn| {
+            contacts::get(conn, account, id)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(contact.version, ContactOut::from(contact)))
 }
@@ -173,8 +187,13 @@ pub async fn update(
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let contact = state
-        .run(move |conn| contacts::update(conn, account, id, if_match.0, patch, &outbox))
+        .run(move |conn| {
+            contacts::update(conn, account, id, if_match.0, patch, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(contact.version, ContactOut::from(contact)))
 }
@@ -249,9 +268,12 @@ pub async fn merge(
     let id = path_id(&id)?;
     let duplicates = body.0.into_duplicates(id)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let contact = state
         .run(move |conn| {
             merges::merge_contacts(conn, account, id, &duplicates, if_match.0, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
         })
         .await?;
     Ok(record(contact.version, ContactOut::from(contact)))

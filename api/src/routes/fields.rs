@@ -14,7 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{Body, Caller, IfMatch, Query, encode_cursor};
 use crate::record_schemas::RecordSchemas;
 use crate::state::AppState;
-use crate::wire::fields::{FieldCreate, FieldList, FieldListQuery, FieldOut, FieldUpdate};
+use crate::wire::fields::{Context, FieldCreate, FieldList, FieldListQuery, FieldOut, FieldUpdate};
 
 const READ: Scope = Scope::Read(Resource::Fields);
 const WRITE: Scope = Scope::Write(Resource::Fields);
@@ -66,7 +66,9 @@ pub async fn list(
 /// Define a field
 ///
 /// Records that already hold values under the key must fit the new definition (409 with
-/// their count otherwise).
+/// their count otherwise; for a lookup or rollup, no record may hold a value under it).
+/// A lookup or rollup configuration is checked against the account's fields: 422 names
+/// what to fix under `lookup.*` or `rollup.*`.
 #[utoipa::path(
     operation_id = "createField", post, path = "/v1/fields", tag = "fields",
     request_body = FieldCreate,
@@ -74,6 +76,7 @@ pub async fn list(
         (status = 201, description = "The field was defined", body = FieldOut,
          headers(("ETag" = String, description = "The version as an entity tag"), ("Location" = String))),
         (status = 409, description = "Values records hold under the key do not fit, or the record type has its maximum of fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The definition is invalid: `errors` names each part to fix (`lookup.through`, `rollup.field`, `rollup.filter.and[0].value`, ...)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["fields:write"]))
 )]
@@ -83,10 +86,18 @@ pub async fn create(
     body: Body<FieldCreate>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(WRITE)?;
-    let (record_type, key, spec) = body.0.into_parts()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let field = state
-        .run(move |conn| fields::create(conn, account, record_type, &key, &spec, &outbox))
+        .run(move |conn| {
+            // A lookup or rollup resolves its references against the account's fields.
+            let definitions = fields::all(conn, account)?;
+            let cx = Context {
+                definitions: &definitions,
+                now: chrono::Utc::now(),
+            };
+            let (record_type, key, spec) = body.0.into_parts(&cx)?;
+            fields::create(conn, account, record_type, &key, &spec, &outbox)
+        })
         .await?;
     Ok(created(
         format!("/v1/fields/{}", field.id),
@@ -133,6 +144,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The updated field", body = FieldOut, headers(("ETag" = String))),
         (status = 409, description = "Values records hold do not fit the changed definition", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The changed definition is invalid: `errors` names each part to fix", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The field changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["fields:write"]))
@@ -150,12 +162,19 @@ pub async fn update(
     let (account, outbox) = (caller.account_id(), caller.outbox());
     let field = state
         .run(move |conn| {
+            // The key and record type never change, so they are read before the lock.
+            let current = fields::get(conn, account, id)?;
+            let definitions = fields::all(conn, account)?;
+            let cx = Context {
+                definitions: &definitions,
+                now: chrono::Utc::now(),
+            };
             fields::update(
                 conn,
                 account,
                 id,
                 if_match.0,
-                |spec| change.apply(spec),
+                |spec| change.apply(spec, &cx, current.record_type, &current.key),
                 &outbox,
             )
         })
@@ -198,7 +217,9 @@ pub async fn delete(
 /// The JSON Schema (draft 2020-12) of the body that creates a record of the type, with the
 /// account's custom fields typed under `custom_fields`: titles, descriptions, enums of the
 /// active options, bounds, defaults and which are required. `x-options` lists every option
-/// with its label (archived ones too), `x-group` the form heading.
+/// with its label (archived ones too), `x-group` the form heading. Lookup and rollup fields
+/// are `readOnly`, typed as what they compute (`x-field-type` says which, `x-lookup` or
+/// `x-rollup` from what).
 #[utoipa::path(
     operation_id = "getRecordSchema", get, path = "/v1/schema/{record_type}", tag = "fields",
     params(("record_type" = String, Path, description = "company, contact or project")),
@@ -216,24 +237,23 @@ pub async fn schema(
     caller.require(READ)?;
     let record_type = FieldRecordType::parse(&path).map_err(|_| ApiError::NotFound)?;
     let account = caller.account_id();
-    let definitions = state
-        .run(move |conn| fields::of_type(conn, account, record_type))
-        .await?;
+    // Every type's: lookups and rollups are typed by the fields they compute from.
+    let definitions = state.run(move |conn| fields::all(conn, account)).await?;
     // The caller's field-level security: hidden fields are left out, read-only ones marked.
     let mask = caller.0.field_mask();
     let mut custom = Map::new();
     let mut required = Vec::new();
-    for def in &definitions {
+    for def in definitions.iter().filter(|d| d.record_type == record_type) {
         let access = mask.access(record_type, &format!("{CUSTOM_PREFIX}{}", def.key));
         if access == Access::Hidden {
             continue;
         }
-        let mut schema = domain::fields::value_schema(def);
+        let mut schema = domain::fields::value_schema(def, &definitions);
         if access == Access::Read {
             schema["readOnly"] = Value::Bool(true);
         }
         custom.insert(def.key.clone(), schema);
-        if def.spec.required && def.spec.default.is_none() {
+        if def.spec.required && def.spec.default.is_none() && !def.spec.field_type.is_computed() {
             required.push(Value::String(def.key.clone()));
         }
     }

@@ -6,6 +6,7 @@ use domain::access::{Resource, Scope};
 use domain::fields::FieldRecordType;
 use domain::pipeline::{Outcome, RecordKind};
 use domain::project::Project;
+use persistence::computed;
 use persistence::projects::people::{self, Member, Side};
 use persistence::projects::{self, ProjectFilter};
 
@@ -162,6 +163,8 @@ async fn page(
         q.unit_id,
         q.include_subunits.unwrap_or(false),
     );
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             if let Some(company) = company {
@@ -170,6 +173,7 @@ async fn page(
             filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
             filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
             projects::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ProjectList {
@@ -208,8 +212,13 @@ pub async fn create(
     caller.require(WRITE)?;
     let (fields, phase) = body.0.into_fields()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let project = state
-        .run(move |conn| projects::create(conn, account, &fields, phase, &outbox))
+        .run(move |conn| {
+            projects::create(conn, account, &fields, phase, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(created(
         format!("/v1/projects/{}", project.id),
@@ -235,8 +244,13 @@ pub async fn show(
     caller.require(READ)?;
     let id = path_id(&id)?;
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let project = state
-        .run(move |conn| projects::get(conn, account, id))
+        .run(move |conn| {
+            projects::get(conn, account, id)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(project.version, ProjectOut::from(project)))
 }
@@ -268,8 +282,13 @@ pub async fn update(
     let id = path_id(&id)?;
     let patch = body.0.into_patch()?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let project = state
-        .run(move |conn| projects::update(conn, account, id, if_match.0, patch, &outbox))
+        .run(move |conn| {
+            projects::update(conn, account, id, if_match.0, patch, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
+        })
         .await?;
     Ok(record(project.version, ProjectOut::from(project)))
 }
@@ -344,9 +363,12 @@ pub async fn merge(
     let id = path_id(&id)?;
     let duplicates = body.0.into_duplicates(id)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let project = state
         .run(move |conn| {
             persistence::merges::merge_projects(conn, account, id, &duplicates, if_match.0, &outbox)
+                .and_then(|record| computed::fill_one(conn, account, &mask, record))
         })
         .await?;
     Ok(record(project.version, ProjectOut::from(project)))
@@ -421,8 +443,14 @@ pub async fn transition(
     let id = path_id(&id)?;
     let request = body.0.into_move(RecordKind::Project)?;
     let (account, outbox) = (caller.account_id(), caller.outbox());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let (transition, project) = state
-        .run(move |conn| projects::move_project(conn, account, id, if_match.0, request, &outbox))
+        .run(move |conn| {
+            projects::move_project(conn, account, id, if_match.0, request, &outbox).and_then(
+                |(moved, record)| Ok((moved, computed::fill_one(conn, account, &mask, record)?)),
+            )
+        })
         .await?;
     let version = project.version;
     let body = ProjectMoveOut {

@@ -7,6 +7,7 @@ use domain::access::{Resource, Scope};
 use domain::filter::{Filter, Target};
 use domain::listing::{PageSize, Position, Sort, SortField};
 use persistence::companies::{self, CompanyFilter};
+use persistence::computed;
 use persistence::contacts::{self, ContactFilter};
 use persistence::projects::{self, ProjectFilter};
 use serde_json::Value;
@@ -105,6 +106,8 @@ pub async fn companies(
         &SortField::COMPANY,
     )?;
     let (account, scope) = (caller.account_id(), caller.records());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = CompanyFilter {
@@ -113,6 +116,7 @@ pub async fn companies(
                 ..CompanyFilter::default()
             };
             companies::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(CompanyList {
@@ -159,6 +163,8 @@ pub async fn contacts(
         &SortField::COMMON,
     )?;
     let (account, scope) = (caller.account_id(), caller.records());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = ContactFilter {
@@ -167,6 +173,7 @@ pub async fn contacts(
                 ..ContactFilter::default()
             };
             contacts::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ContactList {
@@ -214,6 +221,8 @@ pub async fn projects(
         &SortField::PROJECT,
     )?;
     let (account, scope) = (caller.account_id(), caller.records());
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
         .run(move |conn| {
             let filter = ProjectFilter {
@@ -222,6 +231,7 @@ pub async fn projects(
                 ..ProjectFilter::default()
             };
             projects::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| computed::fill_page(conn, account, &mask, page))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ProjectList {

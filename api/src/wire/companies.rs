@@ -49,6 +49,8 @@ pub struct CompanyOut {
     #[schema(required = true)]
     pub unit_id: Option<i64>,
     pub tags: Vec<String>,
+    /// The custom fields' values, by key. Lookup and rollup fields are computed when the
+    /// record is read (read-only: a write that names one is refused with 422).
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
     /// Whether the company appears on pipeline boards.

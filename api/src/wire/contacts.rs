@@ -41,6 +41,8 @@ pub struct ContactOut {
     #[schema(required = true)]
     pub unit_id: Option<i64>,
     pub tags: Vec<String>,
+    /// The custom fields' values, by key. Lookup and rollup fields are computed when the
+    /// record is read (read-only: a write that names one is refused with 422).
     #[schema(value_type = Object)]
     pub custom_fields: Map<String, Value>,
     /// Increases with every change; send it back in `If-Match` as `"<version>"`.

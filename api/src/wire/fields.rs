@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::Invalid;
+use domain::computed::{Computed, RawLookup, RawRollup};
 use domain::fields::{
-    self, Bounds, FieldDefinition, FieldOption, FieldRecordType, FieldSpec, FieldType,
+    self, Bounds, FieldDefinition, FieldOption, FieldRecordType, FieldSpec, FieldType, RawComputed,
 };
 use domain::validation::ValueError;
 use domain::values::{Description, Label};
@@ -31,8 +32,95 @@ pub struct OptionBody {
     pub archived: bool,
 }
 
+/// What a lookup field shows: through a reference of the record, one field of the record
+/// referenced.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"through": "company_id", "field": "industry"}))]
+pub struct LookupBody {
+    /// The reference followed: a built-in one (a project's or contact's `company_id`, a
+    /// contact's `reports_to_id`) or `custom_fields.<key>` of a `record` field of the same
+    /// record type.
+    #[schema(example = "company_id", max_length = 100)]
+    pub through: String,
+    /// The field of the referenced record shown: a built-in field (`industry`) or
+    /// `custom_fields.<key>`; not tags, a multi_select, nor another lookup or rollup.
+    #[schema(example = "industry", max_length = 100)]
+    pub field: String,
+}
+
+/// A lookup as answers show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LookupOut {
+    #[schema(example = "company_id")]
+    pub through: String,
+    /// The record type `through` points at.
+    #[schema(schema_with = super::schema::field_record_type)]
+    pub record_type: String,
+    #[schema(example = "industry")]
+    pub field: String,
+}
+
+/// What a rollup field aggregates: the records of `record_type` whose reference `through`
+/// points at this record, narrowed by `filter`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"record_type": "project", "through": "company_id", "function": "sum", "field": "value", "currency": "EUR", "filter": {"field": "state", "op": "eq", "value": "won"}}))]
+pub struct RollupBody {
+    /// The related records' type.
+    #[schema(schema_with = super::schema::field_record_type)]
+    pub record_type: String,
+    /// Their reference to this record: a built-in one (`company_id` of projects or contacts
+    /// for a company, `reports_to_id` of contacts for a contact) or `custom_fields.<key>` of
+    /// their `record` field that targets this record type.
+    #[schema(example = "company_id", max_length = 100)]
+    pub through: String,
+    /// `count` counts the related records; `sum` and `avg` take a number or money field,
+    /// `min` and `max` a number, money, date or datetime field.
+    #[schema(schema_with = super::schema::rollup_function)]
+    pub function: String,
+    /// The related records' field aggregated (built-in or `custom_fields.<key>`); none for
+    /// `count`.
+    #[schema(example = "value", max_length = 100)]
+    pub field: Option<String>,
+    /// For a money field: the currency aggregated (amounts in other currencies are left
+    /// out). Required unless the field fixes one.
+    #[schema(example = "EUR")]
+    pub currency: Option<String>,
+    /// A filter of the filter language over the related records (as in
+    /// `POST /v1/{records}/query`), such as open or won projects; relative dates move with
+    /// the clock.
+    #[serde(default, deserialize_with = "super::strict_json::optional")]
+    #[schema(value_type = Object, nullable = true)]
+    pub filter: Option<Value>,
+}
+
+impl LookupBody {
+    fn raw(&self) -> RawComputed {
+        RawComputed::Lookup(RawLookup {
+            through: self.through.clone(),
+            field: self.field.clone(),
+        })
+    }
+}
+
+impl RollupBody {
+    fn raw(&self) -> RawComputed {
+        RawComputed::Rollup(RawRollup {
+            record_type: self.record_type.clone(),
+            through: self.through.clone(),
+            function: self.function.clone(),
+            field: self.field.clone(),
+            currency: self.currency.clone(),
+            filter: self.filter.clone(),
+        })
+    }
+}
+
 /// A typed custom field of a record type. Values live in the records' `custom_fields` under
-/// `key`, and every write of a record is checked against the definition.
+/// `key`, and every write of a record is checked against the definition. A `lookup` or
+/// `rollup` field's value is computed whenever a record is read and answered under its key
+/// (read-only: a write that names it is refused with 422; it cannot be filtered or sorted on).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldOut {
     #[schema(example = 4)]
@@ -72,6 +160,12 @@ pub struct FieldOut {
     #[schema(required = true, example = "EUR")]
     pub currency: Option<String>,
     pub position: i32,
+    /// For lookup fields: the reference followed and the field shown.
+    #[schema(required = true, nullable = true)]
+    pub lookup: Option<LookupOut>,
+    /// For rollup fields: what is aggregated, how.
+    #[schema(required = true, nullable = true)]
+    pub rollup: Option<RollupBody>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -89,6 +183,28 @@ fn option_out(o: FieldOption) -> OptionBody {
 impl From<FieldDefinition> for FieldOut {
     fn from(d: FieldDefinition) -> Self {
         let s = d.spec;
+        let (lookup, rollup) = match &s.computed {
+            Some(Computed::Lookup(l)) => (
+                Some(LookupOut {
+                    through: l.through.name(),
+                    record_type: FieldRecordType::of_target(l.target).as_str().to_owned(),
+                    field: l.field.name(),
+                }),
+                None,
+            ),
+            Some(Computed::Rollup(r)) => (
+                None,
+                Some(RollupBody {
+                    record_type: r.record_type.as_str().to_owned(),
+                    through: r.through.name(),
+                    function: r.function.as_str().to_owned(),
+                    field: r.field.as_ref().map(|f| f.name()),
+                    currency: r.currency.clone(),
+                    filter: r.filter.clone(),
+                }),
+            ),
+            None => (None, None),
+        };
         let mut options: Vec<OptionBody> = s.options.into_iter().map(option_out).collect();
         options.sort_by_key(|o| o.position);
         FieldOut {
@@ -110,6 +226,8 @@ impl From<FieldDefinition> for FieldOut {
             target_record_type: s.target.map(|t| t.as_str().to_owned()),
             currency: s.currency,
             position: s.position,
+            lookup,
+            rollup,
             version: d.version,
             created_at: d.created_at,
             updated_at: d.updated_at,
@@ -133,7 +251,9 @@ pub struct FieldListQuery {
 }
 
 /// A new field. `record_type`, `key`, `label` and `type` are required; select and
-/// multi-select fields need `options`; record fields need `target_record_type`.
+/// multi-select fields need `options`; record fields need `target_record_type`; lookup
+/// fields `lookup`, rollup fields `rollup` (and none of `required`, `default`, bounds or
+/// `currency`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldCreate {
@@ -185,6 +305,10 @@ pub struct FieldCreate {
     pub currency: Option<String>,
     /// Order in forms; default 0.
     pub position: Option<i32>,
+    /// For lookup fields.
+    pub lookup: Option<LookupBody>,
+    /// For rollup fields.
+    pub rollup: Option<RollupBody>,
 }
 
 /// Collects the errors of a definition body.
@@ -221,7 +345,66 @@ fn parse_options(e: &mut Errors, raw: &[OptionBody]) -> Vec<FieldOption> {
     options
 }
 
+/// The context a lookup or rollup configuration is checked in: the account's definitions
+/// (of every record type), and the time its filter's relative dates are resolved at.
+pub struct Context<'a> {
+    pub definitions: &'a [FieldDefinition],
+    pub now: DateTime<Utc>,
+}
+
+/// Resolves the configuration a body gives (or keeps `current` when it gives none and the
+/// type stays computed).
+fn computed(
+    e: &mut Errors,
+    at: (&Context<'_>, FieldRecordType, &str),
+    given: (Option<&LookupBody>, Option<&RollupBody>),
+    field_type: Option<FieldType>,
+    current: Option<&Computed>,
+) -> Option<Computed> {
+    let (cx, record_type, key) = at;
+    let raw = match given {
+        (Some(l), None) if field_type == Some(FieldType::Lookup) => l.raw(),
+        (None, Some(r)) if field_type == Some(FieldType::Rollup) => r.raw(),
+        (None, None) => {
+            // Kept while the type stays the same kind; check_spec reports a missing one.
+            return current
+                .filter(|c| {
+                    matches!(
+                        (c, field_type),
+                        (Computed::Lookup(_), Some(FieldType::Lookup))
+                            | (Computed::Rollup(_), Some(FieldType::Rollup))
+                    )
+                })
+                .cloned();
+        }
+        (l, _) => {
+            let field = if l.is_some() { "lookup" } else { "rollup" };
+            e.0.push(domain::FieldError::new(
+                field,
+                "not_allowed",
+                format!("only a {field} field has a {field} configuration"),
+            ));
+            return None;
+        }
+    };
+    match fields::resolve_computed(record_type, key, &raw, cx.definitions, cx.now) {
+        Ok(c) => Some(c),
+        Err(more) => {
+            e.0.0.extend(more.0);
+            None
+        }
+    }
+}
+
 fn finish(mut e: Errors, spec: Option<FieldSpec>) -> Result<FieldSpec, Invalid> {
+    if let Some(spec) = &spec
+        && !e.0.is_empty()
+        && spec.field_type.is_computed()
+        && spec.computed.is_none()
+    {
+        // The configuration's own errors say what to fix.
+        return Err(e.0);
+    }
     if let Some(spec) = &spec
         && let Err(more) = fields::check_spec(spec)
     {
@@ -234,7 +417,10 @@ fn finish(mut e: Errors, spec: Option<FieldSpec>) -> Result<FieldSpec, Invalid> 
 }
 
 impl FieldCreate {
-    pub fn into_parts(self) -> Result<(FieldRecordType, String, FieldSpec), Invalid> {
+    pub fn into_parts(
+        self,
+        cx: &Context<'_>,
+    ) -> Result<(FieldRecordType, String, FieldSpec), Invalid> {
         let mut e = Errors::default();
         let record_type = e.check("record_type", FieldRecordType::parse(&self.record_type));
         let key = e.check("key", fields::parse_key(&self.key));
@@ -249,6 +435,16 @@ impl FieldCreate {
             .and_then(|t| e.check("target_record_type", FieldRecordType::parse(t)));
         let currency = text_or_none(self.currency.as_deref())
             .and_then(|c| e.check("currency", fields::parse_currency(c)));
+        let computed = match (record_type, &key) {
+            (Some(t), Some(k)) => computed(
+                &mut e,
+                (cx, t, k),
+                (self.lookup.as_ref(), self.rollup.as_ref()),
+                field_type,
+                None,
+            ),
+            _ => None,
+        };
         let spec = match (label, field_type) {
             (Some(label), Some(field_type)) => Some(FieldSpec {
                 label: label.as_str().to_owned(),
@@ -268,6 +464,7 @@ impl FieldCreate {
                 target,
                 currency,
                 position: self.position.unwrap_or(0),
+                computed,
             }),
             _ => None,
         };
@@ -332,11 +529,25 @@ pub struct FieldUpdate {
     #[serde(default, deserialize_with = "super::not_null")]
     #[schema(nullable = false)]
     pub position: Option<i32>,
+    /// Replaces a lookup field's configuration.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
+    pub lookup: Option<LookupBody>,
+    /// Replaces a rollup field's configuration.
+    #[serde(default, deserialize_with = "super::not_null")]
+    #[schema(nullable = false)]
+    pub rollup: Option<RollupBody>,
 }
 
 impl FieldUpdate {
-    /// The spec after this change, checked whole.
-    pub fn apply(&self, current: &FieldSpec) -> Result<FieldSpec, Invalid> {
+    /// The spec after this change of the field `key` of `record_type`, checked whole.
+    pub fn apply(
+        &self,
+        current: &FieldSpec,
+        cx: &Context<'_>,
+        record_type: FieldRecordType,
+        key: &str,
+    ) -> Result<FieldSpec, Invalid> {
         let mut e = Errors::default();
         let mut spec = current.clone();
         if let Some(label) = &self.label
@@ -394,6 +605,13 @@ impl FieldUpdate {
         if let Some(position) = self.position {
             spec.position = position;
         }
+        spec.computed = computed(
+            &mut e,
+            (cx, record_type, key),
+            (self.lookup.as_ref(), self.rollup.as_ref()),
+            Some(spec.field_type),
+            current.computed.as_ref(),
+        );
         finish(e, Some(spec))
     }
 }

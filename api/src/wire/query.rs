@@ -49,7 +49,9 @@ fn description() -> String {
 condition `{{\"field\": name, \"op\": op, \"value\": value}}`. The one filter language of \
 `POST /v1/{{records}}/query` (and of saved views and lists).\n\n\
 **Fields** are a record's built-in fields or `custom_fields.<key>` of a custom field the account \
-defines (whose type gives its kind). Built-in fields and their kinds:\n{fields}\n\n\
+defines (whose type gives its kind); not a `lookup` or `rollup` field, whose values are computed \
+when records are read (400 `not_filterable`; lists do not sort on custom fields either). Built-in \
+fields and their kinds:\n{fields}\n\n\
 **Ops** by kind:\n{kinds}\n\n\
 **Values**: text and choice a string (choices one of the field's values); number a JSON number \
 or a decimal string (a money field compares its amount); boolean `true`/`false`; id a positive \

@@ -343,3 +343,11 @@ pub(crate) fn field_access() -> Object {
 pub(crate) fn role_rights() -> Array {
     scopes()
 }
+pub(crate) fn rollup_function() -> Object {
+    one_of(
+        domain::computed::RollupFunction::ALL
+            .iter()
+            .map(|f| f.as_str()),
+        false,
+    )
+}
