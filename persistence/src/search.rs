@@ -527,10 +527,7 @@ fn postgres_word_statement(
         if query.words.is_empty() {
             q.sql("FALSE");
         } else {
-            q.sql(&format!(
-                "{open}to_tsvector('simple', search_fold({})) @@ ",
-                source.text
-            ));
+            q.sql(&format!("{open}search_words({}) @@ ", source.text));
             postgres_tsquery(q, query);
             q.sql(close);
         }
@@ -544,6 +541,22 @@ fn postgres_word_statement(
     };
     let title = format!("search_key({})", source.title);
     let tier_check = |q: &mut Prepared| {
+        // The word being typed, whole: the index matched a marked prefix of it.
+        if let Some(last) = query.last_word() {
+            q.sql(&format!(
+                " AND (search_fold({}) LIKE '%' || search_fold(",
+                source.text
+            ))
+            .text(last)
+            .sql(") || '%'");
+            if let (Some(d), Some(phone)) = (digits, source.phone) {
+                q.sql(&format!(
+                    " OR {phone} IS NOT NULL AND search_digits({phone}) LIKE "
+                ))
+                .text(&format!("%{d}%"));
+            }
+            q.sql(")");
+        }
         if tier == SCORE_CONTAINS {
             q.sql(&format!(" AND ' ' || {title} LIKE '% ' || search_key("))
                 .text(&query.text)
@@ -594,9 +607,10 @@ fn postgres_word_statement(
     Some(q)
 }
 
-/// The words as a text-search query over the folded text's words (the `simple`
-/// configuration: every word a lexeme as it is): each but the last a whole word, the last
-/// the beginning of one. Each is a bind folded in SQL, so no input is tsquery syntax.
+/// The words as a text-search query over `search_words` (migration 000030), every lexeme
+/// the word folded in SQL and quoted, so no input is tsquery syntax: each word but the last
+/// a whole word; the last its marked prefix of 6 or 3 characters when it is that long (the
+/// statement checks it whole), else a prefix query.
 fn postgres_tsquery(q: &mut Prepared, query: &SearchQuery) {
     let words = query.words.len();
     q.sql("(");
@@ -605,13 +619,21 @@ fn postgres_tsquery(q: &mut Prepared, query: &SearchQuery) {
             q.sql(" && ");
         }
         if i + 1 < words {
-            q.sql("plainto_tsquery('simple', search_fold(")
+            q.sql("CAST(quote_literal(search_key(")
                 .text(word)
-                .sql("))");
+                .sql(")) AS tsquery)");
         } else {
-            q.sql("to_tsquery('simple', quote_literal(search_key(")
+            q.sql("CAST(CASE WHEN char_length(search_key(")
                 .text(word)
-                .sql(")) || ':*')");
+                .sql(")) >= 6 THEN quote_literal('^' || left(search_key(")
+                .text(word)
+                .sql("), 6)) WHEN char_length(search_key(")
+                .text(word)
+                .sql(")) >= 3 THEN quote_literal('^' || left(search_key(")
+                .text(word)
+                .sql("), 3)) ELSE quote_literal(search_key(")
+                .text(word)
+                .sql(")) || ':*' END AS tsquery)");
         }
     }
     q.sql(")");

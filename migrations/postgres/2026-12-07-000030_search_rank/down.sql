@@ -11,6 +11,7 @@ DROP INDEX projects_search_words;
 DROP INDEX enquiries_search_words;
 DROP INDEX tasks_search_words;
 DROP INDEX meetings_search_words;
+DROP FUNCTION search_words(TEXT);
 -- 000027's trigram indexes of the text, as they were.
 CREATE INDEX companies_search ON companies USING gin (search_fold(
     name || ' ' || COALESCE(domain, '') || ' ' || COALESCE(website, '') || ' '
