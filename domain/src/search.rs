@@ -75,11 +75,13 @@ pub const MIN_PHONE_DIGITS: usize = 3;
 /// A search query as the indexes read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// The query in lower case, its whitespace collapsed: what a title is compared with to
-    /// rank it.
+    /// The query in lower case, its whitespace collapsed.
     pub text: String,
-    /// Its words (letters and digits of any script, in lower case): a record matches when
-    /// every word begins a word of one of its searchable fields.
+    /// The query folded ([`fold`]): what a title's fold is compared with to rank it.
+    pub key: String,
+    /// Its words (letters and digits of any script, in lower case), each once, the last one
+    /// last: a record matches when each word but the last is a whole word of one of its
+    /// searchable fields and the last begins one (it may be the word still being typed).
     pub words: Vec<String>,
     /// When the query is a phone number or part of one (digits and `+ - ( ) . /` and spaces
     /// only): its digits without leading zeros, which a record's phone digits must contain,
@@ -108,11 +110,20 @@ impl SearchQuery {
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase();
+        // The last word is kept (it is the one typed last); a repeated word is kept once, at
+        // its last place; past MAX_WORDS the words before the last are dropped.
+        let all: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
         let mut words: Vec<String> = Vec::new();
-        for word in text.split(|c: char| !c.is_alphanumeric()) {
-            if !word.is_empty() && !words.iter().any(|w| w == word) && words.len() < MAX_WORDS {
-                words.push(word.to_owned());
+        for (i, word) in all.iter().enumerate() {
+            if !all[i + 1..].contains(word) {
+                words.push((*word).to_owned());
             }
+        }
+        if words.len() > MAX_WORDS {
+            words.drain(MAX_WORDS - 1..words.len() - 1);
         }
         let phone_like = trimmed
             .chars()
@@ -124,6 +135,7 @@ impl SearchQuery {
             })
             .filter(|d| d.len() >= MIN_PHONE_DIGITS);
         Ok(SearchQuery {
+            key: fold(&text),
             text,
             words,
             digits,
@@ -134,10 +146,48 @@ impl SearchQuery {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty() && self.digits.is_none()
     }
+
+    /// The query's words in order, repeats included: the phrase a title is matched with.
+    pub fn phrase(&self) -> Vec<&str> {
+        self.text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    /// The word the user may still be typing, which matches as the beginning of a word.
+    pub fn last_word(&self) -> Option<&str> {
+        self.words.last().map(String::as_str)
+    }
 }
 
-/// Relevance tiers, best first: the title is the query; begins with it; contains it;
-/// the record matched by its words elsewhere (another field, or words in another order).
+/// Text as search compares it: diacritics dropped (each character decomposed, its combining
+/// marks removed), lower case, every run of characters that are neither letters nor digits
+/// one space, none at either end. So `Müller & Söhne` is `muller sohne`, and a title begins
+/// with a query when its fold begins with the query's.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let mut folded = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_alphanumeric() {
+            if gap && !folded.is_empty() {
+                folded.push(' ');
+            }
+            gap = false;
+            folded.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    folded
+}
+
+/// Relevance tiers, best first, each compared folded ([`fold`]): the title is the query;
+/// begins with it; has it after its first word; the record matched by its words elsewhere
+/// (another field, or words in another order). Within a tier, hits are in the order of `type`
+/// then `id`, which is each index's own order: a page is read tier by tier and stops when full.
 pub const SCORE_EXACT: i64 = 100;
 pub const SCORE_PREFIX: i64 = 75;
 pub const SCORE_CONTAINS: i64 = 50;
@@ -176,6 +226,7 @@ mod tests {
     fn queries_are_read_into_words_and_phone_digits() {
         let q = SearchQuery::parse("  Müller   GmbH ").ok();
         assert_eq!(q.as_ref().map(|q| q.text.as_str()), Some("müller gmbh"));
+        assert_eq!(q.as_ref().map(|q| q.key.as_str()), Some("muller gmbh"));
         assert_eq!(
             q.map(|q| q.words),
             Some(vec!["müller".into(), "gmbh".into()])
@@ -196,8 +247,32 @@ mod tests {
             ])
         );
         assert!(SearchQuery::parse("*").is_ok_and(|q| q.is_empty()));
+        let repeated = SearchQuery::parse("acme x ACME").ok();
+        assert_eq!(
+            repeated.as_ref().map(|q| q.words.clone()),
+            Some(vec!["x".into(), "acme".into()])
+        );
+        assert_eq!(
+            repeated.as_ref().map(|q| q.phrase()),
+            Some(vec!["acme", "x", "acme"])
+        );
+        let many = SearchQuery::parse("a b c d e f g h i j").ok();
+        assert_eq!(
+            many.and_then(|q| q.words.last().cloned()),
+            Some("j".to_owned())
+        );
         assert!(SearchQuery::parse("  ").is_err());
         assert!(SearchQuery::parse(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn folding_drops_case_diacritics_and_punctuation() {
+        assert_eq!(fold("  Müller & Söhne, GmbH. "), "muller sohne gmbh");
+        assert_eq!(fold("ÉCOLE"), "ecole");
+        assert_eq!(fold("ΑΘΗΝΑ Shipping"), "αθηνα shipping");
+        assert_eq!(fold("Фёдор"), "федор");
+        assert_eq!(fold("acme-anvils.example"), "acme anvils example");
+        assert_eq!(fold("%_\\"), "");
     }
 
     #[test]

@@ -101,6 +101,14 @@ impl r2d2::ManageConnection for Manager {
                     &mut conn,
                     |text: Option<String>| text.map(|t| t.to_lowercase()),
                 )?;
+                // Search checks the title and text of each row its FTS5 index finds folded the
+                // way the query is (case, diacritics, punctuation): PostgreSQL's is SQL.
+                // Only statements call it, no index or trigger, so a connection without it
+                // (the sqlite3 shell) can still write every table.
+                crate::search::search_key_utils::register_impl(
+                    &mut conn,
+                    |text: Option<String>| text.map(|t| domain::search::fold(&t)),
+                )?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }

@@ -115,6 +115,22 @@ impl Prepared {
         }
     }
 
+    /// The statement with its values written in as literals (text and numbers only): for
+    /// reading a plan in psql or sqlite3, never for running.
+    #[cfg(test)]
+    pub(crate) fn inlined(&self) -> String {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Sql(text) => text.clone(),
+                Part::Bind(Bind::BigInt(v)) => v.to_string(),
+                Part::Bind(Bind::Text(v)) => format!("'{}'", v.replace('\'', "''")),
+                Part::Bind(other) => format!("{other:?}"),
+                Part::Filter(filter) => format!("{filter:?}"),
+            })
+            .collect()
+    }
+
     /// Runs the statement and reads its rows by column name.
     pub(crate) fn load<U>(&self, conn: &mut DbConnection) -> QueryResult<Vec<U>>
     where

@@ -1,10 +1,31 @@
-//! Cross-record search over indexes the database keeps itself (migration 000027): on SQLite
-//! an FTS5 table per kind of record kept by triggers, on PostgreSQL pg_trgm GIN indexes on
-//! each table's folded text and phone digits. A write is found the moment it commits,
-//! whichever path made it. Ranking and the order of hits are `domain::search`'s.
+//! Cross-record search over indexes the database keeps itself (migrations 000027 and 000030):
+//! on SQLite an FTS5 table per kind of record kept by triggers, on PostgreSQL pg_trgm GIN
+//! indexes on each table's folded text and phone digits and a B-tree on its folded title. A
+//! write is found the moment it commits, whichever path made it. What the tiers are is
+//! `domain::search`'s.
 //!
-//! One statement per kind of record asked for, each bounded: the best `limit + 1` hits of the
-//! caller's account after the cursor; the pages are merged here.
+//! Ranked inside the indexes, bounded: a page is read tier by tier (title equal, title begins,
+//! title contains, found elsewhere), kind by kind, each statement one tier of one kind in id
+//! order after the cursor and cut at what the page still needs; the first that fills it ends
+//! the request. So a request reads about a page of index entries however common its words
+//! are, where scoring every match read up to 1,000,000 rows (BENCHMARKS.md, issue 16).
+//! Each statement's index is one whose matches are (nearly) the tier itself:
+//! - SQLite: FTS5 in rowid order with `LIMIT`. Equal and begins are driven by the title's
+//!   marked first and last words (the `ends` column of 000030), contains by the title phrase,
+//!   elsewhere by every word. The word being typed is matched through the longest prefix index
+//!   that fits it, and every row is checked exactly on the record (`search_key`, the Rust
+//!   `domain::search::fold` registered on each connection) before it counts.
+//! - PostgreSQL: equal and begins are ranges of the B-tree on `search_key(title)` (000030);
+//!   contains and elsewhere the GIN index of each record's folded words (`search_words`,
+//!   000030), probed up to [`CANDIDATES`] matches that are then sorted by id, or, when the
+//!   words are that common, the table in id order with the words tested on each record.
+//!
+//! What stays unbounded: a tier's statement skips the rows of better tiers that its index also
+//! holds (the contains phrase holds every title that begins with it), so the page where one
+//! tier runs out and the next begins reads the better tier's rows once more; two common
+//! words that rarely meet cost what intersecting their index entries costs; and on
+//! PostgreSQL the probe of a common word builds the GIN bitmap of all its matches before
+//! it stops (about 300 ms at 1,000,000) and the id-order read folds each record's text.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -51,13 +72,15 @@ pub struct Hits {
 /// Where a kind of record is searched, and how its hits read.
 struct Source {
     table: &'static str,
-    /// The FTS5 index (SQLite).
+    /// The FTS5 index (SQLite), and its column that holds the title.
     fts: &'static str,
-    /// Expressions over the record `r`.
+    fts_title: &'static str,
+    /// Expressions over the record `r`. The PostgreSQL title index holds exactly
+    /// `search_key(title)` (migration 000030).
     title: &'static str,
     subtitle: &'static str,
     /// The text the PostgreSQL index folds: exactly its expression in migration 000027, or
-    /// the index is not used.
+    /// the index is not used. The same text is checked on SQLite.
     text: &'static str,
     /// The phone column, whose digits a phone fragment matches.
     phone: Option<&'static str>,
@@ -68,6 +91,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Company => Source {
             table: "companies",
             fts: "search_companies",
+            fts_title: "name",
             title: "r.name",
             subtitle: "COALESCE(r.domain, r.website, r.email, r.phone)",
             text: "r.name || ' ' || COALESCE(r.domain, '') || ' ' || COALESCE(r.website, '') || ' ' \
@@ -77,6 +101,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Contact => Source {
             table: "contacts",
             fts: "search_contacts",
+            fts_title: "full_name",
             title: "r.full_name",
             subtitle: "COALESCE(r.email, r.job_title, r.phone)",
             text: "r.full_name || ' ' || COALESCE(r.email, '') || ' ' || COALESCE(r.job_title, '') \
@@ -86,6 +111,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Project => Source {
             table: "projects",
             fts: "search_projects",
+            fts_title: "name",
             title: "r.name",
             subtitle: "r.state",
             text: "r.name || ' ' || COALESCE(r.external_id, '')",
@@ -94,6 +120,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Enquiry => Source {
             table: "enquiries",
             fts: "search_enquiries",
+            fts_title: "title",
             title: "COALESCE(r.name, r.email, r.company_name, r.subject, r.phone, '')",
             subtitle: "COALESCE(r.company_name, r.subject, r.email)",
             text: "COALESCE(r.name, '') || ' ' || COALESCE(r.email, '') || ' ' \
@@ -104,6 +131,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Task => Source {
             table: "tasks",
             fts: "search_tasks",
+            fts_title: "title",
             title: "r.title",
             subtitle: "r.status",
             text: "r.title",
@@ -112,6 +140,7 @@ fn source(kind: SearchType) -> Source {
         SearchType::Meeting => Source {
             table: "meetings",
             fts: "search_meetings",
+            fts_title: "title",
             title: "r.title",
             subtitle: "r.location",
             text: "r.title || ' ' || COALESCE(r.location, '')",
@@ -128,177 +157,580 @@ struct HitRow {
     title: String,
     #[diesel(sql_type = Nullable<Text>)]
     subtitle: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    score: i64,
 }
+
+/// A row of a PostgreSQL word statement: a hit, or nulls when the probe found none; and how
+/// many matches the probe took from the index.
+#[derive(QueryableByName)]
+struct WordRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    subtitle: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    candidates: i64,
+}
+
+diesel::define_sql_function! {
+    /// `domain::search::fold` on SQLite, registered on each connection (`pool`); on
+    /// PostgreSQL a SQL function of the same name and meaning (migration 000030).
+    fn search_key(text: Nullable<Text>) -> Nullable<Text>;
+}
+
+/// The tiers, best first.
+const TIERS: [i64; 4] = [SCORE_EXACT, SCORE_PREFIX, SCORE_CONTAINS, SCORE_OTHER];
 
 /// The best hits of `request`, best first, one page.
 pub fn search(conn: &mut DbConnection, request: &SearchRequest) -> Result<Hits, StoreError> {
     let size = usize::try_from(request.size.get()).unwrap_or(usize::MAX);
+    let wanted = size.saturating_add(1);
+    let mut kinds = request.types.to_vec();
+    kinds.sort();
+    kinds.dedup();
     let mut hits: Vec<Hit> = Vec::new();
     if !request.query.is_empty() {
         let backend = conn.backend();
-        for kind in request.types {
-            let Some(sql) = statement(backend, *kind, request) else {
-                continue;
-            };
-            let rows: Vec<HitRow> = sql.load(conn)?;
-            hits.extend(rows.into_iter().map(|row| Hit {
-                position: SearchPosition {
-                    score: row.score,
-                    record_type: *kind,
-                    id: row.id,
-                },
-                title: row.title,
-                subtitle: row.subtitle,
-            }));
+        // The order is (tier, kind, id), so reading tier by tier and kind by kind, each in id
+        // order, yields the hits in order: stop at the first statement that fills the page.
+        'tiers: for tier in TIERS {
+            for kind in &kinds {
+                let after_id = match request.after {
+                    Some(after) if tier > after.score => continue,
+                    Some(after) if tier == after.score => match kind.cmp(&after.record_type) {
+                        std::cmp::Ordering::Less => continue,
+                        std::cmp::Ordering::Equal => Some(after.id),
+                        std::cmp::Ordering::Greater => None,
+                    },
+                    _ => None,
+                };
+                let limit = i64::try_from(wanted - hits.len()).unwrap_or(i64::MAX);
+                let rows = tier_rows(conn, backend, *kind, tier, request, after_id, limit)?;
+                hits.extend(rows.into_iter().map(|row| Hit {
+                    position: SearchPosition {
+                        score: tier,
+                        record_type: *kind,
+                        id: row.id,
+                    },
+                    title: row.title,
+                    subtitle: row.subtitle,
+                }));
+                if hits.len() >= wanted {
+                    break 'tiers;
+                }
+            }
         }
     }
-    hits.sort_by_key(|hit| hit.position);
     let next = (hits.len() > size).then(|| hits[size - 1].position);
     hits.truncate(size);
     Ok(Hits { items: hits, next })
 }
 
-/// The statement that finds the best `size + 1` records of `kind` after the cursor, or none
-/// when the query cannot match this kind (a phone number, and the kind has no phone).
-/// Its text is fixed for its shape (backend, kind, how many words, a phone or not, where the
-/// cursor's kind stands), so each shape is prepared once per connection.
-fn statement(backend: Backend, kind: SearchType, request: &SearchRequest) -> Option<Prepared> {
+/// The first `limit` records of `kind` in `tier` after `after_id`, in id order.
+fn tier_rows(
+    conn: &mut DbConnection,
+    backend: Backend,
+    kind: SearchType,
+    tier: i64,
+    request: &SearchRequest,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<HitRow>, StoreError> {
+    let Some(sql) = statement(backend, kind, tier, request, after_id, limit) else {
+        return Ok(Vec::new());
+    };
+    if backend == Backend::Sqlite || tier == SCORE_EXACT || tier == SCORE_PREFIX {
+        return Ok(sql.load(conn)?);
+    }
+    let mut rows: Vec<WordRow> = sql.load(conn)?;
+    if rows.first().is_some_and(|row| row.candidates > CANDIDATES) {
+        let source = source(kind);
+        let Some(scan) = postgres_word_statement(&source, tier, request, after_id, limit, false)
+        else {
+            return Ok(Vec::new());
+        };
+        rows = scan.load(conn)?;
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(HitRow {
+                id: row.id?,
+                title: row.title.unwrap_or_default(),
+                subtitle: row.subtitle,
+            })
+        })
+        .collect())
+}
+
+/// The statement that finds the first `limit` records of `kind` in `tier` after `after_id`
+/// (all of the tier without one), in id order; or none when the query cannot match this way
+/// (a tier of the title without words; a phone number, and the kind has no phone).
+/// Its text is fixed for its shape (backend, kind, tier, how many words, a phone or not, a
+/// cursor or not), so each shape is prepared once per connection.
+fn statement(
+    backend: Backend,
+    kind: SearchType,
+    tier: i64,
+    request: &SearchRequest,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Option<Prepared> {
     let source = source(kind);
+    let query = request.query;
+    let digits = query
+        .digits
+        .as_deref()
+        .filter(|_| source.phone.is_some() && tier == SCORE_OTHER);
+    if query.words.is_empty() && digits.is_none() {
+        return None;
+    }
+    let mut q = Prepared::new();
+    q.sql(&format!(
+        "SELECT r.id AS id, {} AS title, {} AS subtitle FROM ",
+        source.title, source.subtitle
+    ));
+    let order = match backend {
+        Backend::Sqlite => {
+            let fts = source.fts;
+            // CROSS JOIN keeps the index the outer loop, read in rowid order up to the limit.
+            q.sql(&format!(
+                "{fts} CROSS JOIN {} r ON r.id = {fts}.rowid WHERE {fts} MATCH ",
+                source.table
+            ));
+            q.text(&fts_query(&source, tier, query, digits));
+            restrict(&mut q, request);
+            if let Some(id) = after_id {
+                q.sql(&format!(" AND {fts}.rowid > ")).bigint(id);
+            }
+            sqlite_check(&mut q, &source, tier, query, digits);
+            format!("{fts}.rowid")
+        }
+        Backend::Postgres => {
+            if tier != SCORE_EXACT && tier != SCORE_PREFIX {
+                return postgres_word_statement(&source, tier, request, after_id, limit, true);
+            }
+            q.sql(&format!("{} r WHERE TRUE", source.table));
+            restrict(&mut q, request);
+            if let Some(id) = after_id {
+                q.sql(" AND r.id > ").bigint(id);
+            }
+            postgres_title_match(&mut q, &source, tier, query);
+            "r.id".to_owned()
+        }
+    };
+    q.sql(&format!(" ORDER BY {order} LIMIT ")).bigint(limit);
+    Some(q)
+}
+
+/// Which records of the table the caller may find: its account's. Record visibility (units,
+/// own records) adds its predicate on `r` here, once for every statement: each statement
+/// reads its index in id order and stops at its limit, so a predicate that hides a share of
+/// the matches multiplies the rows read by the inverse of the share it leaves; to keep the
+/// bound at any share, put the visibility key into the index (on SQLite a token column of
+/// the FTS5 table matched with the words, on PostgreSQL a column of the title B-tree after
+/// `account_id`).
+fn restrict(q: &mut Prepared, request: &SearchRequest) {
+    q.sql(" AND r.account_id = ").bigint(request.account_id);
+}
+
+/// The FTS5 query of a tier, which no input can make a syntax error of: every word a quoted
+/// string (its quotes doubled). Equal and begins find the title's first word through its
+/// marked copy in `ends` (U+E001 in front), equal its last word too (U+E000 behind); the
+/// title's tiers match the phrase in the title's column, anchored at its start (`^`) for
+/// equal and begins; elsewhere is every word in any column, or the phone's digits as a
+/// prefix of a suffix of its digits. Every word but the last is a whole word; the last is
+/// the longest indexed prefix of itself, which [`sqlite_check`] then checks whole.
+fn fts_query(source: &Source, tier: i64, query: &SearchQuery, digits: Option<&str>) -> String {
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let prefix = |s: &str| format!("{}*", quoted(indexed_prefix(s)));
+    let title = source.fts_title;
+    let phrase = query.phrase();
+    // The digits whole: few phones share a run of digits, so their prefix is cheap unindexed.
+    let digits = digits.map(|d| format!("digits : {}*", quoted(d)));
+    let (Some(first), Some(last)) = (phrase.first(), phrase.last()) else {
+        return digits.unwrap_or_default();
+    };
+    let mut title_phrase: Vec<String> = phrase[..phrase.len() - 1]
+        .iter()
+        .map(|w| quoted(w))
+        .collect();
+    let first_marked = format!("{FIRST}{first}");
+    match tier {
+        SCORE_EXACT => {
+            title_phrase.push(quoted(last));
+            format!(
+                "ends : {} AND ends : {} AND {{{title}}} : ^ {}",
+                quoted(&first_marked),
+                quoted(&format!("{last}{LAST}")),
+                title_phrase.join(" + ")
+            )
+        }
+        SCORE_PREFIX if phrase.len() == 1 => format!("ends : {}", prefix(&first_marked)),
+        SCORE_PREFIX => {
+            title_phrase.push(prefix(last));
+            format!(
+                "ends : {} AND {{{title}}} : ^ {}",
+                quoted(&first_marked),
+                title_phrase.join(" + ")
+            )
+        }
+        SCORE_CONTAINS => {
+            title_phrase.push(prefix(last));
+            format!("{{{title}}} : {}", title_phrase.join(" + "))
+        }
+        _ => {
+            let words = query.words.len();
+            let all_words = query
+                .words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| if i + 1 == words { prefix(w) } else { quoted(w) })
+                .collect::<Vec<_>>()
+                .join(" ");
+            match digits {
+                None => all_words,
+                Some(digits) => format!("({all_words}) OR ({digits})"),
+            }
+        }
+    }
+}
+
+/// The marks of a title's first and last words in the `ends` column (migration 000030).
+const FIRST: char = '\u{e001}';
+const LAST: char = '\u{e000}';
+
+/// The prefix lengths each FTS5 index keeps (`prefix=` in migration 000030), longest first.
+const PREFIX_LENGTHS: [usize; 5] = [6, 4, 3, 2, 1];
+
+/// The longest beginning of `word` that has a prefix index of its length: FTS5 reads such a
+/// prefix lazily in rowid order, and any other by merging the entries of every word it
+/// begins before the first row.
+fn indexed_prefix(word: &str) -> &str {
+    let chars = word.chars().count();
+    let keep = PREFIX_LENGTHS
+        .into_iter()
+        .find(|n| *n <= chars)
+        .unwrap_or(chars);
+    word.char_indices()
+        .nth(keep)
+        .map_or(word, |(at, _)| &word[..at])
+}
+
+/// SQLite: the checks on the record that make an FTS5 row a hit of the tier (its folded
+/// title against the folded query; elsewhere, the last word whole, not just its indexed
+/// prefix) and keep out the rows of better tiers that the tier's FTS5 query also finds.
+fn sqlite_check(
+    q: &mut Prepared,
+    source: &Source,
+    tier: i64,
+    query: &SearchQuery,
+    digits: Option<&str>,
+) {
+    let title = format!("search_key({})", source.title);
+    let key = &query.key;
+    match tier {
+        SCORE_EXACT => {
+            q.sql(&format!(" AND {title} = ")).text(key);
+        }
+        SCORE_PREFIX => {
+            q.sql(&format!(" AND {title} LIKE "))
+                .text(&format!("{key}%"));
+            q.sql(&format!(" AND {title} <> ")).text(key);
+        }
+        SCORE_CONTAINS => {
+            q.sql(&format!(" AND ' ' || {title} LIKE "))
+                .text(&format!("% {key}%"));
+            q.sql(&format!(" AND {title} NOT LIKE "))
+                .text(&format!("{key}%"));
+        }
+        _ => {
+            // The phone first: its test is cheaper than folding the text.
+            q.sql(" AND (");
+            if let (Some(d), Some(phone)) = (digits, source.phone) {
+                q.sql(&format!(
+                    "replace(replace(replace(replace(replace(replace(replace({phone}, ' ', ''), \
+                     '+', ''), '-', ''), '(', ''), ')', ''), '.', ''), '/', '') LIKE "
+                ))
+                .text(&format!("%{d}%"))
+                .sql(" OR ");
+            }
+            match query.last_word() {
+                Some(last) => {
+                    q.sql(&format!("' ' || search_key({}) LIKE ", source.text))
+                        .text(&format!("% {}%", domain::search::fold(last)));
+                }
+                None => {
+                    q.sql("FALSE");
+                }
+            }
+            q.sql(&format!(") AND ' ' || {title} NOT LIKE "))
+                .text(&format!("% {key}%"));
+        }
+    }
+}
+
+/// PostgreSQL, equal and begins: an equality and a range on the title B-tree
+/// (`search_key(title) COLLATE "C"`, migration 000030), read in id order.
+fn postgres_title_match(q: &mut Prepared, source: &Source, tier: i64, query: &SearchQuery) {
+    let title = format!("search_key({})", source.title);
+    if tier == SCORE_EXACT {
+        q.sql(&format!(" AND {title} COLLATE \"C\" = search_key("))
+            .text(&query.text)
+            .sql(")");
+    } else {
+        q.sql(&format!(" AND {title} COLLATE \"C\" > search_key("))
+            .text(&query.text)
+            .sql(")");
+        q.sql(&format!(" AND {title} COLLATE \"C\" < search_key("))
+            .text(&query.text)
+            .sql(") || chr(1114111)");
+    }
+}
+
+/// How many records a word statement on PostgreSQL takes from the word index before it
+/// decides the words are common. Up to it, the matches are sorted by id (a GIN index has no
+/// order); past it, the table is read in id order and each record tested, which finds a page
+/// within about `limit * rows / CANDIDATES` rows. Near the square root of `limit * rows` at
+/// 1,000,000 records keeps both sides of the choice small.
+const CANDIDATES: i64 = 5_000;
+
+/// PostgreSQL, contains and elsewhere: the records of the tier after `after_id`, in id order.
+/// `probe`: take the word index's matches (at most [`CANDIDATES`] + 1 of them) and sort them,
+/// answering also how many it took, with a row of nulls when none is a hit; otherwise read
+/// the table in id order, the words tested on each record (the tests written so that no index
+/// can answer them, or the planner would sort every match again). The planner cannot be left
+/// to choose between the two: it estimates common words' combinations far from the truth
+/// and took the id order for a rare name, reading all 1,000,000 rows.
+fn postgres_word_statement(
+    source: &Source,
+    tier: i64,
+    request: &SearchRequest,
+    after_id: Option<i64>,
+    limit: i64,
+    probe: bool,
+) -> Option<Prepared> {
     let query = request.query;
     let digits = query.digits.as_deref().filter(|_| source.phone.is_some());
     if query.words.is_empty() && digits.is_none() {
         return None;
     }
-    let title = source.title;
-    let mut q = Prepared::new();
-    q.sql("SELECT id, title, subtitle, score FROM (SELECT r.id AS id, ")
-        .sql(title)
-        .sql(" AS title, ")
-        .sql(source.subtitle)
-        .sql(" AS subtitle, CAST(CASE WHEN lower(")
-        .sql(title)
-        .sql(") = ");
-    q.text(&query.text)
-        .sql(&format!(" THEN {SCORE_EXACT} WHEN lower({title}) LIKE "));
-    q.text(&format!("{}%", like_escape(&query.text)))
-        .sql(&format!(
-            " ESCAPE '\\' THEN {SCORE_PREFIX} WHEN lower({title}) LIKE "
-        ));
-    q.text(&format!("%{}%", like_escape(&query.text)))
-        .sql(&format!(
-            " ESCAPE '\\' THEN {SCORE_CONTAINS} ELSE {SCORE_OTHER} END AS BIGINT) AS score FROM "
-        ));
-    match backend {
-        Backend::Sqlite => {
-            // CROSS JOIN keeps the index the outer loop: the account's records are many, the
-            // query's matches few.
-            let fts = source.fts;
-            q.sql(&format!(
-                "{fts} CROSS JOIN {} r ON r.id = {fts}.rowid WHERE {fts} MATCH ",
-                source.table
-            ));
-            q.text(&fts_query(&query.words, digits));
-            q.sql(" AND r.account_id = ");
-            q.bigint(request.account_id);
+    if tier == SCORE_CONTAINS && query.words.is_empty() {
+        return None;
+    }
+    let digits = digits.filter(|_| tier == SCORE_OTHER);
+    let words = |q: &mut Prepared, indexed: bool| {
+        let (open, close) = if indexed {
+            ("", "")
+        } else {
+            ("(", ") IS TRUE")
+        };
+        q.sql(" AND (");
+        if query.words.is_empty() {
+            q.sql("FALSE");
+        } else {
+            q.sql(&format!("{open}search_words({}) @@ ", source.text));
+            postgres_tsquery(q, query);
+            q.sql(close);
         }
-        Backend::Postgres => {
-            q.sql(&format!("{} r WHERE r.account_id = ", source.table));
-            q.bigint(request.account_id);
-            q.sql(" AND (");
-            if !query.words.is_empty() {
-                q.sql("(");
-                for (i, word) in query.words.iter().enumerate() {
-                    if i > 0 {
-                        q.sql(" AND ");
-                    }
-                    // A word begins a word of the text: search_fold puts a space before each.
-                    q.sql(&format!(
-                        "search_fold({}) LIKE '%' || search_fold(",
-                        source.text
-                    ));
-                    q.text(word).sql(") || '%'");
-                }
-                q.sql(")");
-            }
-            if let (Some(digits), Some(phone)) = (digits, source.phone) {
-                if !query.words.is_empty() {
-                    q.sql(" OR ");
-                }
+        if let (Some(d), Some(phone)) = (digits, source.phone) {
+            q.sql(&format!(
+                " OR {open}{phone} IS NOT NULL AND search_digits({phone}) LIKE "
+            ));
+            q.text(&format!("%{d}%")).sql(close);
+        }
+        q.sql(")");
+    };
+    let title = format!("search_key({})", source.title);
+    let tier_check = |q: &mut Prepared| {
+        // The word being typed, whole: the index matched a marked prefix of it.
+        if let Some(last) = query.last_word() {
+            q.sql(&format!(
+                " AND (search_fold({}) LIKE '%' || search_fold(",
+                source.text
+            ))
+            .text(last)
+            .sql(") || '%'");
+            if let (Some(d), Some(phone)) = (digits, source.phone) {
                 q.sql(&format!(
-                    "({phone} IS NOT NULL AND search_digits({phone}) LIKE "
-                ));
-                q.text(&format!("%{digits}%")).sql(")");
+                    " OR {phone} IS NOT NULL AND search_digits({phone}) LIKE "
+                ))
+                .text(&format!("%{d}%"));
             }
             q.sql(")");
         }
-    }
-    q.sql(") hits");
-    if let Some(after) = request.after {
-        // After the cursor in (score descending, kind, id): a kind before the cursor's
-        // continues below its score, the cursor's own after its id, a later one from it.
-        match kind.cmp(&after.record_type) {
-            std::cmp::Ordering::Less => {
-                q.sql(" WHERE score < ").bigint(after.score);
-            }
-            std::cmp::Ordering::Equal => {
-                q.sql(" WHERE (score < ").bigint(after.score);
-                q.sql(" OR (score = ").bigint(after.score);
-                q.sql(" AND id > ").bigint(after.id).sql("))");
-            }
-            std::cmp::Ordering::Greater => {
-                q.sql(" WHERE score <= ").bigint(after.score);
-            }
+        if tier == SCORE_CONTAINS {
+            q.sql(&format!(" AND ' ' || {title} LIKE '% ' || search_key("))
+                .text(&query.text)
+                .sql(") || '%'");
+            q.sql(&format!(" AND NOT starts_with({title}, search_key("))
+                .text(&query.text)
+                .sql("))");
+        } else {
+            q.sql(&format!(" AND ' ' || {title} NOT LIKE '% ' || search_key("))
+                .text(&query.text)
+                .sql(") || '%'");
         }
+    };
+    let table = source.table;
+    let mut q = Prepared::new();
+    if probe {
+        q.sql(&format!(
+            "WITH c AS MATERIALIZED (SELECT r.id FROM {table} r WHERE TRUE"
+        ));
+        restrict(&mut q, request);
+        if let Some(id) = after_id {
+            q.sql(" AND r.id > ").bigint(id);
+        }
+        words(&mut q, true);
+        q.sql(" LIMIT ").bigint(CANDIDATES + 1);
+        q.sql(&format!(
+            "), n AS (SELECT count(*) AS candidates FROM c) \
+             SELECT r.id AS id, {} AS title, {} AS subtitle, n.candidates AS candidates \
+             FROM n LEFT JOIN (c JOIN {table} r ON r.id = c.id",
+            source.title, source.subtitle
+        ));
+        tier_check(&mut q);
+        q.sql(") ON TRUE ORDER BY r.id LIMIT ").bigint(limit);
+    } else {
+        q.sql(&format!(
+            "SELECT r.id AS id, {} AS title, {} AS subtitle, CAST(0 AS BIGINT) AS candidates \
+             FROM {table} r WHERE TRUE",
+            source.title, source.subtitle
+        ));
+        restrict(&mut q, request);
+        if let Some(id) = after_id {
+            q.sql(" AND r.id > ").bigint(id);
+        }
+        words(&mut q, false);
+        tier_check(&mut q);
+        q.sql(" ORDER BY r.id LIMIT ").bigint(limit);
     }
-    q.sql(" ORDER BY score DESC, id LIMIT ")
-        .bigint(request.size.get() + 1);
     Some(q)
 }
 
-/// An FTS5 query that no input can make a syntax error of: every word a quoted string (its
-/// quotes doubled), matched as a prefix of a token of any column, all of them; or, for a
-/// phone fragment, the digits as a prefix of a suffix of the phone's digits.
-fn fts_query(words: &[String], digits: Option<&str>) -> String {
-    let quoted = |s: &str| format!("\"{}\"*", s.replace('"', "\"\""));
-    let all_words = words
-        .iter()
-        .map(|w| quoted(w))
-        .collect::<Vec<_>>()
-        .join(" ");
-    match (all_words.is_empty(), digits) {
-        (false, None) => all_words,
-        (true, Some(d)) => format!("digits : {}", quoted(d)),
-        (false, Some(d)) => format!("({all_words}) OR (digits : {})", quoted(d)),
-        (true, None) => String::new(),
-    }
-}
-
-/// `text` with LIKE's wildcards and the escape character escaped (by `\`).
-fn like_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
+/// The words as a text-search query over `search_words` (migration 000030), every lexeme
+/// the word folded in SQL and quoted, so no input is tsquery syntax: each word but the last
+/// a whole word; the last its marked prefix of 6 or 3 characters when it is that long (the
+/// statement checks it whole), else a prefix query.
+fn postgres_tsquery(q: &mut Prepared, query: &SearchQuery) {
+    let words = query.words.len();
+    q.sql("(");
+    for (i, word) in query.words.iter().enumerate() {
+        if i > 0 {
+            q.sql(" && ");
         }
-        escaped.push(c);
+        if i + 1 < words {
+            q.sql("CAST(quote_literal(search_key(")
+                .text(word)
+                .sql(")) AS tsquery)");
+        } else {
+            q.sql("CAST(CASE WHEN char_length(search_key(")
+                .text(word)
+                .sql(")) >= 6 THEN quote_literal('^' || left(search_key(")
+                .text(word)
+                .sql("), 6)) WHEN char_length(search_key(")
+                .text(word)
+                .sql(")) >= 3 THEN quote_literal('^' || left(search_key(")
+                .text(word)
+                .sql("), 3)) ELSE quote_literal(search_key(")
+                .text(word)
+                .sql(")) || ':*' END AS tsquery)");
+        }
     }
-    escaped
+    q.sql(")");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn query(q: &str) -> SearchQuery {
+        SearchQuery::parse(q).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
     #[test]
-    fn fts_queries_quote_every_word() {
-        let words = vec!["a\"b".to_owned(), "near".to_owned()];
-        assert_eq!(fts_query(&words, None), "\"a\"\"b\"* \"near\"*");
+    fn fts_queries_quote_every_word_and_mark_the_titles_ends() {
+        let companies = source(SearchType::Company);
+        let q = query("a\"b near");
         assert_eq!(
-            fts_query(&words[1..], Some("207946")),
-            "(\"near\"*) OR (digits : \"207946\"*)"
+            fts_query(&companies, SCORE_OTHER, &q, None),
+            "\"a\" \"b\" \"near\"*"
         );
-        assert_eq!(like_escape("50%_\\"), "50\\%\\_\\\\");
+        let q = query("seed company 123456");
+        assert_eq!(
+            fts_query(&companies, SCORE_EXACT, &q, None),
+            "ends : \"\u{e001}seed\" AND ends : \"123456\u{e000}\" \
+             AND {name} : ^ \"seed\" + \"company\" + \"123456\""
+        );
+        assert_eq!(
+            fts_query(&companies, SCORE_PREFIX, &q, None),
+            "ends : \"\u{e001}seed\" AND {name} : ^ \"seed\" + \"company\" + \"123456\"*"
+        );
+        assert_eq!(
+            fts_query(&companies, SCORE_CONTAINS, &query("the company"), None),
+            "{name} : \"the\" + \"compan\"*"
+        );
+        assert_eq!(
+            fts_query(&companies, SCORE_PREFIX, &query("seed"), None),
+            "ends : \"\u{e001}see\"*"
+        );
+        assert_eq!(
+            fts_query(&companies, SCORE_OTHER, &query("020 7946"), Some("207946")),
+            "(\"020\" \"7946\"*) OR (digits : \"207946\"*)"
+        );
+    }
+
+    /// Prints the statements of the benchmark's three searches (the first page, every tier
+    /// of companies and contacts) with their values written in, for EXPLAIN in psql or
+    /// sqlite3: `cargo test -p persistence statements_to_explain -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn statements_to_explain() {
+        for (name, raw) in [
+            ("name", "Seed company 123456"),
+            ("email", "person123456@seed123456.example"),
+            ("phone", "020 70123456"),
+            ("common", "seed company"),
+        ] {
+            let q = query(raw);
+            let size = PageSize::parse(20).unwrap_or_else(|e| panic!("{e:?}"));
+            let request = SearchRequest {
+                account_id: 1,
+                query: &q,
+                types: &[SearchType::Company, SearchType::Contact],
+                after: None,
+                size,
+            };
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                for tier in TIERS {
+                    for kind in [SearchType::Company, SearchType::Contact] {
+                        if let Some(sql) = statement(backend, kind, tier, &request, None, 21) {
+                            println!("-- {name} {backend:?} {tier} {kind:?}\n{};", sql.inlined());
+                        }
+                        let scan =
+                            postgres_word_statement(&source(kind), tier, &request, None, 21, false);
+                        if let Some(sql) =
+                            scan.filter(|_| backend == Backend::Postgres && tier <= SCORE_CONTAINS)
+                        {
+                            println!(
+                                "-- {name} {backend:?} {tier} {kind:?} scan\n{};",
+                                sql.inlined()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_word_being_typed_is_cut_to_an_indexed_prefix() {
+        assert_eq!(indexed_prefix("example"), "exampl");
+        assert_eq!(indexed_prefix("seeds"), "seed");
+        assert_eq!(indexed_prefix("für"), "für");
+        assert_eq!(indexed_prefix("müllers"), "müller");
+        assert_eq!(indexed_prefix("a"), "a");
     }
 }

@@ -229,6 +229,130 @@ async fn hits_are_ranked_exact_then_prefix_then_contained_then_elsewhere() {
     assert_eq!(scores, vec![100, 75, 50, 25]);
 }
 
+#[tokio::test]
+async fn tiers_compare_titles_folded_so_accents_case_and_punctuation_do_not_lower_a_rank() {
+    let app = spawn_app().await;
+    let elsewhere = create(
+        &app,
+        "companies",
+        json!({"name": "Lager", "domain": "muller.example"}),
+    )
+    .await;
+    let contains = create(
+        &app,
+        "contacts",
+        json!({"first_name": "Anna", "last_name": "Müller"}),
+    )
+    .await;
+    let prefix = app.company("MÜLLER & Söhne").await;
+    let exact = app.company("(Müller.)").await;
+    let answer = search_as(&app, &app.token, "q=muller").await;
+    assert_eq!(
+        hits(&answer),
+        vec![
+            company(exact),
+            company(prefix),
+            contact(contains),
+            company(elsewhere)
+        ]
+    );
+    let scores: Vec<i64> = answer.body["data"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|h| h["score"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(scores, vec![100, 75, 50, 25]);
+    // The whole title, in another case and without its punctuation, is still equal.
+    assert_eq!(
+        found(&app, "muller sohne").await,
+        vec![company(prefix)],
+        "the words of a title in order"
+    );
+    let answer = search_as(&app, &app.token, "q=M%C3%BCller%20%26%20S%C3%B6hne").await;
+    assert_eq!(
+        answer.body["data"][0]["score"],
+        json!(100),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn every_word_but_the_last_is_a_whole_word_and_the_last_may_be_cut_short() {
+    let app = spawn_app().await;
+    let acme = app.company("Acme Anvilworks").await;
+    assert_eq!(found(&app, "acme anv").await, vec![company(acme)]);
+    assert_eq!(found(&app, "acme anvilwork").await, vec![company(acme)]);
+    assert_eq!(found(&app, "anvilworks ac").await, vec![company(acme)]);
+    assert_eq!(
+        found(&app, "anv acme").await,
+        vec![],
+        "anv is no whole word"
+    );
+    // A last word longer than the longest prefix index is still matched whole.
+    assert_eq!(found(&app, "acme anvilwerks").await, vec![]);
+    assert_eq!(found(&app, "anvilwerks").await, vec![]);
+}
+
+#[tokio::test]
+async fn pages_cross_tiers_and_kinds_one_hit_at_a_time() {
+    let app = spawn_app().await;
+    let exact = app.company("Vela").await;
+    let exact_contact = create(&app, "contacts", json!({"first_name": "Vela"})).await;
+    let prefix = app.company("Vela Systems").await;
+    let prefix_2 = app.company("Véla Labs").await;
+    let contains = app.company("The Vela Group").await;
+    let contains_contact = create(
+        &app,
+        "contacts",
+        json!({"first_name": "Ana", "last_name": "Vela"}),
+    )
+    .await;
+    let elsewhere = create(
+        &app,
+        "companies",
+        json!({"name": "Other", "email": "hi@vela.example"}),
+    )
+    .await;
+    let task = create(&app, "tasks", json!({"title": "Call Vela"})).await;
+    let mut seen = Vec::new();
+    let mut scores = Vec::new();
+    let mut path = "/v1/search?q=vela&limit=1".to_owned();
+    loop {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen.extend(hits(&page));
+        scores.extend(
+            page.body["data"]
+                .as_array()
+                .map(|d| d.iter().filter_map(|h| h["score"].as_i64()).collect())
+                .unwrap_or_else(Vec::new),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/search?q=vela&limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            company(exact),
+            contact(exact_contact),
+            company(prefix),
+            company(prefix_2),
+            company(contains),
+            contact(contains_contact),
+            ("task".to_owned(), task),
+            company(elsewhere),
+        ]
+    );
+    assert_eq!(scores, vec![100, 100, 75, 75, 50, 50, 50, 25]);
+    assert_eq!(
+        found(&app, "vela").await,
+        seen,
+        "one page or many, one order"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kinds, scopes and tenants
 

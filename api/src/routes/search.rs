@@ -22,11 +22,12 @@ const DEFAULT_LIMIT: i64 = 20;
 /// Search records
 ///
 /// Finds the records of every kind the token may read (or of `types`) whose searchable
-/// fields hold the words of `q`, best first: the title equal to the query, then beginning
+/// fields hold the words of `q` (each word but the last a whole word, the last the
+/// beginning of one, as typed), best first: the title equal to the query, then beginning
 /// with it, then containing it, then found by its words or another field; equal scores in
-/// the order of `type`, then `id`. Case and diacritics do not matter, in any script. A
-/// write is found the moment it commits. Keyset-paginated with `cursor`; there is no cap on
-/// hits beyond the pages.
+/// the order of `type`, then `id`. Case, diacritics and punctuation do not matter, in any
+/// script. A write is found the moment it commits. Keyset-paginated with `cursor`; there is
+/// no cap on hits beyond the pages.
 #[utoipa::path(
     operation_id = "search", get, path = "/v1/search", tag = "search",
     params(SearchQueryParams),
