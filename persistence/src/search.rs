@@ -33,6 +33,7 @@ use domain::listing::PageSize;
 use domain::search::{
     SCORE_CONTAINS, SCORE_EXACT, SCORE_OTHER, SCORE_PREFIX, SearchPosition, SearchQuery, SearchType,
 };
+use domain::units::RecordScope;
 
 use crate::prepared::Prepared;
 use crate::{Backend, DbConnection, StoreError};
@@ -49,6 +50,8 @@ pub struct SearchRequest<'a> {
     pub query: &'a SearchQuery,
     /// The kinds of record to search, each one the caller may read.
     pub types: &'a [SearchType],
+    /// The companies, contacts and projects the caller sees.
+    pub scope: &'a RecordScope,
     /// The last hit of the previous page.
     pub after: Option<SearchPosition>,
     pub size: PageSize,
@@ -84,6 +87,9 @@ struct Source {
     text: &'static str,
     /// The phone column, whose digits a phone fragment matches.
     phone: Option<&'static str>,
+    /// Whether the records have an owner and a unit that decide who sees them (companies,
+    /// contacts, projects).
+    by_unit: bool,
 }
 
 fn source(kind: SearchType) -> Source {
@@ -97,6 +103,7 @@ fn source(kind: SearchType) -> Source {
             text: "r.name || ' ' || COALESCE(r.domain, '') || ' ' || COALESCE(r.website, '') || ' ' \
                    || COALESCE(r.email, '') || ' ' || COALESCE(r.phone, '')",
             phone: Some("r.phone"),
+            by_unit: true,
         },
         SearchType::Contact => Source {
             table: "contacts",
@@ -107,6 +114,7 @@ fn source(kind: SearchType) -> Source {
             text: "r.full_name || ' ' || COALESCE(r.email, '') || ' ' || COALESCE(r.job_title, '') \
                    || ' ' || COALESCE(r.phone, '')",
             phone: Some("r.phone"),
+            by_unit: true,
         },
         SearchType::Project => Source {
             table: "projects",
@@ -116,6 +124,7 @@ fn source(kind: SearchType) -> Source {
             subtitle: "r.state",
             text: "r.name || ' ' || COALESCE(r.external_id, '')",
             phone: None,
+            by_unit: true,
         },
         SearchType::Enquiry => Source {
             table: "enquiries",
@@ -127,6 +136,7 @@ fn source(kind: SearchType) -> Source {
                    || COALESCE(r.company_name, '') || ' ' || COALESCE(r.subject, '') || ' ' \
                    || COALESCE(r.phone, '')",
             phone: Some("r.phone"),
+            by_unit: false,
         },
         SearchType::Task => Source {
             table: "tasks",
@@ -136,6 +146,7 @@ fn source(kind: SearchType) -> Source {
             subtitle: "r.status",
             text: "r.title",
             phone: None,
+            by_unit: false,
         },
         SearchType::Meeting => Source {
             table: "meetings",
@@ -145,6 +156,7 @@ fn source(kind: SearchType) -> Source {
             subtitle: "r.location",
             text: "r.title || ' ' || COALESCE(r.location, '')",
             phone: None,
+            by_unit: false,
         },
     }
 }
@@ -300,7 +312,7 @@ fn statement(
                 source.table
             ));
             q.text(&fts_query(&source, tier, query, digits));
-            restrict(&mut q, request);
+            restrict(&mut q, request, &source, backend);
             if let Some(id) = after_id {
                 q.sql(&format!(" AND {fts}.rowid > ")).bigint(id);
             }
@@ -312,7 +324,7 @@ fn statement(
                 return postgres_word_statement(&source, tier, request, after_id, limit, true);
             }
             q.sql(&format!("{} r WHERE TRUE", source.table));
-            restrict(&mut q, request);
+            restrict(&mut q, request, &source, backend);
             if let Some(id) = after_id {
                 q.sql(" AND r.id > ").bigint(id);
             }
@@ -331,8 +343,17 @@ fn statement(
 /// bound at any share, put the visibility key into the index (on SQLite a token column of
 /// the FTS5 table matched with the words, on PostgreSQL a column of the title B-tree after
 /// `account_id`).
-fn restrict(q: &mut Prepared, request: &SearchRequest) {
+fn restrict(q: &mut Prepared, request: &SearchRequest, source: &Source, backend: Backend) {
     q.sql(" AND r.account_id = ").bigint(request.account_id);
+    if let RecordScope::Limited { user_id, units } = request.scope
+        && source.by_unit
+    {
+        q.sql(" AND (r.owner_id = ")
+            .bigint(*user_id)
+            .sql(" OR r.unit_id IN (")
+            .ids_in(backend, units)
+            .sql("))");
+    }
 }
 
 /// The FTS5 query of a tier, which no input can make a syntax error of: every word a quoted
@@ -579,7 +600,7 @@ fn postgres_word_statement(
         q.sql(&format!(
             "WITH c AS MATERIALIZED (SELECT r.id FROM {table} r WHERE TRUE"
         ));
-        restrict(&mut q, request);
+        restrict(&mut q, request, source, Backend::Postgres);
         if let Some(id) = after_id {
             q.sql(" AND r.id > ").bigint(id);
         }
@@ -599,7 +620,7 @@ fn postgres_word_statement(
              FROM {table} r WHERE TRUE",
             source.title, source.subtitle
         ));
-        restrict(&mut q, request);
+        restrict(&mut q, request, source, Backend::Postgres);
         if let Some(id) = after_id {
             q.sql(" AND r.id > ").bigint(id);
         }
@@ -700,6 +721,7 @@ mod tests {
                 account_id: 1,
                 query: &q,
                 types: &[SearchType::Company, SearchType::Contact],
+                scope: &RecordScope::All,
                 after: None,
                 size,
             };

@@ -304,6 +304,27 @@ async fn a_unit_limited_member_lists_and_queries_only_their_units_companies() {
 }
 
 #[tokio::test]
+async fn a_unit_limited_member_cannot_find_another_units_company_by_search() {
+    let app = spawn_app().await;
+    let w = world(&app, "unit").await;
+    let found = app.get_as(&w.rep, "/v1/search?q=northwind").await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let titles: Vec<&str> = found.body["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|h| h["title"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(titles, ["Northwind"], "{}", found.body);
+    let exact = app.get_as(&w.rep, "/v1/search?q=southwind").await;
+    assert_eq!(exact.body["data"], json!([]), "{}", exact.body);
+    let admin = app.get("/v1/search?q=southwind").await;
+    assert_eq!(
+        admin.body["data"][0]["title"], "Southwind",
+        "{}",
+        admin.body
+    );
+}
+
+#[tokio::test]
 async fn a_unit_limited_members_board_counts_and_shows_only_their_units_companies() {
     let app = spawn_app().await;
     let w = world(&app, "unit").await;

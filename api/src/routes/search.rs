@@ -63,7 +63,7 @@ pub async fn search(
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
         .transpose()?;
-    let account_id = caller.account_id();
+    let (account_id, scope) = (caller.account_id(), caller.records());
     let hits = state
         .run(move |conn| {
             search::search(
@@ -72,6 +72,7 @@ pub async fn search(
                     account_id,
                     query: &text,
                     types: &types,
+                    scope: &scope,
                     after,
                     size,
                 },
