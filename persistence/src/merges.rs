@@ -309,7 +309,7 @@ pub fn merge_contacts(
 }
 
 /// A 422 naming each listed id that is no record of the account: the caller fixes the list.
-fn check_known(
+pub(crate) fn check_known(
     dups: &[i64],
     known: impl Fn(i64) -> bool,
     what: &'static str,

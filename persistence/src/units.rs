@@ -508,3 +508,42 @@ pub(crate) fn scopes_of(
     }
     Ok(scopes)
 }
+
+/// Refuses, as it refuses an id of no record of the account (422 naming
+/// `duplicate_ids[i]`), the records among `ids` that `scope` does not see: a merge takes in
+/// only records its caller sees.
+pub fn refuse_unseen(
+    conn: &mut DbConnection,
+    account_id: i64,
+    record_type: domain::fields::FieldRecordType,
+    ids: &[i64],
+    scope: &RecordScope,
+) -> Result<(), StoreError> {
+    use domain::fields::FieldRecordType as T;
+    if scope.is_all() || ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = match record_type {
+        T::Company => companies::table
+            .filter(companies::account_id.eq(account_id))
+            .filter(companies::id.eq_any(ids))
+            .select((companies::id, companies::owner_id, companies::unit_id))
+            .load(conn)?,
+        T::Contact => contacts::table
+            .filter(contacts::account_id.eq(account_id))
+            .filter(contacts::id.eq_any(ids))
+            .select((contacts::id, contacts::owner_id, contacts::unit_id))
+            .load(conn)?,
+        T::Project => projects::table
+            .filter(projects::account_id.eq(account_id))
+            .filter(projects::id.eq_any(ids))
+            .select((projects::id, projects::owner_id, projects::unit_id))
+            .load(conn)?,
+    };
+    let seen = |id: i64| {
+        rows.iter()
+            .find(|(found, ..)| *found == id)
+            .is_none_or(|(_, owner, unit)| scope.sees(*owner, *unit))
+    };
+    Ok(crate::merges::check_known(ids, seen, record_type.as_str())?)
+}

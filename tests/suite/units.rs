@@ -260,6 +260,15 @@ async fn a_unit_limited_member_cannot_read_or_write_another_units_company() {
     app.delete_as(&w.rep, &theirs)
         .await
         .assert_problem(404, "not_found");
+    let merged = app
+        .post_as(
+            &w.rep,
+            &format!("/v1/companies/{}/merge", w.northwind),
+            json!({"duplicate_ids": [w.southwind]}),
+        )
+        .await;
+    merged.assert_problem(422, "validation_failed");
+    assert_eq!(merged.error_fields(), ["duplicate_ids[0]"]);
     let ours = app
         .get_as(&w.rep, &format!("/v1/companies/{}", w.northwind))
         .await;

@@ -267,11 +267,20 @@ pub async fn merge(
     caller.require(WRITE)?;
     let id = path_id(&id)?;
     let duplicates = body.0.into_duplicates(id)?;
+    let scope = caller.records();
     let (account, outbox) = (caller.account_id(), caller.outbox());
     // Lookup and rollup values, but none the caller may not see.
     let mask = caller.0.field_mask();
     let contact = state
         .run(move |conn| {
+            // Only records the caller sees may be merged in.
+            persistence::units::refuse_unseen(
+                conn,
+                account,
+                FieldRecordType::Contact,
+                duplicates.as_slice(),
+                &scope,
+            )?;
             merges::merge_contacts(conn, account, id, &duplicates, if_match.0, &outbox)
                 .and_then(|record| computed::fill_one(conn, account, &mask, record))
         })
