@@ -512,6 +512,10 @@ impl import::Target for Companies {
         (FieldRecordType::Company, &mut create.fields.custom_fields)
     }
 
+    fn unit(create: &mut NewCompany) -> (Option<i64>, &mut Option<i64>) {
+        (create.fields.owner_id, &mut create.fields.unit_id)
+    }
+
     fn refs_of_create(create: &NewCompany) -> Vec<Ref> {
         let owner = create.fields.owner_id.map(|id| Ref::User("owner_id", id));
         let phase = create

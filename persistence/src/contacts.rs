@@ -379,6 +379,10 @@ impl import::Target for Contacts {
         (FieldRecordType::Contact, &mut create.custom_fields)
     }
 
+    fn unit(create: &mut ContactFields) -> (Option<i64>, &mut Option<i64>) {
+        (create.owner_id, &mut create.unit_id)
+    }
+
     fn refs_of_create(create: &ContactFields) -> Vec<Ref> {
         [
             create.owner_id.map(|id| Ref::User("owner_id", id)),

@@ -72,6 +72,10 @@ pub(crate) trait Target: crate::record::Versioned {
     /// The record type whose field definitions check a created row's custom fields, and
     /// those fields.
     fn custom_fields(create: &mut Self::Create) -> (FieldRecordType, &mut CustomFields);
+
+    /// A created row's owner, and its unit, which the import fills in when the row names
+    /// none (the owner's primary unit, else the importer's).
+    fn unit(create: &mut Self::Create) -> (Option<i64>, &mut Option<i64>);
     fn refs_of_patch(patch: &Self::Patch) -> Vec<Ref>;
 
     /// Existing records by upsert key.
@@ -315,6 +319,44 @@ fn piece_of<T: Target>(
                 *plan = None;
             }
             Err(e) => return Err(e),
+        }
+    }
+
+    // Units by default, as a single create places them: one read for the chunk.
+    let mut people: Vec<i64> = outbox.actor.user_id.into_iter().collect();
+    for plan in plans.iter_mut() {
+        if let Some(Plan::Create(create)) = plan
+            && let (Some(owner), None) = T::unit(create)
+        {
+            people.push(owner);
+        }
+    }
+    people.sort_unstable();
+    people.dedup();
+    let primary = crate::units::primary_units(conn, account_id, &people)?;
+    let mut tree = None;
+    for (i, plan) in plans.iter_mut().enumerate() {
+        if let Some(Plan::Create(create)) = plan {
+            let (owner, unit) = T::unit(create);
+            if let Some(named) = *unit {
+                let tree = match &tree {
+                    Some(tree) => tree,
+                    None => tree.insert(crate::units::tree(conn, account_id)?),
+                };
+                if !domain::units::Tree::contains(tree, named) {
+                    outcomes[i] = Some(RowOutcome::Failed(domain::Invalid::one(
+                        "unit_id",
+                        "unknown_unit",
+                        "there is no such unit in this account",
+                    )));
+                    *plan = None;
+                }
+            } else {
+                *unit = [owner, outbox.actor.user_id]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|user| primary.get(&user).copied());
+            }
         }
     }
 

@@ -547,3 +547,21 @@ pub fn refuse_unseen(
     };
     Ok(crate::merges::check_known(ids, seen, record_type.as_str())?)
 }
+
+/// The primary units of some team members, by user id (those without one left out).
+pub(crate) fn primary_units(
+    conn: &mut DbConnection,
+    account_id: i64,
+    users: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    if users.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, i64)> = user_units::table
+        .filter(user_units::account_id.eq(account_id))
+        .filter(user_units::user_id.eq_any(users))
+        .filter(user_units::is_primary.eq(true))
+        .select((user_units::user_id, user_units::unit_id))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

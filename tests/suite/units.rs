@@ -485,3 +485,27 @@ async fn a_webhook_delivers_only_the_records_its_creator_sees() {
         deliveries.body
     );
 }
+
+#[tokio::test]
+async fn imported_rows_go_in_their_owners_primary_unit_and_name_only_known_units() {
+    let app = spawn_app().await;
+    let north = unit(&app, "North", None).await;
+    let (owner, _) = app.member("olga@acme.test", "member", &["admin"]).await;
+    set_units(&app, owner, north, &[]).await;
+    let report = app
+        .post(
+            "/v1/companies/import",
+            json!([{"name": "Owned", "owner_id": owner},
+                   {"name": "Placed", "unit_id": north},
+                   {"name": "Lost", "unit_id": 999_999}]),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let rows = report.body["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows[2]["status"], "failed", "{}", report.body);
+    for row in &rows[..2] {
+        assert_eq!(row["status"], "created", "{}", report.body);
+        let read = app.get(&format!("/v1/companies/{}", row["id"])).await;
+        assert_eq!(read.body["unit_id"], north, "{}", read.body);
+    }
+}

@@ -51,6 +51,10 @@ impl import::Target for Projects {
         (FieldRecordType::Project, &mut create.fields.custom_fields)
     }
 
+    fn unit(create: &mut NewProject) -> (Option<i64>, &mut Option<i64>) {
+        (create.fields.owner_id, &mut create.fields.unit_id)
+    }
+
     fn refs_of_create(create: &NewProject) -> Vec<Ref> {
         let f = &create.fields;
         [
