@@ -72,6 +72,9 @@ wire_enum! {
         RoleCreated = "role.created",
         RoleUpdated = "role.updated",
         RoleDeleted = "role.deleted",
+        UnitCreated = "unit.created",
+        UnitUpdated = "unit.updated",
+        UnitDeleted = "unit.deleted",
     }
 }
 
@@ -114,6 +117,7 @@ impl EventType {
             | EnquiryConverted | EnquiryDeleted => RecordType::Enquiry,
             FieldCreated | FieldUpdated | FieldDeleted => RecordType::Field,
             RoleCreated | RoleUpdated | RoleDeleted => RecordType::Role,
+            UnitCreated | UnitUpdated | UnitDeleted => RecordType::Unit,
         }
     }
 }
@@ -134,6 +138,7 @@ wire_enum! {
         Enquiry = "enquiry",
         Field = "field",
         Role = "role",
+        Unit = "unit",
     }
 }
 
@@ -167,6 +172,8 @@ impl RecordType {
             RecordType::Field => Scope::Read(Resource::Fields),
             // Roles are the team's administration, read with the team.
             RecordType::Role => Scope::Read(Resource::Users),
+            // Units too.
+            RecordType::Unit => Scope::Read(Resource::Users),
         }
     }
 }
@@ -186,6 +193,7 @@ pub trait RecordJson: Send + Sync {
     fn enquiry(&self, enquiry: &Enquiry) -> Value;
     fn field(&self, field: &crate::fields::FieldDefinition) -> Value;
     fn role(&self, role: &crate::roles::RoleDef) -> Value;
+    fn unit(&self, unit: &crate::units::Unit) -> Value;
 }
 
 /// What a write needs to record its events: who acts, and how records look on the wire.

@@ -75,13 +75,17 @@ pub struct Subscription {
 
 /// Whether the feed and timelines tell of this change: every change of a company, contact,
 /// project, enquiry, task, meeting, post or comment; not the account's configuration
-/// (pipelines, phases, field definitions, roles), nor reminders (`task.due`, `meeting.starting`), which are signals
+/// (pipelines, phases, field definitions, roles, units), nor reminders (`task.due`, `meeting.starting`), which are signals
 /// for automations, not news.
 pub fn in_feed(event_type: EventType) -> bool {
     !matches!(event_type, EventType::TaskDue | EventType::MeetingStarting)
         && !matches!(
             event_type.record_type(),
-            RecordType::Pipeline | RecordType::Phase | RecordType::Field | RecordType::Role
+            RecordType::Pipeline
+                | RecordType::Phase
+                | RecordType::Field
+                | RecordType::Role
+                | RecordType::Unit
         )
 }
 

@@ -12,8 +12,9 @@ use domain::user::User;
 use crate::keyset::{id_position, into_page};
 use crate::schema::{companies, contacts, projects, units, user_units, users};
 use crate::{
-    DbConnection, StoreError, check_version, lock_account, now, to_utc, write_transaction,
+    DbConnection, StoreError, check_version, events, lock_account, now, to_utc, write_transaction,
 };
+use domain::event::{EventType, NewEvent, Outbox};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = units)]
@@ -120,6 +121,7 @@ pub fn create(
     conn: &mut DbConnection,
     account_id: i64,
     spec: &UnitSpec,
+    outbox: &Outbox<'_>,
 ) -> Result<Unit, StoreError> {
     spec.check()?;
     write_transaction(conn, |conn| {
@@ -148,7 +150,15 @@ pub fn create(
             ))
             .returning(units::id)
             .get_result(conn)?;
-        get(conn, account_id, id)
+        let unit = get(conn, account_id, id)?;
+        let data = outbox.render.unit(&unit);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::UnitCreated, id, data),
+        )?;
+        Ok(unit)
     })
 }
 
@@ -160,6 +170,7 @@ pub fn update(
     id: i64,
     expected_version: Option<i64>,
     change: impl Fn(&Unit) -> Result<UnitSpec, Invalid> + Send,
+    outbox: &Outbox<'_>,
 ) -> Result<Unit, StoreError> {
     write_transaction(conn, |conn| {
         lock_account(conn, account_id)?;
@@ -185,7 +196,16 @@ pub fn update(
                 units::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        get(conn, account_id, id)
+        let unit = get(conn, account_id, id)?;
+        let before = outbox.render.unit(&current);
+        let after = outbox.render.unit(&unit);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::changed(EventType::UnitUpdated, id, &before, after),
+        )?;
+        Ok(unit)
     })
 }
 
@@ -195,6 +215,7 @@ pub fn delete(
     account_id: i64,
     id: i64,
     expected_version: Option<i64>,
+    outbox: &Outbox<'_>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
         lock_account(conn, account_id)?;
@@ -217,7 +238,13 @@ pub fn delete(
         }
         diesel::delete(user_units::table.filter(user_units::unit_id.eq(id))).execute(conn)?;
         diesel::delete(units::table.filter(units::id.eq(id))).execute(conn)?;
-        Ok(())
+        let data = outbox.render.unit(&current);
+        events::record_one(
+            conn,
+            account_id,
+            outbox,
+            NewEvent::new(EventType::UnitDeleted, id, data),
+        )
     })
 }
 

@@ -133,6 +133,17 @@ async fn units_form_a_tree_that_refuses_cycles_and_taken_names() {
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.body["parent_id"], Value::Null);
     assert_eq!(moved.body["kind"], "territory");
+    let events = app.get("/v1/events?record_type=unit").await;
+    let types: Vec<&str> = events.body["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|e| e["type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        types,
+        ["unit.created", "unit.created", "unit.updated"],
+        "{}",
+        events.body
+    );
 }
 
 #[tokio::test]

@@ -167,6 +167,11 @@ fn describe(event_type: EventType) -> &'static str {
             "A role changed (its rights, field rules, visibility, name or description); `data.previous` holds the old values."
         }
         RoleDeleted => "A custom role was deleted.",
+        UnitCreated => "A unit was created (`POST /v1/units`).",
+        UnitUpdated => {
+            "A unit changed (its name, kind, description or parent); `data.previous` holds the old values."
+        }
+        UnitDeleted => "A unit was deleted.",
         TaskDue => {
             "An open task fell due (its `due_at`, or the start of its `due_date` in UTC): recorded once per due, for automations to act on."
         }
@@ -305,6 +310,14 @@ fn example(event_type: EventType) -> Value {
             }),
             (event_type == PipelineUpdated).then(|| json!({"name": "Project work"})),
         ),
+        UnitCreated | UnitUpdated | UnitDeleted => (
+            json!({
+                "id": 3, "name": "Nordics", "kind": "territory", "parent_id": 1,
+                "description": null, "version": 1,
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            }),
+            (event_type == UnitUpdated).then(|| json!({"parent_id": null})),
+        ),
         RoleCreated | RoleUpdated | RoleDeleted => (
             json!({
                 "id": 4, "name": "Sales", "description": "Account managers", "builtin": false,
@@ -413,5 +426,6 @@ fn object_id(record: RecordType) -> i64 {
         RecordType::Enquiry => 14,
         RecordType::Field => 4,
         RecordType::Role => 4,
+        RecordType::Unit => 3,
     }
 }

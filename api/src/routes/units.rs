@@ -66,9 +66,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let spec = body.0.into_spec()?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let unit = state
-        .run(move |conn| units::create(conn, account, &spec))
+        .run(move |conn| units::create(conn, account, &spec, &outbox))
         .await?;
     Ok(created(
         format!("/v1/units/{}", unit.id),
@@ -127,9 +127,9 @@ pub async fn update(
     caller.require(Scope::Admin)?;
     let id = path_id(&id)?;
     let change = body.0;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     let unit = state
-        .run(move |conn| units::update(conn, account, id, if_match.0, |u| change.apply(u)))
+        .run(move |conn| units::update(conn, account, id, if_match.0, |u| change.apply(u), &outbox))
         .await?;
     // Cached callers carry the units they see.
     state.callers.clear();
@@ -160,9 +160,9 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Admin)?;
     let id = path_id(&id)?;
-    let account = caller.account_id();
+    let (account, outbox) = (caller.account_id(), caller.outbox());
     state
-        .run(move |conn| units::delete(conn, account, id, if_match.0))
+        .run(move |conn| units::delete(conn, account, id, if_match.0, &outbox))
         .await?;
     state.callers.clear();
     Ok(HttpResponse::NoContent().finish())

@@ -77,6 +77,10 @@ impl RecordJson for WireJson {
         to_value(super::roles::RoleOut::from(role.clone()))
     }
 
+    fn unit(&self, unit: &domain::units::Unit) -> Value {
+        to_value(super::units::UnitOut::from(unit.clone()))
+    }
+
     fn task(&self, task: &domain::task::Task) -> Value {
         to_value(super::tasks::TaskOut::from(task.clone()))
     }
