@@ -104,10 +104,11 @@ pub fn stats(
     pipeline_id: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    reach: &crate::units::Reach,
 ) -> Result<PipelineStats, StoreError> {
     let pipeline = pipelines::find(conn, account_id, pipeline_id)?;
     for_kind!(
         pipeline.record_type,
-        stats(conn, account_id, pipeline, from, to)
+        stats(conn, account_id, pipeline, from, to, reach)
     )
 }

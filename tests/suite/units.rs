@@ -345,7 +345,7 @@ async fn a_unit_limited_member_cannot_find_another_units_company_by_search() {
 }
 
 #[tokio::test]
-async fn a_unit_limited_members_board_counts_and_shows_only_their_units_companies() {
+async fn a_unit_limited_members_board_and_stats_count_only_their_units_companies() {
     let app = spawn_app().await;
     let w = world(&app, "unit").await;
     let pipeline = default_pipeline(&app).await;
@@ -358,6 +358,22 @@ async fn a_unit_limited_members_board_counts_and_shows_only_their_units_companie
     assert_eq!(first["cards"][0]["name"], "Northwind");
     let all = app.get(&path).await;
     assert_eq!(all.body["columns"][0]["count"], 3, "{}", all.body);
+    let stats_path = format!("/v1/pipelines/{id}/stats");
+    let stats = app.get_as(&w.rep, &stats_path).await;
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    assert_eq!(stats.body["phases"][0]["current"], 1, "{}", stats.body);
+    assert_eq!(stats.body["phases"][0]["entered"], 1, "{}", stats.body);
+    let everyone = app.get(&stats_path).await;
+    assert_eq!(
+        everyone.body["phases"][0]["current"], 3,
+        "{}",
+        everyone.body
+    );
+    assert_eq!(
+        everyone.body["phases"][0]["entered"], 3,
+        "{}",
+        everyone.body
+    );
 }
 
 #[tokio::test]

@@ -473,8 +473,16 @@ pub async fn stats(
         ));
     }
     let account = caller.account_id();
+    let (scope, unit, subunits) = (
+        caller.records(),
+        query.0.unit_id,
+        query.0.include_subunits.unwrap_or(false),
+    );
     let stats = state
-        .run(move |conn| pipelined::stats(conn, account, id, from, to))
+        .run(move |conn| {
+            let reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
+            pipelined::stats(conn, account, id, from, to, &reach)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(StatsOut::new(stats, from, to)))
 }

@@ -537,6 +537,11 @@ pub struct StatsQuery {
     pub from: Option<DateTime<Utc>>,
     /// End of the period (exclusive), RFC 3339; default: now.
     pub to: Option<DateTime<Utc>>,
+    /// Only records of this unit (`/v1/units`).
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// With `unit_id`: also the records of the units below it.
+    pub include_subunits: Option<bool>,
 }
 
 /// Figures of one phase over the period.

@@ -207,6 +207,7 @@ pub(crate) trait Pipelined {
         _pipeline: &Pipeline,
         _from: NaiveDateTime,
         _to: NaiveDateTime,
+        _reach: &crate::units::Reach,
     ) -> Result<Option<ValueStats>, StoreError> {
         Ok(None)
     }
@@ -284,6 +285,7 @@ pub(crate) trait Pipelined {
         conn: &mut DbConnection,
         account_id: i64,
         pipeline_id: i64,
+        reach: &crate::units::Reach,
     ) -> Result<HashMap<Option<i64>, i64>, StoreError>;
 
     /// Moves every record of a phase into another, each as its next version (one statement).
@@ -326,6 +328,7 @@ pub(crate) trait Pipelined {
         pipeline_id: i64,
         from: NaiveDateTime,
         to: NaiveDateTime,
+        reach: &crate::units::Reach,
     ) -> Result<Vec<Entry>, StoreError>;
 
     /// The moves out of a pipeline's phases in `[from, to)`.
@@ -335,6 +338,7 @@ pub(crate) trait Pipelined {
         pipeline_id: i64,
         from: NaiveDateTime,
         to: NaiveDateTime,
+        reach: &crate::units::Reach,
     ) -> Result<Vec<Exit>, StoreError>;
 }
 
@@ -607,13 +611,17 @@ macro_rules! storage {
             conn: &mut $crate::DbConnection,
             account_id: i64,
             pipeline_id: i64,
+            reach: &$crate::units::Reach,
         ) -> Result<std::collections::HashMap<Option<i64>, i64>, $crate::StoreError> {
             use diesel::prelude::*;
-            Ok($records::table
+            let query = $records::table
                 .filter($records::account_id.eq(account_id))
                 .filter($records::pipeline_id.eq(pipeline_id))
                 .group_by($records::phase_id)
                 .select(($records::phase_id, diesel::dsl::count_star()))
+                .into_boxed();
+            let query = $crate::units::filter_reach!(query, reach, $records);
+            Ok(query
                 .load::<(Option<i64>, i64)>(conn)?
                 .into_iter()
                 .collect())
@@ -734,9 +742,25 @@ macro_rules! storage {
             pipeline_id: i64,
             from: chrono::NaiveDateTime,
             to: chrono::NaiveDateTime,
+            reach: &$crate::units::Reach,
         ) -> Result<Vec<$crate::placement::Entry>, $crate::StoreError> {
             use diesel::prelude::*;
-            Ok($history::table
+            if reach.is_everything() {
+                return Ok($history::table
+                    .filter($history::account_id.eq(account_id))
+                    .filter($history::to_pipeline_id.eq(pipeline_id))
+                    .filter($history::created_at.ge(from))
+                    .filter($history::created_at.lt(to))
+                    .select((
+                        $history::from_phase_id,
+                        $history::to_phase_id,
+                        $history::outcome,
+                    ))
+                    .load(conn)?);
+            }
+            // Only the moves of records the caller sees: each row's record by its key.
+            let query = $history::table
+                .inner_join($records::table.on($records::id.eq($history::$record_id)))
                 .filter($history::account_id.eq(account_id))
                 .filter($history::to_pipeline_id.eq(pipeline_id))
                 .filter($history::created_at.ge(from))
@@ -746,7 +770,8 @@ macro_rules! storage {
                     $history::to_phase_id,
                     $history::outcome,
                 ))
-                .load(conn)?)
+                .into_boxed();
+            Ok($crate::units::filter_reach!(query, reach, $records).load(conn)?)
         }
 
         fn exits(
@@ -755,9 +780,26 @@ macro_rules! storage {
             pipeline_id: i64,
             from: chrono::NaiveDateTime,
             to: chrono::NaiveDateTime,
+            reach: &$crate::units::Reach,
         ) -> Result<Vec<$crate::placement::Exit>, $crate::StoreError> {
             use diesel::prelude::*;
-            Ok($history::table
+            if reach.is_everything() {
+                return Ok($history::table
+                    .filter($history::account_id.eq(account_id))
+                    .filter($history::from_pipeline_id.eq(pipeline_id))
+                    .filter($history::created_at.ge(from))
+                    .filter($history::created_at.lt(to))
+                    .select((
+                        $history::from_phase_id,
+                        $history::to_phase_id,
+                        $history::to_pipeline_id,
+                        $history::seconds_in_previous,
+                    ))
+                    .load(conn)?);
+            }
+            // Only the moves of records the caller sees: each row's record by its key.
+            let query = $history::table
+                .inner_join($records::table.on($records::id.eq($history::$record_id)))
                 .filter($history::account_id.eq(account_id))
                 .filter($history::from_pipeline_id.eq(pipeline_id))
                 .filter($history::created_at.ge(from))
@@ -768,7 +810,8 @@ macro_rules! storage {
                     $history::to_pipeline_id,
                     $history::seconds_in_previous,
                 ))
-                .load(conn)?)
+                .into_boxed();
+            Ok($crate::units::filter_reach!(query, reach, $records).load(conn)?)
         }
     };
 }

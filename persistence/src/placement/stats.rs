@@ -58,12 +58,13 @@ pub(crate) fn stats<P: Pipelined>(
     pipeline: Pipeline,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    reach: &crate::units::Reach,
 ) -> Result<PipelineStats, StoreError> {
     let (from, to) = (from.naive_utc(), to.naive_utc());
-    let current = P::count_by_phase(conn, account_id, pipeline.id)?;
-    let entries: Vec<Entry> = P::entries(conn, account_id, pipeline.id, from, to)?;
-    let exits: Vec<Exit> = P::exits(conn, account_id, pipeline.id, from, to)?;
-    let values = P::value_stats(conn, account_id, &pipeline, from, to)?;
+    let current = P::count_by_phase(conn, account_id, pipeline.id, reach)?;
+    let entries: Vec<Entry> = P::entries(conn, account_id, pipeline.id, from, to, reach)?;
+    let exits: Vec<Exit> = P::exits(conn, account_id, pipeline.id, from, to, reach)?;
+    let values = P::value_stats(conn, account_id, &pipeline, from, to, reach)?;
     let position = |id: Option<i64>| id.and_then(|id| pipeline.phase(id)).map(|p| p.position);
     let phases = pipeline
         .phases

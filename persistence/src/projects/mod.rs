@@ -154,8 +154,9 @@ impl Pipelined for ProjectPlacement {
         pipeline: &Pipeline,
         from: NaiveDateTime,
         to: NaiveDateTime,
+        reach: &crate::units::Reach,
     ) -> Result<Option<ValueStats>, StoreError> {
-        value_stats(conn, account_id, pipeline, from, to).map(Some)
+        value_stats(conn, account_id, pipeline, from, to, reach).map(Some)
     }
 
     placement::storage!(projects.state, project_transitions.project_id);
@@ -1067,9 +1068,12 @@ fn value_stats(
     pipeline: &Pipeline,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    reach: &crate::units::Reach,
 ) -> Result<ValueStats, StoreError> {
     // The wins and losses of the period: project, outcome, when.
-    let closes: Vec<(i64, Option<String>, NaiveDateTime)> = project_transitions::table
+    // Of a caller who sees only some projects, the closes of those (each by its key).
+    let query = project_transitions::table
+        .inner_join(projects::table.on(projects::id.eq(project_transitions::project_id)))
         .filter(project_transitions::account_id.eq(account_id))
         .filter(project_transitions::to_pipeline_id.eq(pipeline.id))
         .filter(project_transitions::created_at.ge(from))
@@ -1080,7 +1084,9 @@ fn value_stats(
             project_transitions::outcome,
             project_transitions::created_at,
         ))
-        .load(conn)?;
+        .into_boxed();
+    let closes: Vec<(i64, Option<String>, NaiveDateTime)> =
+        crate::units::filter_reach!(query, reach, projects).load(conn)?;
     let ids: Vec<i64> = closes.iter().map(|(id, ..)| *id).collect();
     let mut values: HashMap<i64, (String, i64)> = HashMap::new();
     let mut first_entry: HashMap<i64, NaiveDateTime> = HashMap::new();
