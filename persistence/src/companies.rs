@@ -54,7 +54,9 @@ impl Pipelined for CompanyPlacement {
         on_board: " AND r.show_in_pipeline",
         columns: "c.industry AS industry, c.size_band AS size_band",
         joins: "",
+        view_from: "companies",
     };
+    const FILTER_COLUMNS: crate::filter::Columns = FILTER_COLUMNS;
     type CardRow = CompanyCardRow;
 
     fn cell(row: CompanyCardRow, _pipeline: &Pipeline) -> Cell {

@@ -295,3 +295,81 @@ async fn a_dynamic_list_is_its_views_records_and_holds_the_view() {
     wrong.assert_problem(422, "validation_failed");
     assert_eq!(wrong.error_fields(), ["view_id"]);
 }
+
+#[tokio::test]
+async fn a_saved_view_narrows_a_board_of_its_record_type_only() {
+    let app = spawn_app().await;
+    let pipeline = crate::common::pipelines::default_pipeline(&app).await;
+    let first = crate::common::pipelines::phase_ids(&pipeline)[0];
+    for (name, industry) in [("Alpha", "Architecture"), ("Gamma", "Retail")] {
+        created(
+            &app,
+            "/v1/companies",
+            json!({"name": name, "industry": industry, "phase_id": first}),
+        )
+        .await;
+    }
+    let view = created(
+        &app,
+        "/v1/views",
+        json!({"record_type": "company", "name": "Architects",
+               "filter": {"field": "industry", "op": "eq", "value": "Architecture"}}),
+    )
+    .await;
+    let (board, view) = (pipeline["id"].clone(), view["id"].clone());
+    let narrowed = app
+        .get(&format!("/v1/pipelines/{board}/board?view_id={view}"))
+        .await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
+    assert_eq!(narrowed.body["columns"][0]["count"], 1, "{}", narrowed.body);
+    assert_eq!(narrowed.body["columns"][0]["cards"][0]["name"], "Alpha");
+    let projects = created(
+        &app,
+        "/v1/views",
+        json!({"record_type": "project", "name": "Big",
+               "filter": {"field": "value", "op": "gt", "value": 1000}}),
+    )
+    .await;
+    app.get(&format!(
+        "/v1/pipelines/{board}/board?view_id={}",
+        projects["id"]
+    ))
+    .await
+    .assert_problem(400, "bad_request");
+}
+
+#[tokio::test]
+async fn a_project_board_takes_a_view_on_the_probability_its_phase_gives() {
+    let app = spawn_app().await;
+    let list = app.get("/v1/pipelines?record_type=project").await;
+    let pipeline = list.body["data"][0].clone();
+    let board = pipeline["id"].clone();
+    for (name, probability) in [("Likely", 90), ("Unlikely", 10)] {
+        created(
+            &app,
+            "/v1/projects",
+            json!({"name": name, "probability": probability,
+                   "value": {"amount": "100.00", "currency": "EUR"}}),
+        )
+        .await;
+    }
+    let view = created(
+        &app,
+        "/v1/views",
+        json!({"record_type": "project", "name": "Likely",
+               "filter": {"field": "probability", "op": "gte", "value": 50}}),
+    )
+    .await;
+    let narrowed = app
+        .get(&format!(
+            "/v1/pipelines/{board}/board?view_id={}",
+            view["id"]
+        ))
+        .await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
+    let counts: i64 = narrowed.body["columns"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["count"].as_i64()).sum())
+        .unwrap_or_default();
+    assert_eq!(counts, 1, "{}", narrowed.body);
+}

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{Duration, Utc};
 use domain::access::{Resource, Scope};
+use domain::fields::FieldRecordType;
 use domain::listing::{Position, Sort, SortValue};
 use domain::pipeline::RecordKind;
 use persistence::pipelined::{self, BoardFilter};
@@ -365,12 +366,27 @@ pub async fn board(
             )],
         ));
     }
+    let account = caller.account_id();
+    // A view must be of the pipeline's record type: the pipeline is read first for it.
+    let view = match q.view_id {
+        Some(_) => {
+            let pipeline = state
+                .run(move |conn| pipelines::find(conn, account, id))
+                .await?;
+            let record_type = match pipeline.record_type {
+                RecordKind::Company => FieldRecordType::Company,
+                RecordKind::Project => FieldRecordType::Project,
+            };
+            super::views::applied_view(&state, &caller, q.view_id, record_type).await?
+        }
+        None => None,
+    };
     let mut filter = BoardFilter {
         owner_id: q.owner_id,
         tag: q.tag.clone(),
         reach: Default::default(),
+        matching: None,
     };
-    let account = caller.account_id();
     let (scope, unit, subunits) = (
         caller.records(),
         q.unit_id,
@@ -379,6 +395,7 @@ pub async fn board(
     let (pipeline, columns) = state
         .run(move |conn| {
             filter.reach = persistence::units::reach(conn, account, scope, unit, subunits)?;
+            filter.matching = super::views::view_filter(conn, account, view.as_ref())?;
             pipelined::board(conn, account, id, &filter, per_phase)
         })
         .await?;
@@ -395,6 +412,9 @@ pub async fn board(
     let mut extra = String::new();
     if let Some(owner) = q.owner_id {
         extra.push_str(&format!("&owner_id={owner}"));
+    }
+    if let Some(view) = q.view_id {
+        extra.push_str(&format!("&view_id={view}"));
     }
     if let Some(unit) = q.unit_id {
         extra.push_str(&format!("&unit_id={unit}"));

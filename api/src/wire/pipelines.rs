@@ -353,6 +353,9 @@ pub struct BoardQuery {
     pub cards_per_phase: Option<i64>,
     pub owner_id: Option<i64>,
     pub tag: Option<String>,
+    /// A saved view of the pipeline's record type (`/v1/views`): its filter narrows the
+    /// counts, cards and values.
+    pub view_id: Option<i64>,
     /// Only records of this unit (`/v1/units`).
     #[param(minimum = 1)]
     pub unit_id: Option<i64>,

@@ -134,11 +134,16 @@ pub struct BoardFilter {
     pub tag: Option<String>,
     /// The records the caller sees, and the unit filter.
     pub reach: crate::units::Reach,
+    /// A saved view's filter (`view_id`).
+    pub matching: Option<domain::filter::Filter>,
 }
 
 impl BoardFilter {
     pub fn is_empty(&self) -> bool {
-        self.owner_id.is_none() && self.tag.is_none() && self.reach.is_everything()
+        self.owner_id.is_none()
+            && self.tag.is_none()
+            && self.reach.is_everything()
+            && self.matching.is_none()
     }
 }
 
@@ -155,6 +160,9 @@ pub(crate) struct BoardSql {
     pub columns: &'static str,
     /// The joins those columns need.
     pub joins: &'static str,
+    /// What a saved view's compiled filter reads from (the record table by its own name,
+    /// with what its columns need).
+    pub view_from: &'static str,
 }
 
 /// The part of a board row every record type has: the phase, its count and, unless the phase
@@ -227,12 +235,16 @@ pub(crate) fn board<P: Pipelined>(
     per_phase: i64,
 ) -> Result<(Pipeline, Vec<Column>), StoreError> {
     let phase_ids: Vec<i64> = pipeline.phases.iter().map(|p| p.id).collect();
+    let matching = match &filter.matching {
+        Some(m) => Some(crate::filter::compile(m, account_id, &P::FILTER_COLUMNS)?),
+        None => None,
+    };
     let statement = columns_statement(
         &P::BOARD,
         conn.backend(),
         account_id,
         &phase_ids,
-        filter,
+        (filter, matching.as_ref()),
         per_phase.max(0),
     );
     let rows: Vec<P::CardRow> = statement.load(conn)?;
@@ -273,7 +285,7 @@ fn columns_statement(
     backend: Backend,
     account_id: i64,
     phase_ids: &[i64],
-    filter: &BoardFilter,
+    (filter, matching): (&BoardFilter, Option<&crate::filter::FilterSql>),
     limit: i64,
 ) -> Prepared {
     // `r` is a record of the phase `p.id` that the filter keeps.
@@ -294,6 +306,17 @@ fn columns_statement(
                 .sql(" OR r.unit_id IN (")
                 .ids_in(backend, units)
                 .sql("))");
+        }
+        if let Some(matching) = matching {
+            q.sql(&format!(
+                " AND r.id IN (SELECT {table}.id FROM {} WHERE {table}.account_id = ",
+                sql.view_from,
+                table = sql.table
+            ))
+            .bigint(account_id)
+            .sql(" AND ")
+            .filter(matching.clone())
+            .sql(")");
         }
         if let Some(tag) = &filter.tag {
             let (tags, column) = sql.tags;

@@ -185,6 +185,8 @@ pub(crate) trait Pipelined {
 
     /// How the board reads its cards.
     const BOARD: BoardSql;
+    /// Where the filter language finds each field of the type (a saved view on a board).
+    const FILTER_COLUMNS: crate::filter::Columns;
     /// A row of the board's statement ([`CellRow`] and the card's own columns).
     type CardRow: FromSqlRow<Untyped, Pg> + FromSqlRow<Untyped, Sqlite> + 'static;
     /// The cell a row of the board's statement gives.

@@ -91,7 +91,9 @@ impl Pipelined for ProjectPlacement {
                   c.value_units AS value_units, c.value_currency AS value_currency, \
                   c.probability AS probability, c.expected_finish_date AS expected_finish_date",
         joins: "LEFT JOIN companies k ON k.id = c.company_id",
+        view_from: "projects LEFT JOIN phases ON phases.id = projects.phase_id",
     };
+    const FILTER_COLUMNS: crate::filter::Columns = FILTER_COLUMNS;
     type CardRow = ProjectCardRow;
 
     fn cell(row: ProjectCardRow, pipeline: &Pipeline) -> Cell {
@@ -120,7 +122,10 @@ impl Pipelined for ProjectPlacement {
             return placement::kept_values(conn, account_id, pipeline);
         }
         // Filtered: summed from the projects themselves, in 128 bits.
+        // Phases joined for a view's filter on `probability` (the project's, else its
+        // phase's), as the list does.
         let mut query = projects::table
+            .left_join(phases::table.on(phases::id.nullable().eq(projects::phase_id)))
             .filter(projects::account_id.eq(account_id))
             .filter(projects::pipeline_id.eq(pipeline.id))
             .filter(projects::phase_id.is_not_null())
@@ -139,6 +144,10 @@ impl Pipelined for ProjectPlacement {
             query = query.filter(projects::id.eq_any(tags::projects::tagged(account_id, tag)));
         }
         let query = crate::units::filter_reach!(query, &filter.reach, projects);
+        let query = match &filter.matching {
+            Some(m) => query.filter(compile(m, account_id, &FILTER_COLUMNS)?),
+            None => query,
+        };
         let rows: Vec<(i64, String, Option<i64>, i64)> = query.load(conn)?;
         Ok(placement::fold_values(
             pipeline,
