@@ -373,3 +373,54 @@ async fn a_page_costs_two_statements_whatever_its_size() {
         "definitions, then one statement for the page"
     );
 }
+
+#[tokio::test]
+async fn list_members_and_a_dynamic_lists_records_carry_them_too() {
+    let app = spawn_app().await;
+    define_all(&app).await;
+    let acme = company(&app, "Acme", "Engineering").await;
+    project(&app, "Shed", acme, "5").await;
+    let list = app
+        .post(
+            "/v1/lists",
+            json!({"record_type": "company", "name": "Key accounts"}),
+        )
+        .await;
+    assert_eq!(list.status, 201, "{}", list.body);
+    let id = list.id();
+    let added = app
+        .post(
+            &format!("/v1/lists/{id}/members"),
+            json!({"record_ids": [acme]}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let members = app.get(&format!("/v1/lists/{id}/members")).await;
+    assert_eq!(
+        members.body["data"][0]["custom_fields"]["open_projects"], 1,
+        "{}",
+        members.body
+    );
+    let view = app
+        .post(
+            "/v1/views",
+            json!({"record_type": "company", "name": "Engineers",
+                   "filter": {"field": "industry", "op": "eq", "value": "Engineering"}}),
+        )
+        .await;
+    let dynamic = app
+        .post(
+            "/v1/lists",
+            json!({"record_type": "company", "name": "Engineers", "view_id": view.id()}),
+        )
+        .await;
+    assert_eq!(dynamic.status, 201, "{}", dynamic.body);
+    let members = app
+        .get(&format!("/v1/lists/{}/members", dynamic.id()))
+        .await;
+    assert_eq!(
+        members.body["data"][0]["custom_fields"]["open_projects"], 1,
+        "{}",
+        members.body
+    );
+}

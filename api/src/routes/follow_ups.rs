@@ -73,8 +73,13 @@ pub async fn list(
         ..CompanyFilter::default()
     };
     let account = caller.account_id();
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let page = state
-        .run(move |conn| companies::list(conn, account, &filter, sort, size, after.as_ref()))
+        .run(move |conn| {
+            companies::list(conn, account, &filter, sort, size, after.as_ref())
+                .and_then(|page| persistence::computed::fill_page(conn, account, &mask, page))
+        })
         .await?;
     let now = Utc::now();
     Ok(HttpResponse::Ok().json(FollowUpList {

@@ -9,6 +9,7 @@ use domain::listing::{PageSize, Position, Sort, SortField};
 use domain::views::{View, ViewSpec};
 use domain::{FieldError, Invalid};
 use persistence::companies::{self, CompanyFilter};
+use persistence::computed;
 use persistence::contacts::{self, ContactFilter};
 use persistence::projects::{self, ProjectFilter};
 use persistence::views::{self, Members, Viewer};
@@ -500,6 +501,7 @@ fn view_members(
     view: &View,
     (size, sort, after): (PageSize, Sort, Option<Position>),
     reach: persistence::units::Reach,
+    mask: &domain::roles::FieldMask,
 ) -> Result<(Vec<Value>, Option<Position>), StoreError> {
     let matching = view_filter(conn, account, Some(view))?;
     Ok(match view.record_type {
@@ -510,6 +512,7 @@ fn view_members(
                 ..CompanyFilter::default()
             };
             let page = companies::list(conn, account, &filter, sort, size, after.as_ref())?;
+            let page = computed::fill_page(conn, account, mask, page)?;
             (
                 to_values(page.items.into_iter().map(CompanyOut::from).collect()),
                 page.next,
@@ -522,6 +525,7 @@ fn view_members(
                 ..ContactFilter::default()
             };
             let page = contacts::list(conn, account, &filter, sort, size, after.as_ref())?;
+            let page = computed::fill_page(conn, account, mask, page)?;
             (
                 to_values(page.items.into_iter().map(ContactOut::from).collect()),
                 page.next,
@@ -534,6 +538,7 @@ fn view_members(
                 ..ProjectFilter::default()
             };
             let page = projects::list(conn, account, &filter, sort, size, after.as_ref())?;
+            let page = computed::fill_page(conn, account, mask, page)?;
             (
                 to_values(page.items.into_iter().map(ProjectOut::from).collect()),
                 page.next,
@@ -575,11 +580,22 @@ pub async fn members(
         FieldRecordType::Project => Resource::Projects,
     };
     caller.require(Scope::Read(resource))?;
+    // Lookup and rollup values, but none the caller may not see.
+    let mask = caller.0.field_mask();
     let (data, next) = match list.view_id {
         None => {
             let (size, _, after) = paging(q.limit, None, q.cursor.as_deref())?;
             let (found, next) = state
-                .run(move |conn| views::members(conn, account, &list, size, after.as_ref()))
+                .run(move |conn| {
+                    let (mut found, next) =
+                        views::members(conn, account, &list, size, after.as_ref())?;
+                    match &mut found {
+                        Members::Companies(c) => computed::fill(conn, account, &mask, c)?,
+                        Members::Contacts(c) => computed::fill(conn, account, &mask, c)?,
+                        Members::Projects(p) => computed::fill(conn, account, &mask, p)?,
+                    }
+                    Ok((found, next))
+                })
                 .await?;
             // Members the caller does not see are left out of the page (its cursor still
             // moves past them).
@@ -621,7 +637,7 @@ pub async fn members(
                 sort_fields(view.record_type),
             )?;
             state
-                .run(move |conn| view_members(conn, account, &view, paged, reach))
+                .run(move |conn| view_members(conn, account, &view, paged, reach, &mask))
                 .await?
         }
     };
