@@ -320,6 +320,29 @@ pub fn merge_project(survivor: &Project, duplicates: &[Project]) -> Result<Proje
     })
 }
 
+/// A 422 naming each listed id that is no record of the account: the caller fixes the list.
+pub fn check_known(
+    dups: &[i64],
+    known: impl Fn(i64) -> bool,
+    what: &'static str,
+) -> Result<(), Invalid> {
+    let mut invalid = Invalid::default();
+    for (i, id) in dups.iter().copied().enumerate() {
+        if !known(id) {
+            invalid.push(FieldError::new(
+                format!("duplicate_ids[{i}]"),
+                match what {
+                    "company" => "unknown_company",
+                    "contact" => "unknown_contact",
+                    _ => "unknown_project",
+                },
+                format!("there is no {what} {id} in this account"),
+            ));
+        }
+    }
+    invalid.into_result()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

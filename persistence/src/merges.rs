@@ -14,9 +14,10 @@ use domain::contact::{Contact, check_reporting_line};
 use domain::event::{EventType, NewEvent, Outbox};
 use domain::fields::FieldRecordType;
 use domain::links::LinkType;
-use domain::merge::{DuplicateIds, merge_company, merge_contact, merge_project, merged_manager};
+use domain::merge::{
+    DuplicateIds, check_known, merge_company, merge_contact, merge_project, merged_manager,
+};
 use domain::project::Project;
-use domain::{FieldError, Invalid};
 
 use crate::companies::CompanyPlacement;
 use crate::companies::{self, CompanyRow, CompanyValues};
@@ -306,29 +307,6 @@ pub fn merge_contacts(
         events::record(conn, account_id, outbox, new)?;
         Ok(contact)
     })
-}
-
-/// A 422 naming each listed id that is no record of the account: the caller fixes the list.
-pub(crate) fn check_known(
-    dups: &[i64],
-    known: impl Fn(i64) -> bool,
-    what: &'static str,
-) -> Result<(), Invalid> {
-    let mut invalid = Invalid::default();
-    for (i, id) in dups.iter().copied().enumerate() {
-        if !known(id) {
-            invalid.push(FieldError::new(
-                format!("duplicate_ids[{i}]"),
-                match what {
-                    "company" => "unknown_company",
-                    "contact" => "unknown_contact",
-                    _ => "unknown_project",
-                },
-                format!("there is no {what} {id} in this account"),
-            ));
-        }
-    }
-    invalid.into_result()
 }
 
 /// The survivor and the duplicates, locked (see [`placement::lock_placed`]), as stored;

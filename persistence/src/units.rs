@@ -572,7 +572,7 @@ pub fn refuse_unseen(
             .find(|(found, ..)| *found == id)
             .is_none_or(|(_, owner, unit)| scope.sees(*owner, *unit))
     };
-    Ok(crate::merges::check_known(ids, seen, record_type.as_str())?)
+    Ok(domain::merge::check_known(ids, seen, record_type.as_str())?)
 }
 
 /// The primary units of some team members, by user id (those without one left out).
