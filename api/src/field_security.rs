@@ -35,6 +35,8 @@ enum Route {
     Events,
     /// A list's members: `{record_type, data: [...]}`.
     Members,
+    /// A pipeline's board: `{record_type, columns: [{cards: [...], values}]}`.
+    Board,
 }
 
 fn record_type_of(segment: &str) -> Option<FieldRecordType> {
@@ -69,6 +71,7 @@ fn classify(method: &Method, path: &str) -> Option<Route> {
         // A query's body is a filter (checked by its route); its answer a page of records.
         ["v1", records, "query"] if post => record_type_of(records).map(Route::List),
         ["v1", "lists", _, "members"] if get => Some(Route::Members),
+        ["v1", "pipelines", _, "board"] if get => Some(Route::Board),
         ["v1", records, _] => {
             let t = record_type_of(records)?;
             if get {
@@ -138,7 +141,7 @@ pub async fn middleware(
     }
     let masks_response = match route {
         Route::List(t) | Route::Record(t) | Route::Move(t) | Route::Write(t) => mask.hides_any(t),
-        Route::Events | Route::Members => {
+        Route::Events | Route::Members | Route::Board => {
             FieldRecordType::ALL.into_iter().any(|t| mask.hides_any(t))
         }
         Route::Import(_) => false,
@@ -204,7 +207,43 @@ fn mask_body(mask: &FieldMask, route: Route, value: &mut Value) {
                 items.iter_mut().for_each(|item| record(t, item));
             }
         }
+        Route::Board => {
+            let t = value["record_type"]
+                .as_str()
+                .and_then(|t| FieldRecordType::parse(t).ok());
+            if let (Some(t), Some(Value::Array(columns))) = (t, value.get_mut("columns")) {
+                columns
+                    .iter_mut()
+                    .for_each(|column| mask_column(mask, t, column));
+            }
+        }
         Route::Import(_) => {}
+    }
+}
+
+/// Takes hidden fields out of a board column's cards, with what shows them another way (an
+/// owner's name, a company's name, the column's sums of a hidden value).
+fn mask_column(mask: &FieldMask, t: FieldRecordType, column: &mut Value) {
+    if let Some(Value::Array(cards)) = column.get_mut("cards") {
+        for card in cards {
+            let Value::Object(map) = card else { continue };
+            mask.hide(t, map);
+            for (field, shown_by) in [("owner_id", "owner_name"), ("company_id", "company_name")] {
+                if !map.contains_key(field) {
+                    map.remove(shown_by);
+                }
+            }
+        }
+    }
+    // A project's hidden value is hidden in the column's sums too.
+    let mut probe = Map::new();
+    probe.insert("value".into(), Value::Null);
+    mask.hide(t, &mut probe);
+    if t == FieldRecordType::Project
+        && probe.is_empty()
+        && let Value::Object(map) = column
+    {
+        map.remove("values");
     }
 }
 

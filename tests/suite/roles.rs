@@ -545,3 +545,29 @@ async fn a_hidden_field_is_absent_from_query_answers_and_list_members() {
     let admin = app.get(&format!("/v1/lists/{list_id}/members")).await;
     assert_eq!(admin.body["data"][0]["industry"], "Engineering");
 }
+
+#[tokio::test]
+async fn a_viewers_board_cards_leave_out_a_hidden_field() {
+    let app = spawn_app().await;
+    let (token, _) = viewer_without_industry(&app).await;
+    let pipeline = crate::common::pipelines::default_pipeline(&app).await;
+    let first = crate::common::pipelines::phase_ids(&pipeline)[0];
+    let placed = app
+        .post(
+            "/v1/companies",
+            json!({"name": "Placed", "industry": "Engineering", "phase_id": first}),
+        )
+        .await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let path = format!("/v1/pipelines/{}/board", pipeline["id"]);
+    let seen = app.get_as(&token, &path).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    let card = &seen.body["columns"][0]["cards"][0];
+    assert_eq!(card["name"], "Placed", "{}", seen.body);
+    assert!(card.get("industry").is_none(), "{}", seen.body);
+    let admin = app.get(&path).await;
+    assert_eq!(
+        admin.body["columns"][0]["cards"][0]["industry"],
+        "Engineering"
+    );
+}
