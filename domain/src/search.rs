@@ -5,6 +5,8 @@ use std::cmp::Ordering;
 
 use crate::access::Scope;
 use crate::event::RecordType;
+use crate::fields::FieldRecordType;
+use crate::roles::{Access, FieldMask};
 use crate::validation::ValueError;
 
 wire_enum! {
@@ -51,6 +53,56 @@ impl SearchType {
         }
     }
 
+    /// The fields of a company, contact or project that search matches besides its title,
+    /// by their field-security names (each the name of its column in the index too), in the
+    /// order a hit's subtitle takes the first that is set (projects show their state).
+    fn other_fields(self) -> &'static [&'static str] {
+        match self {
+            SearchType::Company => &["domain", "website", "email", "phone"],
+            SearchType::Contact => &["email", "job_title", "phone"],
+            SearchType::Project => &["external_id"],
+            SearchType::Enquiry | SearchType::Task | SearchType::Meeting => &[],
+        }
+    }
+
+    /// The fields a hit's title shows.
+    fn title_fields(self) -> &'static [&'static str] {
+        match self {
+            SearchType::Company | SearchType::Project => &["name"],
+            SearchType::Contact => &["first_name", "last_name"],
+            SearchType::Enquiry | SearchType::Task | SearchType::Meeting => &[],
+        }
+    }
+
+    fn field_record_type(self) -> Option<FieldRecordType> {
+        match self {
+            SearchType::Company => Some(FieldRecordType::Company),
+            SearchType::Contact => Some(FieldRecordType::Contact),
+            SearchType::Project => Some(FieldRecordType::Project),
+            SearchType::Enquiry | SearchType::Task | SearchType::Meeting => None,
+        }
+    }
+
+    /// What a role's field rules leave search of this kind: [`Searched::Not`] when they hide
+    /// a field of the title (a hit would show it, so no record of the kind is found),
+    /// [`Searched::Narrowed`] with the other fields it may still match and show when they hide
+    /// some of those, else [`Searched::Whole`]. A hidden field never finds a record: a hit
+    /// would tell its value.
+    pub fn searched(self, mask: &FieldMask) -> Searched {
+        let Some(t) = self.field_record_type() else {
+            return Searched::Whole;
+        };
+        let hidden = |f: &&str| mask.access(t, f) == Access::Hidden;
+        if self.title_fields().iter().any(hidden) {
+            return Searched::Not;
+        }
+        let others = self.other_fields();
+        if !others.iter().any(hidden) {
+            return Searched::Whole;
+        }
+        Searched::Narrowed(others.iter().copied().filter(|f| !hidden(f)).collect())
+    }
+
     /// The fields a record of this kind is found by, for the documentation.
     pub fn fields(self) -> &'static str {
         match self {
@@ -62,6 +114,17 @@ impl SearchType {
             SearchType::Meeting => "title, location",
         }
     }
+}
+
+/// How much of a kind of record search may match and show for a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Searched {
+    /// Every field it is found by.
+    Whole,
+    /// The title and these other fields (by name), in subtitle order.
+    Narrowed(Vec<&'static str>),
+    /// None: its title is hidden.
+    Not,
 }
 
 /// The longest query read, in characters.
@@ -221,6 +284,35 @@ impl PartialOrd for SearchPosition {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Role;
+    use crate::roles::FieldRule;
+
+    fn hiding(t: FieldRecordType, fields: &[&str]) -> FieldMask {
+        let rules: Vec<FieldRule> = fields
+            .iter()
+            .map(|f| FieldRule {
+                record_type: t,
+                field: (*f).into(),
+                access: Access::Hidden,
+            })
+            .collect();
+        FieldMask::new(&Role::Viewer.rights(), &rules)
+    }
+
+    #[test]
+    fn hidden_fields_narrow_what_search_matches_and_a_hidden_title_its_kind() {
+        let mask = hiding(FieldRecordType::Contact, &["email", "industry"]);
+        assert_eq!(
+            SearchType::Contact.searched(&mask),
+            Searched::Narrowed(vec!["job_title", "phone"])
+        );
+        assert_eq!(SearchType::Company.searched(&mask), Searched::Whole);
+        assert_eq!(SearchType::Task.searched(&mask), Searched::Whole);
+        let mask = hiding(FieldRecordType::Contact, &["last_name"]);
+        assert_eq!(SearchType::Contact.searched(&mask), Searched::Not);
+        let mask = hiding(FieldRecordType::Company, &["industry"]);
+        assert_eq!(SearchType::Company.searched(&mask), Searched::Whole);
+    }
 
     #[test]
     fn queries_are_read_into_words_and_phone_digits() {

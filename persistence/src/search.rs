@@ -30,20 +30,20 @@
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use domain::listing::PageSize;
+use domain::roles::FieldMask;
 use domain::search::{
-    SCORE_CONTAINS, SCORE_EXACT, SCORE_OTHER, SCORE_PREFIX, SearchPosition, SearchQuery, SearchType,
+    SCORE_CONTAINS, SCORE_EXACT, SCORE_OTHER, SCORE_PREFIX, SearchPosition, SearchQuery,
+    SearchType, Searched,
 };
 use domain::units::RecordScope;
 
 use crate::prepared::Prepared;
 use crate::{Backend, DbConnection, StoreError};
 
-/// What to search for, and for whom. It grows with the rules a read obeys: record visibility
+/// What to search for, and for whom. It carries the rules a read obeys: record visibility
 /// (units, own records) adds a predicate on the record's table to each statement's `WHERE`
-/// next to `account_id` (see [`statement`]); field-level security narrows the fields a kind
-/// of record is matched by (on SQLite an FTS5 column filter, `{name domain} : (...)`, over
-/// the index's per-field columns; on PostgreSQL the folded text of the visible fields, which
-/// needs its own index) and blanks a hidden field out of `subtitle`.
+/// next to `account_id` (see [`restrict`]); field-level security narrows the fields a kind of
+/// record is matched by and shows (see [`source`]).
 #[derive(Debug, Clone)]
 pub struct SearchRequest<'a> {
     pub account_id: i64,
@@ -52,6 +52,8 @@ pub struct SearchRequest<'a> {
     pub types: &'a [SearchType],
     /// The companies, contacts and projects the caller sees.
     pub scope: &'a RecordScope,
+    /// The caller's field rules: a hidden field neither finds a record nor shows in a hit.
+    pub mask: &'a FieldMask,
     /// The last hit of the previous page.
     pub after: Option<SearchPosition>,
     pub size: PageSize,
@@ -72,7 +74,7 @@ pub struct Hits {
     pub next: Option<SearchPosition>,
 }
 
-/// Where a kind of record is searched, and how its hits read.
+/// Where a kind of record is searched, and how its hits read, for one caller.
 struct Source {
     table: &'static str,
     /// The FTS5 index (SQLite), and its column that holds the title.
@@ -81,84 +83,136 @@ struct Source {
     /// Expressions over the record `r`. The PostgreSQL title index holds exactly
     /// `search_key(title)` (migration 000030).
     title: &'static str,
-    subtitle: &'static str,
-    /// The text the PostgreSQL index folds: exactly its expression in migration 000027, or
-    /// the index is not used. The same text is checked on SQLite.
-    text: &'static str,
-    /// The phone column, whose digits a phone fragment matches.
+    subtitle: String,
+    /// The text the PostgreSQL word index folds: exactly its expression in migration 000027,
+    /// or the index is not used.
+    indexed_text: &'static str,
+    /// The text a hit is checked against: the indexed text, or the visible part of it when
+    /// the caller's role hides some of its fields.
+    text: String,
+    /// The FTS5 columns a word may be found in beyond the title, when the role hides some:
+    /// `None` for every column.
+    fts_columns: Option<Vec<&'static str>>,
+    /// The phone column, whose digits a phone fragment matches, when the kind has one and
+    /// the caller may see it.
     phone: Option<&'static str>,
     /// Whether the records have an owner and a unit that decide who sees them (companies,
     /// contacts, projects).
     by_unit: bool,
 }
 
-fn source(kind: SearchType) -> Source {
-    match kind {
-        SearchType::Company => Source {
-            table: "companies",
-            fts: "search_companies",
-            fts_title: "name",
-            title: "r.name",
-            subtitle: "COALESCE(r.domain, r.website, r.email, r.phone)",
-            text: "r.name || ' ' || COALESCE(r.domain, '') || ' ' || COALESCE(r.website, '') || ' ' \
-                   || COALESCE(r.email, '') || ' ' || COALESCE(r.phone, '')",
-            phone: Some("r.phone"),
-            by_unit: true,
-        },
-        SearchType::Contact => Source {
-            table: "contacts",
-            fts: "search_contacts",
-            fts_title: "full_name",
-            title: "r.full_name",
-            subtitle: "COALESCE(r.email, r.job_title, r.phone)",
-            text: "r.full_name || ' ' || COALESCE(r.email, '') || ' ' || COALESCE(r.job_title, '') \
-                   || ' ' || COALESCE(r.phone, '')",
-            phone: Some("r.phone"),
-            by_unit: true,
-        },
-        SearchType::Project => Source {
-            table: "projects",
-            fts: "search_projects",
-            fts_title: "name",
-            title: "r.name",
-            subtitle: "r.state",
-            text: "r.name || ' ' || COALESCE(r.external_id, '')",
-            phone: None,
-            by_unit: true,
-        },
-        SearchType::Enquiry => Source {
-            table: "enquiries",
-            fts: "search_enquiries",
-            fts_title: "title",
-            title: "COALESCE(r.name, r.email, r.company_name, r.subject, r.phone, '')",
-            subtitle: "COALESCE(r.company_name, r.subject, r.email)",
-            text: "COALESCE(r.name, '') || ' ' || COALESCE(r.email, '') || ' ' \
-                   || COALESCE(r.company_name, '') || ' ' || COALESCE(r.subject, '') || ' ' \
-                   || COALESCE(r.phone, '')",
-            phone: Some("r.phone"),
-            by_unit: false,
-        },
-        SearchType::Task => Source {
-            table: "tasks",
-            fts: "search_tasks",
-            fts_title: "title",
-            title: "r.title",
-            subtitle: "r.status",
-            text: "r.title",
-            phone: None,
-            by_unit: false,
-        },
-        SearchType::Meeting => Source {
-            table: "meetings",
-            fts: "search_meetings",
-            fts_title: "title",
-            title: "r.title",
-            subtitle: "r.location",
-            text: "r.title || ' ' || COALESCE(r.location, '')",
-            phone: None,
-            by_unit: false,
-        },
+impl Source {
+    /// Whether the role hides some of the fields the indexes hold, so that every word of a
+    /// hit must be found again in what it sees.
+    fn narrowed(&self) -> bool {
+        self.fts_columns.is_some()
     }
+}
+
+/// How `kind` is searched for a caller whose field rules are `mask`; `None` when the rules
+/// hide its title (`domain::search::SearchType::searched`). A narrowed kind matches and
+/// shows only the fields the role sees: on SQLite an FTS5 column filter over the index's
+/// per-field columns, on PostgreSQL each word checked again on the visible fields of the
+/// rows the word index finds; its subtitle is the first visible field that is set.
+fn source(kind: SearchType, mask: &FieldMask) -> Option<Source> {
+    let base = |table, fts, fts_title, title, subtitle: &str, indexed_text, phone| Source {
+        table,
+        fts,
+        fts_title,
+        title,
+        subtitle: subtitle.to_owned(),
+        indexed_text,
+        text: indexed_text.to_owned(),
+        fts_columns: None,
+        phone,
+        by_unit: matches!(
+            kind,
+            SearchType::Company | SearchType::Contact | SearchType::Project
+        ),
+    };
+    let mut source = match kind {
+        SearchType::Company => base(
+            "companies",
+            "search_companies",
+            "name",
+            "r.name",
+            "COALESCE(r.domain, r.website, r.email, r.phone)",
+            "r.name || ' ' || COALESCE(r.domain, '') || ' ' || COALESCE(r.website, '') || ' ' \
+             || COALESCE(r.email, '') || ' ' || COALESCE(r.phone, '')",
+            Some("r.phone"),
+        ),
+        SearchType::Contact => base(
+            "contacts",
+            "search_contacts",
+            "full_name",
+            "r.full_name",
+            "COALESCE(r.email, r.job_title, r.phone)",
+            "r.full_name || ' ' || COALESCE(r.email, '') || ' ' || COALESCE(r.job_title, '') \
+             || ' ' || COALESCE(r.phone, '')",
+            Some("r.phone"),
+        ),
+        SearchType::Project => base(
+            "projects",
+            "search_projects",
+            "name",
+            "r.name",
+            "r.state",
+            "r.name || ' ' || COALESCE(r.external_id, '')",
+            None,
+        ),
+        SearchType::Enquiry => base(
+            "enquiries",
+            "search_enquiries",
+            "title",
+            "COALESCE(r.name, r.email, r.company_name, r.subject, r.phone, '')",
+            "COALESCE(r.company_name, r.subject, r.email)",
+            "COALESCE(r.name, '') || ' ' || COALESCE(r.email, '') || ' ' \
+             || COALESCE(r.company_name, '') || ' ' || COALESCE(r.subject, '') || ' ' \
+             || COALESCE(r.phone, '')",
+            Some("r.phone"),
+        ),
+        SearchType::Task => base(
+            "tasks",
+            "search_tasks",
+            "title",
+            "r.title",
+            "r.status",
+            "r.title",
+            None,
+        ),
+        SearchType::Meeting => base(
+            "meetings",
+            "search_meetings",
+            "title",
+            "r.title",
+            "r.location",
+            "r.title || ' ' || COALESCE(r.location, '')",
+            None,
+        ),
+    };
+    match kind.searched(mask) {
+        Searched::Whole => {}
+        Searched::Not => return None,
+        Searched::Narrowed(fields) => {
+            let columns: Vec<String> = fields.iter().map(|f| format!("r.{f}")).collect();
+            if kind != SearchType::Project {
+                source.subtitle = match columns.as_slice() {
+                    [] => "CAST(NULL AS TEXT)".to_owned(),
+                    [one] => one.clone(),
+                    many => format!("COALESCE({})", many.join(", ")),
+                };
+            }
+            source.text = std::iter::once(source.title.to_owned())
+                .chain(columns.iter().map(|c| format!("COALESCE({c}, '')")))
+                .collect::<Vec<_>>()
+                .join(" || ' ' || ");
+            if !fields.contains(&"phone") {
+                source.phone = None;
+            }
+            source.fts_columns = Some(fields);
+        }
+    }
+    Some(source)
 }
 
 #[derive(QueryableByName)]
@@ -201,13 +255,17 @@ pub fn search(conn: &mut DbConnection, request: &SearchRequest) -> Result<Hits, 
     let mut kinds = request.types.to_vec();
     kinds.sort();
     kinds.dedup();
+    let sources: Vec<(SearchType, Source)> = kinds
+        .into_iter()
+        .filter_map(|kind| Some((kind, source(kind, request.mask)?)))
+        .collect();
     let mut hits: Vec<Hit> = Vec::new();
     if !request.query.is_empty() {
         let backend = conn.backend();
         // The order is (tier, kind, id), so reading tier by tier and kind by kind, each in id
         // order, yields the hits in order: stop at the first statement that fills the page.
         'tiers: for tier in TIERS {
-            for kind in &kinds {
+            for (kind, source) in &sources {
                 let after_id = match request.after {
                     Some(after) if tier > after.score => continue,
                     Some(after) if tier == after.score => match kind.cmp(&after.record_type) {
@@ -218,7 +276,7 @@ pub fn search(conn: &mut DbConnection, request: &SearchRequest) -> Result<Hits, 
                     _ => None,
                 };
                 let limit = i64::try_from(wanted - hits.len()).unwrap_or(i64::MAX);
-                let rows = tier_rows(conn, backend, *kind, tier, request, after_id, limit)?;
+                let rows = tier_rows(conn, backend, source, tier, request, after_id, limit)?;
                 hits.extend(rows.into_iter().map(|row| Hit {
                     position: SearchPosition {
                         score: tier,
@@ -239,17 +297,17 @@ pub fn search(conn: &mut DbConnection, request: &SearchRequest) -> Result<Hits, 
     Ok(Hits { items: hits, next })
 }
 
-/// The first `limit` records of `kind` in `tier` after `after_id`, in id order.
+/// The first `limit` records of `source` in `tier` after `after_id`, in id order.
 fn tier_rows(
     conn: &mut DbConnection,
     backend: Backend,
-    kind: SearchType,
+    source: &Source,
     tier: i64,
     request: &SearchRequest,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<HitRow>, StoreError> {
-    let Some(sql) = statement(backend, kind, tier, request, after_id, limit) else {
+    let Some(sql) = statement(backend, source, tier, request, after_id, limit) else {
         return Ok(Vec::new());
     };
     if backend == Backend::Sqlite || tier == SCORE_EXACT || tier == SCORE_PREFIX {
@@ -257,8 +315,7 @@ fn tier_rows(
     }
     let mut rows: Vec<WordRow> = sql.load(conn)?;
     if rows.first().is_some_and(|row| row.candidates > CANDIDATES) {
-        let source = source(kind);
-        let Some(scan) = postgres_word_statement(&source, tier, request, after_id, limit, false)
+        let Some(scan) = postgres_word_statement(source, tier, request, after_id, limit, false)
         else {
             return Ok(Vec::new());
         };
@@ -276,20 +333,19 @@ fn tier_rows(
         .collect())
 }
 
-/// The statement that finds the first `limit` records of `kind` in `tier` after `after_id`
+/// The statement that finds the first `limit` records of `source` in `tier` after `after_id`
 /// (all of the tier without one), in id order; or none when the query cannot match this way
 /// (a tier of the title without words; a phone number, and the kind has no phone).
 /// Its text is fixed for its shape (backend, kind, tier, how many words, a phone or not, a
 /// cursor or not), so each shape is prepared once per connection.
 fn statement(
     backend: Backend,
-    kind: SearchType,
+    source: &Source,
     tier: i64,
     request: &SearchRequest,
     after_id: Option<i64>,
     limit: i64,
 ) -> Option<Prepared> {
-    let source = source(kind);
     let query = request.query;
     let digits = query
         .digits
@@ -311,24 +367,24 @@ fn statement(
                 "{fts} CROSS JOIN {} r ON r.id = {fts}.rowid WHERE {fts} MATCH ",
                 source.table
             ));
-            q.text(&fts_query(&source, tier, query, digits));
-            restrict(&mut q, request, &source, backend);
+            q.text(&fts_query(source, tier, query, digits));
+            restrict(&mut q, request, source, backend);
             if let Some(id) = after_id {
                 q.sql(&format!(" AND {fts}.rowid > ")).bigint(id);
             }
-            sqlite_check(&mut q, &source, tier, query, digits);
+            sqlite_check(&mut q, source, tier, query, digits);
             format!("{fts}.rowid")
         }
         Backend::Postgres => {
             if tier != SCORE_EXACT && tier != SCORE_PREFIX {
-                return postgres_word_statement(&source, tier, request, after_id, limit, true);
+                return postgres_word_statement(source, tier, request, after_id, limit, true);
             }
             q.sql(&format!("{} r WHERE TRUE", source.table));
-            restrict(&mut q, request, &source, backend);
+            restrict(&mut q, request, source, backend);
             if let Some(id) = after_id {
                 q.sql(" AND r.id > ").bigint(id);
             }
-            postgres_title_match(&mut q, &source, tier, query);
+            postgres_title_match(&mut q, source, tier, query);
             "r.id".to_owned()
         }
     };
@@ -403,13 +459,19 @@ fn fts_query(source: &Source, tier: i64, query: &SearchQuery, digits: Option<&st
         }
         _ => {
             let words = query.words.len();
-            let all_words = query
+            let mut all_words = query
                 .words
                 .iter()
                 .enumerate()
                 .map(|(i, w)| if i + 1 == words { prefix(w) } else { quoted(w) })
                 .collect::<Vec<_>>()
                 .join(" ");
+            // Only in the columns the role sees.
+            if let Some(columns) = &source.fts_columns
+                && !all_words.is_empty()
+            {
+                all_words = format!("{{{title} {}}} : ({all_words})", columns.join(" "));
+            }
             match digits {
                 None => all_words,
                 Some(digits) => format!("({all_words}) OR ({digits})"),
@@ -551,7 +613,7 @@ fn postgres_word_statement(
         if query.words.is_empty() {
             q.sql("FALSE");
         } else {
-            q.sql(&format!("{open}search_words({}) @@ ", source.text));
+            q.sql(&format!("{open}search_words({}) @@ ", source.indexed_text));
             postgres_tsquery(q, query);
             q.sql(close);
         }
@@ -565,14 +627,26 @@ fn postgres_word_statement(
     };
     let title = format!("search_key({})", source.title);
     let tier_check = |q: &mut Prepared| {
-        // The word being typed, whole: the index matched a marked prefix of it.
-        if let Some(last) = query.last_word() {
-            q.sql(&format!(
-                " AND (search_fold({}) LIKE '%' || search_fold(",
-                source.text
-            ))
-            .text(last)
-            .sql(") || '%'");
+        // The word being typed, whole: the index matched a marked prefix of it. When the
+        // role hides some of the indexed fields, every word, in what it sees.
+        let checked = match (source.narrowed(), query.last_word()) {
+            (true, _) => query.words.iter().map(String::as_str).collect(),
+            (false, Some(last)) => vec![last],
+            (false, None) => Vec::new(),
+        };
+        if !checked.is_empty() {
+            q.sql(" AND (");
+            for (i, word) in checked.into_iter().enumerate() {
+                if i > 0 {
+                    q.sql(" AND ");
+                }
+                q.sql(&format!(
+                    "search_fold({}) LIKE '%' || search_fold(",
+                    source.text
+                ))
+                .text(word)
+                .sql(") || '%'");
+            }
             if let (Some(d), Some(phone)) = (digits, source.phone) {
                 q.sql(&format!(
                     " OR {phone} IS NOT NULL AND search_digits({phone}) LIKE "
@@ -673,7 +747,9 @@ mod tests {
 
     #[test]
     fn fts_queries_quote_every_word_and_mark_the_titles_ends() {
-        let companies = source(SearchType::Company);
+        let all = FieldMask::unrestricted();
+        let companies =
+            source(SearchType::Company, &all).unwrap_or_else(|| panic!("companies are searched"));
         let q = query("a\"b near");
         assert_eq!(
             fts_query(&companies, SCORE_OTHER, &q, None),
@@ -722,17 +798,21 @@ mod tests {
                 query: &q,
                 types: &[SearchType::Company, SearchType::Contact],
                 scope: &RecordScope::All,
+                mask: &FieldMask::unrestricted(),
                 after: None,
                 size,
             };
             for backend in [Backend::Sqlite, Backend::Postgres] {
                 for tier in TIERS {
                     for kind in [SearchType::Company, SearchType::Contact] {
-                        if let Some(sql) = statement(backend, kind, tier, &request, None, 21) {
+                        let Some(source) = source(kind, request.mask) else {
+                            continue;
+                        };
+                        if let Some(sql) = statement(backend, &source, tier, &request, None, 21) {
                             println!("-- {name} {backend:?} {tier} {kind:?}\n{};", sql.inlined());
                         }
                         let scan =
-                            postgres_word_statement(&source(kind), tier, &request, None, 21, false);
+                            postgres_word_statement(&source, tier, &request, None, 21, false);
                         if let Some(sql) =
                             scan.filter(|_| backend == Backend::Postgres && tier <= SCORE_CONTAINS)
                         {

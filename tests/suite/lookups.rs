@@ -2,6 +2,7 @@
 //! values computed in every record answer (one, a list page, a query), read-only, hidden by
 //! field-level security with what they show, refused in filters, and a page's cost bounded.
 
+use crate::common::roles::set_field_rules;
 use crate::common::statements::CountingConnection;
 use crate::common::*;
 use serde_json::{Value, json};
@@ -278,23 +279,16 @@ async fn field_security_hides_a_lookup_and_one_that_shows_a_hidden_field() {
     define_all(&app).await;
     let acme = company(&app, "Acme", "Engineering").await;
     let bridge = project(&app, "Bridge", acme, "10").await;
-    let roles = app.get("/v1/roles").await;
-    let viewer = roles.body["data"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "viewer"))
-        .and_then(|r| r["id"].as_i64())
-        .unwrap_or_default();
     // Hides the company's industry (which the projects' lookup shows) and the rollup itself.
-    let rules = app
-        .patch(
-            &format!("/v1/roles/{viewer}"),
-            json!({"field_rules": [
-                {"record_type": "company", "field": "industry", "access": "hidden"},
-                {"record_type": "company", "field": "custom_fields.open_projects", "access": "hidden"}
-            ]}),
-        )
-        .await;
-    assert_eq!(rules.status, 200, "{}", rules.body);
+    set_field_rules(
+        &app,
+        "viewer",
+        json!([
+            {"record_type": "company", "field": "industry", "access": "hidden"},
+            {"record_type": "company", "field": "custom_fields.open_projects", "access": "hidden"}
+        ]),
+    )
+    .await;
     let (_, token) = app.member("vera@acme.test", "viewer", &["admin"]).await;
     let project = app.get_as(&token, &format!("/v1/projects/{bridge}")).await;
     assert!(

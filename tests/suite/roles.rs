@@ -4,6 +4,7 @@
 //! the record schema.
 
 use crate::common::receiver::Receiver;
+use crate::common::roles::{role_id, set_field_rules};
 use crate::common::*;
 use serde_json::{Value, json};
 
@@ -13,27 +14,9 @@ async fn roles(app: &TestApp) -> Vec<Value> {
     answer.body["data"].as_array().cloned().unwrap_or_default()
 }
 
-async fn role_id(app: &TestApp, name: &str) -> i64 {
-    roles(app)
-        .await
-        .iter()
-        .find(|r| r["name"] == name)
-        .and_then(|r| r["id"].as_i64())
-        .unwrap_or_else(|| panic!("no role {name}"))
-}
-
-/// Sets the field rules of a role by name.
-async fn set_rules(app: &TestApp, name: &str, rules: Value) {
-    let id = role_id(app, name).await;
-    let answer = app
-        .patch(&format!("/v1/roles/{id}"), json!({"field_rules": rules}))
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-}
-
 /// A viewer whose role hides companies' `industry`, and a company that has one.
 async fn viewer_without_industry(app: &TestApp) -> (String, i64) {
-    set_rules(
+    set_field_rules(
         app,
         "viewer",
         json!([{"record_type": "company", "field": "industry", "access": "hidden"}]),
@@ -310,7 +293,7 @@ async fn a_viewer_cannot_filter_or_sort_on_a_hidden_field() {
         .await;
     answer.assert_problem(400, "bad_request");
     assert_eq!(answer.error_fields(), ["industry"]);
-    set_rules(
+    set_field_rules(
         &app,
         "viewer",
         json!([{"record_type": "company", "field": "name", "access": "hidden"}]),
@@ -389,7 +372,7 @@ async fn writing_a_read_only_field_is_403_naming_it() {
         )
         .await;
     assert_eq!(field.status, 201, "{}", field.body);
-    set_rules(
+    set_field_rules(
         &app,
         "member",
         json!([{"record_type": "company", "field": "custom_fields.tier", "access": "read"},
@@ -452,7 +435,7 @@ async fn the_schema_leaves_hidden_fields_out_and_marks_read_only_ones() {
             .await;
         assert_eq!(field.status, 201, "{}", field.body);
     }
-    set_rules(
+    set_field_rules(
         &app,
         "viewer",
         json!([{"record_type": "company", "field": "custom_fields.secret", "access": "hidden"},

@@ -2,6 +2,7 @@
 //! diacritics and scripts, the kinds a token may read, tenants, every write path seen at once,
 //! pages that return every hit once, and queries that look like FTS syntax.
 
+use crate::common::roles::set_field_rules;
 use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -413,6 +414,98 @@ async fn another_accounts_records_are_never_found() {
         found_as(&app, &theirs, "pulsar").await,
         vec![company(created.id())]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field-level security
+
+/// A viewer whose role hides contacts' `email` and `phone`, and a contact who has both.
+async fn viewer_without_contact_email(app: &TestApp) -> (String, i64) {
+    set_field_rules(
+        app,
+        "viewer",
+        json!([{"record_type": "contact", "field": "email", "access": "hidden"},
+               {"record_type": "contact", "field": "phone", "access": "hidden"}]),
+    )
+    .await;
+    let (_, viewer) = app.member("vera@acme.test", "viewer", &["admin"]).await;
+    let anna = create(
+        app,
+        "contacts",
+        json!({"first_name": "Anna", "last_name": "Quist", "email": "anna@hushhush.example",
+               "phone": "+44 20 7946 0123", "job_title": "Buyer"}),
+    )
+    .await;
+    (viewer, anna)
+}
+
+#[tokio::test]
+async fn a_hidden_field_does_not_find_a_record_for_the_role_that_may_not_see_it() {
+    let app = spawn_app().await;
+    let (viewer, anna) = viewer_without_contact_email(&app).await;
+    assert_eq!(found(&app, "hushhush").await, vec![contact(anna)]);
+    assert_eq!(found(&app, "7946 0123").await, vec![contact(anna)]);
+    assert_eq!(found_as(&app, &viewer, "hushhush").await, vec![]);
+    assert_eq!(found_as(&app, &viewer, "anna hushhush").await, vec![]);
+    assert_eq!(found_as(&app, &viewer, "7946 0123").await, vec![]);
+    // What the role sees still finds her: her name and her job title.
+    assert_eq!(
+        found_as(&app, &viewer, "anna quist").await,
+        vec![contact(anna)]
+    );
+    assert_eq!(
+        found_as(&app, &viewer, "quist buyer").await,
+        vec![contact(anna)]
+    );
+}
+
+#[tokio::test]
+async fn a_hits_subtitle_shows_only_fields_the_role_may_see() {
+    let app = spawn_app().await;
+    let (viewer, _) = viewer_without_contact_email(&app).await;
+    let theirs = search_as(&app, &viewer, "q=anna").await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    assert_eq!(
+        theirs.body["data"][0]["subtitle"], "Buyer",
+        "{}",
+        theirs.body
+    );
+    let admins = search_as(&app, &app.token, "q=anna").await;
+    assert_eq!(admins.body["data"][0]["subtitle"], "anna@hushhush.example");
+}
+
+#[tokio::test]
+async fn a_record_whose_name_is_hidden_is_not_found_by_the_role() {
+    let app = spawn_app().await;
+    set_field_rules(
+        &app,
+        "viewer",
+        json!([{"record_type": "company", "field": "name", "access": "hidden"}]),
+    )
+    .await;
+    let (_, viewer) = app.member("vera@acme.test", "viewer", &["admin"]).await;
+    let acme = create(
+        &app,
+        "companies",
+        json!({"name": "Zephyr Works", "domain": "zephyr.example"}),
+    )
+    .await;
+    let contact_id = create(
+        &app,
+        "contacts",
+        json!({"first_name": "Zephyr", "last_name": "Smith"}),
+    )
+    .await;
+    assert_eq!(
+        found(&app, "zephyr").await,
+        vec![company(acme), contact(contact_id)]
+    );
+    // Neither its name nor its other fields find it: a hit would show the name.
+    assert_eq!(
+        found_as(&app, &viewer, "zephyr").await,
+        vec![contact(contact_id)]
+    );
+    assert_eq!(found_as(&app, &viewer, "zephyr.example").await, vec![]);
 }
 
 // ---------------------------------------------------------------------------------------------

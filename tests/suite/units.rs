@@ -5,6 +5,7 @@
 
 use crate::common::pipelines::{default_pipeline, phase_ids};
 use crate::common::receiver::Receiver;
+use crate::common::roles::patch_role;
 use crate::common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -31,19 +32,7 @@ async fn set_units(app: &TestApp, user: i64, primary: i64, others: &[i64]) {
 }
 
 async fn set_visibility(app: &TestApp, role: &str, visibility: &str) {
-    let roles = app.get("/v1/roles").await;
-    let id = roles.body["data"]
-        .as_array()
-        .and_then(|l| l.iter().find(|r| r["name"] == role))
-        .and_then(|r| r["id"].as_i64())
-        .unwrap_or_else(|| panic!("no role {role}"));
-    let answer = app
-        .patch(
-            &format!("/v1/roles/{id}"),
-            json!({"visibility": visibility}),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    patch_role(app, role, json!({"visibility": visibility})).await;
 }
 
 /// North (with North East below it) and South; a member whose role sees `visibility`, in

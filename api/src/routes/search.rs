@@ -27,7 +27,10 @@ const DEFAULT_LIMIT: i64 = 20;
 /// with it, then containing it, then found by its words or another field; equal scores in
 /// the order of `type`, then `id`. Case, diacritics and punctuation do not matter, in any
 /// script. A write is found the moment it commits. Keyset-paginated with `cursor`; there is
-/// no cap on hits beyond the pages.
+/// no cap on hits beyond the pages. Only the records the caller's role sees are found
+/// (units and record visibility), and only by the fields it sees: a field its role hides
+/// neither finds a record nor shows in a hit's subtitle, and a record whose name (a
+/// contact's first or last name) is hidden is not found at all.
 #[utoipa::path(
     operation_id = "search", get, path = "/v1/search", tag = "search",
     params(SearchQueryParams),
@@ -63,7 +66,7 @@ pub async fn search(
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
         .transpose()?;
-    let (account_id, scope) = (caller.account_id(), caller.records());
+    let (account_id, scope, mask) = (caller.account_id(), caller.records(), caller.0.field_mask());
     let hits = state
         .run(move |conn| {
             search::search(
@@ -73,6 +76,7 @@ pub async fn search(
                     query: &text,
                     types: &types,
                     scope: &scope,
+                    mask: &mask,
                     after,
                     size,
                 },

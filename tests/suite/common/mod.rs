@@ -8,6 +8,7 @@
 pub mod oauth;
 pub mod pipelines;
 pub mod receiver;
+pub mod roles;
 pub mod statements;
 
 use std::net::TcpListener;
