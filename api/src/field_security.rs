@@ -1,8 +1,9 @@
 //! Field-level security on the wire, in one place for every route of companies, contacts and
 //! projects and for every route that shows events (the events feed, the news feed,
 //! timelines): a middleware that refuses writes of fields the caller's role may only read
-//! (403 naming them), list filters and sorts on hidden built-in fields (400 naming the
-//! parameter), and takes hidden fields out of the JSON answered. Handlers know nothing of it.
+//! (403 naming them, in an enquiry's conversion too), list filters and sorts on hidden
+//! built-in fields (400 naming the parameter), and takes hidden fields out of the JSON
+//! answered. Handlers know nothing of it.
 //! Webhook deliveries are masked with [`mask_event`] when they are sent.
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -27,6 +28,8 @@ enum Route {
     Write(FieldRecordType),
     /// Rows of records are imported: each is checked.
     Import(FieldRecordType),
+    /// An enquiry is converted: its new `company`, `contact` and `project` are checked.
+    Convert,
     /// One record is answered (get, merge).
     Record(FieldRecordType),
     /// A stage move answers `{transition, <key>: record}`.
@@ -68,6 +71,7 @@ fn classify(method: &Method, path: &str) -> Option<Route> {
             }
         }
         ["v1", records, "import"] if post => record_type_of(records).map(Route::Import),
+        ["v1", "enquiries", _, "convert"] if post => Some(Route::Convert),
         // A query's body is a filter (checked by its route); its answer a page of records.
         ["v1", records, "query"] if post => record_type_of(records).map(Route::List),
         ["v1", "lists", _, "members"] if get => Some(Route::Members),
@@ -117,24 +121,32 @@ pub async fn middleware(
         },
     };
     let mask = caller.0.field_mask();
-    let refused = match route {
-        Route::List(t) => check_query(&mask, t, req.query_string()),
-        Route::Write(t) | Route::Import(t) if mask.limits_writes(t) => {
-            let limit = body_limit(req.request());
-            let declared = declared_length(req.headers());
-            let payload = req.parts_mut().1.take();
-            let bytes = match read_limited(declared, payload, limit).await {
-                Ok(bytes) => bytes,
-                Err(e) => return Ok(req.error_response(e)),
-            };
-            let refused = match route {
-                Route::Import(_) => check_import(&mask, t, &bytes),
-                _ => check_write(&mask, t, &bytes),
-            };
-            req.set_payload(Payload::from(bytes));
-            refused
-        }
-        _ => Ok(()),
+    let checks_body = match route {
+        Route::Write(t) | Route::Import(t) => mask.limits_writes(t),
+        Route::Convert => FieldRecordType::ALL
+            .into_iter()
+            .any(|t| mask.limits_writes(t)),
+        _ => false,
+    };
+    let refused = if let Route::List(t) = route {
+        check_query(&mask, t, req.query_string())
+    } else if checks_body {
+        let limit = body_limit(req.request());
+        let declared = declared_length(req.headers());
+        let payload = req.parts_mut().1.take();
+        let bytes = match read_limited(declared, payload, limit).await {
+            Ok(bytes) => bytes,
+            Err(e) => return Ok(req.error_response(e)),
+        };
+        let refused = match route {
+            Route::Import(t) => check_import(&mask, t, &bytes),
+            Route::Write(t) => check_write(&mask, t, &bytes),
+            _ => check_conversion(&mask, &bytes),
+        };
+        req.set_payload(Payload::from(bytes));
+        refused
+    } else {
+        Ok(())
     };
     if let Err(e) = refused {
         return Ok(req.error_response(e));
@@ -144,7 +156,7 @@ pub async fn middleware(
         Route::Events | Route::Members | Route::Board => {
             FieldRecordType::ALL.into_iter().any(|t| mask.hides_any(t))
         }
-        Route::Import(_) => false,
+        Route::Import(_) | Route::Convert => false,
     };
     let response = next.call(req).await?;
     if !masks_response || !response.status().is_success() {
@@ -217,7 +229,7 @@ fn mask_body(mask: &FieldMask, route: Route, value: &mut Value) {
                     .for_each(|column| mask_column(mask, t, column));
             }
         }
-        Route::Import(_) => {}
+        Route::Import(_) | Route::Convert => {}
     }
 }
 
@@ -345,6 +357,29 @@ fn check_write(mask: &FieldMask, t: FieldRecordType, bytes: &[u8]) -> Result<(),
     }
 }
 
+/// Refuses an enquiry's conversion whose new company, contact or project writes a field the
+/// caller may not write, naming it under its key (`company.industry`).
+fn check_conversion(mask: &FieldMask, bytes: &[u8]) -> Result<(), ApiError> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    for (key, t) in [
+        ("company", FieldRecordType::Company),
+        ("contact", FieldRecordType::Contact),
+        ("project", FieldRecordType::Project),
+    ] {
+        if let Some(Value::Object(record)) = body.get(key) {
+            errors.extend(
+                mask.refused_writes(t, record)
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("{key}.{}", e.field), e.code, e.message)),
+            );
+        }
+    }
+    refuse(errors)
+}
+
 /// Refuses an import whose rows (a JSON array) or CSV columns write a field the caller may
 /// not write, naming the first row or the column.
 fn check_import(mask: &FieldMask, t: FieldRecordType, bytes: &[u8]) -> Result<(), ApiError> {
@@ -426,6 +461,10 @@ mod tests {
         assert_eq!(
             classify(&Method::POST, "/v1/companies/import"),
             Some(Route::Import(Company))
+        );
+        assert_eq!(
+            classify(&Method::POST, "/v1/enquiries/3/convert"),
+            Some(Route::Convert)
         );
         assert_eq!(classify(&Method::GET, "/v1/tasks"), None);
     }

@@ -424,6 +424,53 @@ async fn writing_a_read_only_field_is_403_naming_it() {
 }
 
 #[tokio::test]
+async fn converting_an_enquiry_refuses_a_read_only_field_of_a_new_record_and_converts_nothing() {
+    let app = spawn_app().await;
+    set_field_rules(
+        &app,
+        "member",
+        json!([{"record_type": "company", "field": "industry", "access": "read"},
+               {"record_type": "project", "field": "value", "access": "read"}]),
+    )
+    .await;
+    let (_, member) = app.member("mo@acme.test", "member", &["admin"]).await;
+    let enquiry = app
+        .post_as(
+            &member,
+            "/v1/enquiries",
+            json!({"name": "Ana Lima", "company_name": "Acme Ltd"}),
+        )
+        .await;
+    assert_eq!(enquiry.status, 201, "{}", enquiry.body);
+    let convert = format!("/v1/enquiries/{}/convert", enquiry.id());
+    let refused = app
+        .post_as(
+            &member,
+            &convert,
+            json!({"company": {"name": "Acme Ltd", "industry": "Retail"},
+                   "project": {"name": "Office move", "value": {"amount": "100.00", "currency": "EUR"}}}),
+        )
+        .await;
+    refused.assert_problem(403, "field_forbidden");
+    assert_eq!(
+        refused.error_fields(),
+        ["company.industry", "project.value"]
+    );
+    let companies = app.get("/v1/companies").await;
+    assert_eq!(companies.body["data"], json!([]), "{}", companies.body);
+    // Without the read-only fields it converts.
+    let converted = app
+        .post_as(
+            &member,
+            &convert,
+            json!({"company": {"name": "Acme Ltd"}, "project": {"name": "Office move"}}),
+        )
+        .await;
+    assert_eq!(converted.status, 200, "{}", converted.body);
+    assert_eq!(converted.body["status"], "converted");
+}
+
+#[tokio::test]
 async fn the_schema_leaves_hidden_fields_out_and_marks_read_only_ones() {
     let app = spawn_app().await;
     for key in ["tier", "secret"] {
