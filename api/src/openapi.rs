@@ -302,6 +302,19 @@ fn document_rate_limit_headers(operation: &mut Operation) {
     }
 }
 
+/// Whether an operation on `path` writes the fields of a company, contact or project from its
+/// body, so that field-level security may refuse it (`api::field_security`).
+fn writes_fields(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').skip(2).collect();
+    match parts.as_slice() {
+        ["enquiries", _, "convert"] => true,
+        [records] | [records, "import" | "{id}"] => {
+            matches!(*records, "companies" | "contacts" | "projects")
+        }
+        _ => false,
+    }
+}
+
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -325,6 +338,7 @@ impl Modify for CommonErrors {
                         "A conflict: concurrent changes kept conflicting with this one (`lock_conflict`), the first request with this Idempotency-Key is still running, or the change conflicts with existing data; nothing was changed. Retry after `Retry-After` where it is sent",
                     );
                 }
+                let fields_written = operation.request_body.is_some() && writes_fields(path);
                 if secured {
                     add(
                         operation,
@@ -354,7 +368,11 @@ impl Modify for CommonErrors {
                     add(
                         operation,
                         "403",
-                        "The role or the token's scopes do not allow this (`forbidden`, `insufficient_scope`)",
+                        if fields_written {
+                            "The role or the token's scopes do not allow this (`forbidden`, `insufficient_scope`), or the body writes a field the role may only read (`field_forbidden`, each such field named in `errors`)"
+                        } else {
+                            "The role or the token's scopes do not allow this (`forbidden`, `insufficient_scope`)"
+                        },
                     );
                 }
                 if has_id {
