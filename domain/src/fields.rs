@@ -1000,6 +1000,53 @@ pub enum RawComputed {
     Rollup(RawRollup),
 }
 
+/// The lookup and rollup fields among `definitions` that compute from the custom field `key`
+/// of `record_type`: a lookup through it or showing it, a rollup through it, aggregating it
+/// or filtering on it. Deleting it would leave their values null, so it is refused while
+/// they exist.
+pub fn dependents<'a>(
+    record_type: FieldRecordType,
+    key: &str,
+    definitions: &'a [FieldDefinition],
+) -> Vec<&'a FieldDefinition> {
+    let names = |on: FieldRecordType, field: &computed::FieldRef| {
+        on == record_type && matches!(field, computed::FieldRef::Custom(k) if k == key)
+    };
+    let named_in_filter = |on: FieldRecordType, filter: &Value| {
+        on == record_type && mentions_field(filter, &format!("custom_fields.{key}"))
+    };
+    definitions
+        .iter()
+        .filter(|d| match &d.spec.computed {
+            Some(Computed::Lookup(l)) => {
+                names(d.record_type, &l.through)
+                    || names(FieldRecordType::of_target(l.target), &l.field)
+            }
+            Some(Computed::Rollup(r)) => {
+                let related = FieldRecordType::of_target(r.record_type);
+                names(related, &r.through)
+                    || r.field.as_ref().is_some_and(|f| names(related, f))
+                    || r.filter
+                        .as_ref()
+                        .is_some_and(|f| named_in_filter(related, f))
+            }
+            None => false,
+        })
+        .collect()
+}
+
+/// Whether a filter of the filter language names `field` in any of its conditions.
+fn mentions_field(filter: &Value, field: &str) -> bool {
+    match filter {
+        Value::Object(map) => {
+            map.get("field").and_then(Value::as_str) == Some(field)
+                || map.values().any(|v| mentions_field(v, field))
+        }
+        Value::Array(items) => items.iter().any(|v| mentions_field(v, field)),
+        _ => false,
+    }
+}
+
 /// Checks a lookup or rollup configuration of a field `key` of `record_type` against the
 /// account's definitions (of every record type): references, fields, function and filter
 /// (parsed as of `now`). Errors are under `lookup.*` and `rollup.*`.

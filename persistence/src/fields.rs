@@ -363,7 +363,9 @@ pub fn update(
     })
 }
 
-/// Deletes a definition. The values records hold under its key stay, untyped.
+/// Deletes a definition. The values records hold under its key stay, untyped. A field that
+/// lookup or rollup fields compute from is refused (409 naming them): delete or change them
+/// first.
 pub fn delete(
     conn: &mut DbConnection,
     account_id: i64,
@@ -374,6 +376,19 @@ pub fn delete(
     write_transaction(conn, |conn| {
         let current = lock(conn, account_id, id)?;
         check_version(current.version, expected_version)?;
+        let definitions = all(conn, account_id)?;
+        let dependents =
+            domain::fields::dependents(current.record_type, &current.key, &definitions);
+        if !dependents.is_empty() {
+            let named: Vec<String> = dependents
+                .iter()
+                .map(|d| format!("{}.custom_fields.{}", d.record_type.as_str(), d.key))
+                .collect();
+            return Err(StoreError::Conflict(format!(
+                "lookup and rollup fields compute from this field: {}; delete or change them first",
+                named.join(", ")
+            )));
+        }
         diesel::delete(field_definitions::table.filter(field_definitions::id.eq(id)))
             .execute(conn)?;
         let data = outbox.render.field(&current);

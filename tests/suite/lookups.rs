@@ -418,3 +418,55 @@ async fn list_members_and_a_dynamic_lists_records_carry_them_too() {
         members.body
     );
 }
+
+#[tokio::test]
+async fn a_field_that_lookups_or_rollups_compute_from_cannot_be_deleted_until_they_go() {
+    let app = spawn_app().await;
+    let tier = define(
+        &app,
+        json!({"record_type": "company", "key": "tier", "label": "Tier", "type": "number"}),
+    )
+    .await;
+    let budget = define(
+        &app,
+        json!({"record_type": "project", "key": "budget", "label": "Budget", "type": "number"}),
+    )
+    .await;
+    let shown = define(
+        &app,
+        json!({"record_type": "project", "key": "company_tier", "label": "Company tier",
+               "type": "lookup", "lookup": {"through": "company_id", "field": "custom_fields.tier"}}),
+    )
+    .await;
+    let filtered = define(
+        &app,
+        json!({"record_type": "company", "key": "big_projects", "label": "Big projects",
+               "type": "rollup",
+               "rollup": {"record_type": "project", "through": "company_id", "function": "count",
+                          "filter": {"and": [{"field": "custom_fields.budget", "op": "gt", "value": 100}]}}}),
+    )
+    .await;
+    let refused = app.delete(&format!("/v1/fields/{}", tier["id"])).await;
+    refused.assert_problem(409, "conflict");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("project.custom_fields.company_tier")),
+        "{}",
+        refused.body
+    );
+    let refused = app.delete(&format!("/v1/fields/{}", budget["id"])).await;
+    refused.assert_problem(409, "conflict");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("company.custom_fields.big_projects")),
+        "{}",
+        refused.body
+    );
+    // Once what computes from them is gone, they go too.
+    for field in [&shown, &filtered, &tier, &budget] {
+        let deleted = app.delete(&format!("/v1/fields/{}", field["id"])).await;
+        assert_eq!(deleted.status, 204, "{}", deleted.body);
+    }
+}

@@ -184,7 +184,9 @@ pub async fn update(
 
 /// Delete a field definition
 ///
-/// The values records hold under its key stay, untyped.
+/// The values records hold under its key stay, untyped. A field that lookup or rollup fields
+/// compute from (through it, showing it, aggregating it or filtering on it) is not deleted
+/// while they exist: 409 naming them.
 #[utoipa::path(
     operation_id = "deleteField", delete, path = "/v1/fields/{id}", tag = "fields",
     params(
@@ -193,6 +195,7 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "The field was deleted"),
+        (status = 409, description = "Lookup or rollup fields compute from this field (`conflict`, naming them in `detail`): delete or change them first", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The field changed since the ETag in If-Match", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["fields:write"]))
