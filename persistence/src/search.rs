@@ -716,12 +716,17 @@ fn postgres_tsquery(q: &mut Prepared, query: &SearchQuery) {
         if i > 0 {
             q.sql(" && ");
         }
+        // A word that folds to nothing here (symbols the SQL fold drops) is an empty
+        // query, which `&&` leaves out: `''` is not tsquery syntax.
+        q.sql("CAST(CASE WHEN search_key(")
+            .text(word)
+            .sql(") = '' THEN ''");
         if i + 1 < words {
-            q.sql("CAST(quote_literal(search_key(")
+            q.sql(" ELSE quote_literal(search_key(")
                 .text(word)
-                .sql(")) AS tsquery)");
+                .sql(")) END AS tsquery)");
         } else {
-            q.sql("CAST(CASE WHEN char_length(search_key(")
+            q.sql(" WHEN char_length(search_key(")
                 .text(word)
                 .sql(")) >= 6 THEN quote_literal('^' || left(search_key(")
                 .text(word)

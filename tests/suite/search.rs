@@ -679,6 +679,10 @@ async fn fts_syntax_in_the_query_is_text_and_never_an_error() {
         "+",
         "0",
         "000",
+        "³¶É",
+        "¶",
+        "½ ¶",
+        "ⅷ",
     ] {
         let answer = search_as(&app, &app.token, &format!("q={}", encode(q))).await;
         assert_eq!(answer.status, StatusCode::OK, "{q}: {}", answer.body);
